@@ -1,0 +1,26 @@
+"""degenet: every regression is a degenerate neural network.
+
+Multiple regression is one Dense layer with a squared-error loss, logistic regression is
+Dense(1) with a sigmoid and binary cross-entropy, and a neural network adds hidden layers
+under the same heads. degenet builds that ladder from one spec, trains every rung the same
+way, reads the single-layer ones as regression models, and says whether the network is
+worth it.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from degenet import _keras  # noqa: F401  (sets the JAX backend before anything imports Keras)
+from degenet import datasets
+from degenet.errors import ConvergenceWarning, DataWarning, DegenetError
+from degenet.families import get_family
+from degenet.fitting import Fit, fit
+from degenet.specs import parse_spec
+from degenet.training import TrainSettings
+
+try:
+    __version__ = version("degenet")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["ConvergenceWarning", "DataWarning", "DegenetError", "Fit", "TrainSettings",
+           "datasets", "fit", "get_family", "parse_spec", "__version__"]

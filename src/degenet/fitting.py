@@ -1,0 +1,249 @@
+"""``degenet.fit``: one spec, one table, one Keras network trained by gradient descent."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from degenet._keras import keras
+from degenet.encoding import Encoding, encode
+from degenet.errors import ConvergenceWarning, DegenetError
+from degenet.families import Family, Target, get_family, infer_family
+from degenet.network import build_network, fold_scaling, logits_model, regression_weights
+from degenet.randomness import check_seed
+from degenet.scaling import Scaling, fit_scaling
+from degenet.specs import ModelSpec, parse_spec
+from degenet.split import validation_split
+from degenet.tables import read_table
+from degenet.training import ProgressCallback, TrainResult, TrainSettings, make_optimizer, train
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A table turned into a design: shared by every model of a comparison.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        The design in the data's own units, float64.
+    target : Series
+        The target column, rows aligned with ``X``.
+    encoding : Encoding
+    """
+
+    X: np.ndarray
+    target: pd.Series
+    encoding: Encoding
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return self.encoding.terms
+
+
+def prepare(data, target: str, *, features: list[str] | None = None) -> Prepared:
+    """Read ``data`` and encode it for ``target``; errors name the column at fault."""
+    if not isinstance(target, str) or not target:
+        raise DegenetError(f"target must be a column name; received target={target!r}")
+    frame = read_table(data)
+    encoding, X, y = encode(frame, target, features=features)
+    return Prepared(X, y, encoding)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A trained model of the ladder and everything needed to read and reuse it.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+    family : Family
+    model : keras.Model
+        Reads the encoded design in its own units and outputs the mean (probabilities for
+        classes). Its ``eta`` layer gives the linear predictor; for a regression the
+        ``eta`` kernel is beta and its bias alpha.
+    encoding : Encoding
+    scaling : Scaling
+        The standardization used in training (already folded into the model's weights).
+    classes : tuple or None
+        Class labels; for bernoulli ``classes[1]`` is the positive class.
+    settings : TrainSettings
+    seed : int
+    training : TrainResult
+    train_rows, val_rows : ndarray
+        Row indices of the split (positions in the prepared table).
+    """
+
+    spec: ModelSpec
+    family: Family
+    model: keras.Model
+    encoding: Encoding
+    scaling: Scaling
+    classes: tuple | None
+    settings: TrainSettings
+    seed: int
+    training: TrainResult
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    intercept: bool = True
+    reference: object = None
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """Training and validation loss per epoch."""
+        return self.training.history
+
+    @property
+    def val_loss(self) -> float:
+        """The best validation loss: the one of the weights the model holds."""
+        return self.training.val_loss
+
+    @property
+    def epochs(self) -> int:
+        return self.training.epochs
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return self.encoding.terms
+
+    @property
+    def coefficients(self) -> pd.DataFrame:
+        """The regression's coefficients in the data's units (single-layer models only).
+
+        Indexed by term, ``intercept`` last; categorical fits have a ``(class, term)`` index
+        with each class compared against :attr:`reference`.
+        """
+        if not self.spec.is_regression:
+            raise DegenetError(
+                f"model {self.spec.text!r} has hidden layers; only single-layer models "
+                "(linear, logistic, softmax, poisson) have coefficients")
+        beta, alpha = regression_weights(self.model)
+        return coefficient_frame(beta, alpha, self.terms, self.family, self.classes,
+                                 self.reference, self.intercept)
+
+    def linear_predictor(self, data) -> np.ndarray:
+        """``eta`` for each row of ``data``: ``(n,)``, or ``(n, n_classes)`` for categorical."""
+        X = self.encoding.transform(read_table(data))
+        eta = logits_model(self.model).predict(X.astype(np.float32), verbose=0, batch_size=4096)
+        return eta if self.family.name == "categorical" else eta[:, 0]
+
+    def predict_proba(self, data) -> np.ndarray:
+        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes`` order."""
+        if not self.family.is_classifier:
+            raise DegenetError(f"predict_proba needs a classifier; this is {self.family.name}")
+        mu = self.family.mean(self.linear_predictor(data).astype(np.float64))
+        return mu if mu.ndim == 2 else np.column_stack([1.0 - mu, mu])
+
+    def predict(self, data) -> np.ndarray:
+        """The mean for regression families, the most probable label for classifiers."""
+        if self.family.is_classifier:
+            return np.asarray(self.classes, dtype=object)[self.predict_proba(data).argmax(1)]
+        return self.family.mean(self.linear_predictor(data).astype(np.float64))
+
+
+def coefficient_frame(beta: np.ndarray, alpha: np.ndarray, terms, family: Family, classes,
+                      reference=None, intercept: bool = True) -> pd.DataFrame:
+    """A coefficient table (column ``estimate``) from beta ``(p, k)`` and alpha ``(k,)``."""
+    names = list(terms) + (["intercept"] if intercept else [])
+    stacked = np.vstack([beta, alpha[None, :]]) if intercept else beta
+    if family.name != "categorical":
+        return pd.DataFrame({"estimate": stacked[:, 0]}, index=pd.Index(names, name="term"))
+    ref = classes.index(reference if reference is not None else classes[0])
+    contrasts = stacked - stacked[:, [ref]]  # softmax is shift-invariant: only differences count
+    keep = [k for k in range(len(classes)) if k != ref]
+    index = pd.MultiIndex.from_product([[classes[k] for k in keep], names],
+                                       names=["class", "term"])
+    return pd.DataFrame({"estimate": contrasts[:, keep].T.ravel()}, index=index)
+
+
+def settings_from(options: dict) -> TrainSettings:
+    """TrainSettings from keyword arguments; unknown names get a clear error."""
+    known = TrainSettings.__dataclass_fields__
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise DegenetError(
+            f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return TrainSettings(**options)
+
+
+def choose_family(spec: ModelSpec, target: pd.Series, family: str | Family | None) -> Family:
+    named = get_family(family) if family is not None else None
+    return spec.family_for(infer_family(target), named)
+
+
+def fit(data, target: str, *, model: str | ModelSpec | None = None,
+        family: str | Family | None = None, features: list[str] | None = None,
+        seed: int = 0, intercept: bool = True, reference=None,
+        progress: ProgressCallback | None = None, **training) -> Fit:
+    """Fit one model of the ladder to a table.
+
+    Parameters
+    ----------
+    data : path, DataFrame or ndarray
+        The table (CSV or Parquet path, or a DataFrame).
+    target : str
+        The column to predict.
+    model : str, optional
+        ``linear``, ``logistic``, ``softmax``, ``poisson``, ``mlp`` or ``mlp:64,32``.
+        Default: the regression of the target's family.
+    family : str, optional
+        ``gaussian``, ``bernoulli``, ``categorical`` or ``poisson``; default inferred.
+    seed : int
+        Seeds the split, the initial weights and the shuffling; recorded in the fit.
+    **training
+        :class:`~degenet.training.TrainSettings` fields: ``max_epochs``, ``batch_size``,
+        ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``validation``.
+    """
+    prepared = prepare(data, target, features=features)
+    seed = check_seed(seed)
+    settings = settings_from(training)
+    spec = parse_spec(model) if model is not None else None
+    if spec is None:
+        inferred = get_family(family) if family is not None else infer_family(prepared.target)
+        spec = parse_spec(inferred.regression)
+    chosen = choose_family(spec, prepared.target, family)
+    encoded = chosen.encode_target(prepared.target)
+    train_rows, val_rows = validation_split(
+        encoded.y, validation=settings.validation, stratify=chosen.is_classifier, seed=seed)
+    return fit_prepared(prepared, spec, chosen, encoded, train_rows, val_rows, settings,
+                        seed=seed, intercept=intercept, reference=reference, progress=progress)
+
+
+def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: Target,
+                 train_rows: np.ndarray, val_rows: np.ndarray, settings: TrainSettings, *,
+                 seed: int, intercept: bool = True, reference=None,
+                 progress: ProgressCallback | None = None) -> Fit:
+    """Train ``spec`` on an already prepared table and split."""
+    if reference is not None and (encoded.classes is None or reference not in encoded.classes):
+        raise DegenetError(
+            f"reference class {reference!r} is not a class of the target; classes are: "
+            f"{', '.join(map(repr, encoded.classes or ()))}")
+    X = prepared.X
+    scaling = fit_scaling(X[train_rows], center=intercept)
+    Z = scaling.apply(X)
+    n_classes = len(encoded.classes) if encoded.classes else None
+    net = build_network(spec, family, n_features=X.shape[1], seed=seed, intercept=intercept,
+                        n_outputs=family.n_outputs(n_classes))
+    result = train(logits_model(net), family, Z[train_rows], encoded.y[train_rows],
+                   Z[val_rows], encoded.y[val_rows], settings, seed=seed, progress=progress)
+    _warn_if_unfinished(spec, result, settings)
+    fold_scaling(net, scaling)
+    net.compile(optimizer=make_optimizer(settings), loss=family.keras_loss)
+    return Fit(spec, family, net, prepared.encoding, scaling, encoded.classes, settings, seed,
+               result, train_rows, val_rows, intercept, reference)
+
+
+def _warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSettings) -> None:
+    if result.best_epoch == 0:
+        warnings.warn(
+            f"model {spec.text!r}: the validation loss was never finite (training diverged); "
+            f"the initial weights are kept. Lower learning_rate={settings.learning_rate:g}.",
+            ConvergenceWarning, stacklevel=3)
+    elif not result.stopped_early:
+        warnings.warn(
+            f"model {spec.text!r}: training reached max_epochs={settings.max_epochs} with the "
+            f"validation loss still improving at epoch {result.best_epoch} "
+            f"(val_loss {result.val_loss:.6g}); raise max_epochs.",
+            ConvergenceWarning, stacklevel=3)

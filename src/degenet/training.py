@@ -1,0 +1,162 @@
+"""Training by gradient descent: settings, the result, and the backend's route.
+
+On the JAX backend the compiled engine (:mod:`degenet.engine`) runs whole epochs in one
+XLA program; other backends use Keras's own ``fit`` with the same split, loss, early
+stopping and restore of the best weights.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from degenet._keras import backend, keras
+from degenet.errors import DegenetError
+from degenet.families import Family
+from degenet.randomness import derive
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How gradient descent runs. Every field is settable from ``fit`` and the CLI.
+
+    Attributes
+    ----------
+    max_epochs : int
+        Upper bound on passes over the training rows.
+    batch_size : int
+        Rows per step (the last partial batch is padded and masked, not dropped).
+    optimizer : str
+        A Keras optimizer name (``adam``, ``sgd``, ``rmsprop``, ...).
+    learning_rate : float
+    patience : int
+        Epochs without a better validation loss before stopping; the best weights are restored.
+    min_delta : float
+        The least decrease in validation loss that counts as better.
+    validation : float
+        Share of the rows held out for validation.
+    """
+
+    max_epochs: int = 200
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    patience: int = 5
+    min_delta: float = 0.0
+    validation: float = 0.2
+
+    def __post_init__(self):
+        for name in ("max_epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise DegenetError(f"{name} must be a positive integer; received {name}={value!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise DegenetError(
+                f"learning_rate must be a positive number; received {self.learning_rate!r}")
+        if not (isinstance(self.min_delta, (int, float)) and self.min_delta >= 0):
+            raise DegenetError(f"min_delta must be >= 0; received {self.min_delta!r}")
+        make_optimizer(self)  # fail now, with the name, rather than mid-training
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What training did. The model's weights are already the best ones.
+
+    Attributes
+    ----------
+    history : DataFrame
+        One row per epoch: ``epoch`` (from 1), ``loss`` (training), ``val_loss``.
+    best_epoch : int
+        The epoch whose weights were kept.
+    stopped_early : bool
+        Whether early stopping ended training before ``max_epochs``.
+    compile_seconds, train_seconds : float
+    engine : str
+        ``"jax-scan"`` or ``"keras-fit"``.
+    """
+
+    history: pd.DataFrame
+    best_epoch: int
+    stopped_early: bool
+    compile_seconds: float
+    train_seconds: float
+    engine: str
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    @property
+    def val_loss(self) -> float:
+        return float(self.history["val_loss"].iloc[self.best_epoch - 1])
+
+
+ProgressCallback = Callable[[int, int], None]  # (epochs done, max epochs)
+
+
+def make_optimizer(settings: TrainSettings) -> keras.optimizers.Optimizer:
+    """A fresh Keras optimizer from the settings; errors name the optimizer received."""
+    try:
+        prototype = keras.optimizers.get(settings.optimizer)
+    except ValueError:
+        raise DegenetError(
+            f"unknown optimizer {settings.optimizer!r}; use a Keras optimizer name such as "
+            "'adam', 'sgd', 'rmsprop', 'adamw'") from None
+    return type(prototype)(learning_rate=settings.learning_rate)
+
+
+def history_frame(loss: np.ndarray, val_loss: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"epoch": np.arange(1, len(loss) + 1), "loss": np.asarray(loss, float),
+                         "val_loss": np.asarray(val_loss, float)})
+
+
+def train(net: keras.Model, family: Family, X_train: np.ndarray, y_train: np.ndarray,
+          X_val: np.ndarray, y_val: np.ndarray, settings: TrainSettings, *, seed: int,
+          progress: ProgressCallback | None = None) -> TrainResult:
+    """Train the logits network ``net`` in place; the best weights are left in it.
+
+    ``X_*`` are standardized float arrays ``(n, n_features)``; ``y_*`` are ``(n,)``.
+    """
+    if backend() == "jax":
+        from degenet.engine import train_scan
+
+        return train_scan(net, family, X_train, y_train, X_val, y_val, settings, seed=seed,
+                          progress=progress)
+    return _train_keras(net, family, X_train, y_train, X_val, y_val, settings, seed=seed,
+                        progress=progress)
+
+
+class _Progress(keras.callbacks.Callback):
+    def __init__(self, progress: ProgressCallback, max_epochs: int):
+        super().__init__()
+        self._progress, self._max_epochs = progress, max_epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._progress(epoch + 1, self._max_epochs)
+
+
+def _train_keras(net, family, X_train, y_train, X_val, y_val, settings, *, seed, progress):
+    """Keras's own loop, for backends without the compiled engine."""
+    keras.utils.set_random_seed(derive(seed, "shuffle"))
+    net.compile(optimizer=make_optimizer(settings), loss=lambda y, eta: family.loss(y, eta))
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=settings.patience, min_delta=settings.min_delta,
+        restore_best_weights=True)
+    callbacks = [stopper] + ([_Progress(progress, settings.max_epochs)] if progress else [])
+    start = time.perf_counter()
+    fitted = net.fit(
+        X_train.astype(np.float32), y_train.astype(np.float32), batch_size=settings.batch_size,
+        epochs=settings.max_epochs, validation_data=(X_val.astype(np.float32),
+                                                     y_val.astype(np.float32)),
+        shuffle=True, callbacks=callbacks, verbose=0)
+    history = history_frame(fitted.history["loss"], fitted.history["val_loss"])
+    best = int(np.nanargmin(history["val_loss"].to_numpy())) + 1
+    return TrainResult(history, best, len(history) < settings.max_epochs, 0.0,
+                       time.perf_counter() - start, "keras-fit")
