@@ -46,6 +46,14 @@ class _State(NamedTuple):
     val_loss: jax.Array  # (max_epochs,)
 
 
+def _fmix(h):
+    h = h ^ (h >> 16); h = h * jnp.uint32(0x85EBCA6B); h = h ^ (h >> 13); h = h * jnp.uint32(0xC2B2AE35); return h ^ (h >> 16)
+
+def _permutation(key, epoch, n):
+    k1 = _fmix(key ^ _fmix(epoch.astype(jnp.uint32) + jnp.uint32(0x9E3779B9)))
+    k2 = _fmix(k1 + jnp.uint32(0x7F4A7C15))
+    return jnp.argsort(_fmix(_fmix(jnp.arange(n, dtype=jnp.uint32) + k1) ^ k2))
+
 def _select(flag, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(flag, a, b), new, old)
 
@@ -71,8 +79,8 @@ def _program(net: keras.Model, family: Family, optimizer, settings: TrainSetting
         return (trainable, non_trainable, opt_vars, X, y), total
 
     def epoch(state: _State, X, y, X_val, y_val) -> _State:
-        key, subkey = jax.random.split(state.key)
-        order = jax.random.permutation(subkey, n_train)
+        key = state.key
+        order = _permutation(key, state.epoch, n_train)
         rows = jnp.concatenate([order, jnp.zeros(n_pad, order.dtype)]).reshape(n_steps, -1)
         mask = jnp.concatenate([jnp.ones(n_train), jnp.zeros(n_pad)]).reshape(n_steps, -1)
         carry = (state.trainable, state.non_trainable, state.optimizer, X, y)
@@ -119,7 +127,7 @@ def train_scan(net: keras.Model, family: Family, X_train: np.ndarray, y_train: n
 
     state = _State(
         values(net.trainable_variables), values(net.non_trainable_variables),
-        values(optimizer.variables), jax.random.key(derive(seed, "shuffle")),
+        values(optimizer.variables), jnp.asarray(derive(seed, "shuffle"), jnp.uint32),
         values(net.trainable_variables), values(net.non_trainable_variables),
         jnp.asarray(jnp.inf, jnp.float32), jnp.asarray(0), jnp.asarray(0), jnp.asarray(0),
         jnp.full(settings.max_epochs, jnp.nan, jnp.float32),

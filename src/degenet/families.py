@@ -51,6 +51,8 @@ class Family(abc.ABC):
     regression: str  # the model spec of its single-layer network
     keras_loss: str  # the Keras loss on the mean, for users who keep training
     is_classifier: bool = False
+    exact_solver: str = "newton"  # how degenet.solvers finds the optimum: newton or least_squares
+    scale_estimated: bool = False  # a dispersion estimated from the residuals (gaussian)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -58,6 +60,14 @@ class Family(abc.ABC):
     def n_outputs(self, n_classes: int | None) -> int:
         """Width of the head: 1, or the number of classes."""
         return 1
+
+    def target_scaling(self, y: np.ndarray, intercept: bool = True) -> tuple[float, float]:
+        """``(center, scale)`` the target is standardized by for training (none by default)."""
+        return 0.0, 1.0
+
+    @abc.abstractmethod
+    def null_eta(self, y: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+        """eta of the intercept-only model, shape ``(n_outputs,)``: where the bias starts."""
 
     @abc.abstractmethod
     def loss(self, y, eta):
@@ -82,6 +92,25 @@ class Family(abc.ABC):
     @abc.abstractmethod
     def encode_target(self, values: pd.Series) -> Target:
         """Check the target column and encode it; errors name the column and the value."""
+
+    def optimal_constant(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The exact optimal constant ``eta`` (the intercept-only model), ``(n_outputs,)``.
+
+        The link of the weighted mean; the exact solver starts Newton from it.
+        """
+        return np.atleast_1d(self.link_np(np.average(y, weights=weight)))
+
+    def link_np(self, mu):
+        """The link: ``eta`` of a mean ``mu``."""
+        raise NotImplementedError
+
+    def log_likelihood(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray) -> float:
+        """The full log-likelihood, constants included (weights count as frequencies)."""
+        return -float(weight @ self.loss_np(y, eta))
+
+    def deviance(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray) -> float:
+        """Twice the log-likelihood gap to the saturated model."""
+        return 2.0 * float(weight @ self.loss_np(y, eta))
 
 
 def _column_eta(eta):
@@ -110,6 +139,19 @@ class Gaussian(Family):
 
     name, link, activation, regression, keras_loss = (
         "gaussian", "identity", "linear", "linear", "mean_squared_error")
+    exact_solver, scale_estimated = "least_squares", True
+
+    def target_scaling(self, y, intercept=True):
+        # Squared error is not scale-free: a target in the thousands would crawl under a
+        # learning rate tuned for unit scale. Training sees (y - center) / scale; the eta
+        # layer is rescaled afterwards and the losses are reported in the target's units.
+        # Without an intercept there is no bias to carry a center: scale by the RMS.
+        if not intercept:
+            return 0.0, float(np.sqrt(np.mean(y**2))) or 1.0
+        return float(np.mean(y)), float(np.std(y)) or 1.0
+
+    def null_eta(self, y, n_classes=None):
+        return np.zeros(1)
 
     def loss(self, y, eta):
         return ops.square(y - _column_eta(eta))
@@ -125,6 +167,17 @@ class Gaussian(Family):
 
     def mean(self, eta):
         return eta
+
+    def link_np(self, mu):
+        return mu
+
+    def log_likelihood(self, y, eta, weight):
+        # Normal density with sigma^2 at its MLE, RSS / n: -n/2 (log(2 pi RSS / n) + 1).
+        n, rss = weight.sum(), float(weight @ self.loss_np(y, eta))
+        return -0.5 * n * (np.log(2.0 * np.pi * rss / n) + 1.0)
+
+    def deviance(self, y, eta, weight):
+        return float(weight @ self.loss_np(y, eta))
 
     def encode_target(self, values):
         y = _numeric_target(values, self.name)
@@ -144,6 +197,9 @@ class Bernoulli(Family):
         "bernoulli", "logit", "sigmoid", "logistic", "binary_crossentropy")
     is_classifier = True
 
+    def null_eta(self, y, n_classes=None):
+        return np.array([special.logit(np.clip(np.mean(y), 1e-6, 1 - 1e-6))])
+
     def loss(self, y, eta):
         eta = _column_eta(eta)
         return ops.softplus(eta) - y * eta
@@ -161,6 +217,9 @@ class Bernoulli(Family):
 
     def mean(self, eta):
         return special.expit(eta)
+
+    def link_np(self, mu):
+        return special.logit(mu)
 
     def encode_target(self, values):
         classes = _levels(values)
@@ -184,6 +243,10 @@ class Categorical(Family):
     def n_outputs(self, n_classes):
         return int(n_classes)
 
+    def null_eta(self, y, n_classes=None):
+        counts = np.bincount(y.astype(np.int64), minlength=n_classes) + 0.5
+        return np.log(counts / counts.sum())
+
     def loss(self, y, eta):
         picked = ops.take_along_axis(eta, ops.expand_dims(ops.cast(y, "int32"), -1), axis=-1)
         return ops.logsumexp(eta, axis=-1) - picked[:, 0]
@@ -202,6 +265,12 @@ class Categorical(Family):
 
     def mean(self, eta):
         return special.softmax(eta, axis=1)
+
+    def optimal_constant(self, y, weight):
+        # Log class shares against class 0: the softmax of this is the class frequencies.
+        shares = np.bincount(y.astype(np.int64), weights=weight, minlength=int(y.max()) + 1)
+        with np.errstate(divide="ignore"):
+            return np.log(shares / shares[0])
 
     def encode_target(self, values):
         classes = _levels(values)
@@ -222,6 +291,9 @@ class Poisson(Family):
     name, link, activation, regression, keras_loss = (
         "poisson", "log", "exponential", "poisson", "poisson")
 
+    def null_eta(self, y, n_classes=None):
+        return np.array([np.log(max(np.mean(y), 1e-6))])
+
     def loss(self, y, eta):
         eta = _column_eta(eta)
         return ops.exp(eta) - y * eta
@@ -238,6 +310,18 @@ class Poisson(Family):
 
     def mean(self, eta):
         return np.exp(eta)
+
+    def link_np(self, mu):
+        return np.log(mu)
+
+    def log_likelihood(self, y, eta, weight):
+        # Poisson density: the loss plus its constant log(y!).
+        return -float(weight @ (self.loss_np(y, eta) + special.gammaln(y + 1.0)))
+
+    def deviance(self, y, eta, weight):
+        # 2 sum(y log(y / mu) - (y - mu)), with 0 log 0 = 0.
+        mu = np.exp(_column_eta(eta))
+        return 2.0 * float(weight @ (special.xlogy(y, y / mu) - (y - mu)))
 
     def encode_target(self, values):
         y = _numeric_target(values, self.name)

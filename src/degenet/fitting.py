@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -12,7 +13,8 @@ from degenet._keras import keras
 from degenet.encoding import Encoding, encode
 from degenet.errors import ConvergenceWarning, DegenetError
 from degenet.families import Family, Target, get_family, infer_family
-from degenet.network import build_network, fold_scaling, logits_model, regression_weights
+from degenet.network import (build_network, fold_scaling, logits_model, regression_weights,
+                             rescale_output)
 from degenet.randomness import check_seed
 from degenet.scaling import Scaling, fit_scaling
 from degenet.specs import ModelSpec, parse_spec
@@ -224,15 +226,30 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
     scaling = fit_scaling(X[train_rows], center=intercept)
     Z = scaling.apply(X)
     n_classes = len(encoded.classes) if encoded.classes else None
+    y_train = encoded.y[train_rows]
+    center, scale = family.target_scaling(y_train, intercept)
+    y = (encoded.y - center) / scale
     net = build_network(spec, family, n_features=X.shape[1], seed=seed, intercept=intercept,
-                        n_outputs=family.n_outputs(n_classes))
-    result = train(logits_model(net), family, Z[train_rows], encoded.y[train_rows],
-                   Z[val_rows], encoded.y[val_rows], settings, seed=seed, progress=progress)
+                        n_outputs=family.n_outputs(n_classes),
+                        bias=family.null_eta(y[train_rows], n_classes))
+    result = train(logits_model(net), family, Z[train_rows], y[train_rows], Z[val_rows],
+                   y[val_rows], settings, seed=seed, progress=progress)
+    result = _in_target_units(result, scale)
     _warn_if_unfinished(spec, result, settings)
     fold_scaling(net, scaling)
+    rescale_output(net, center, scale)
     net.compile(optimizer=make_optimizer(settings), loss=family.keras_loss)
     return Fit(spec, family, net, prepared.encoding, scaling, encoded.classes, settings, seed,
                result, train_rows, val_rows, intercept, reference)
+
+
+def _in_target_units(result: TrainResult, scale: float) -> TrainResult:
+    """Losses of a standardized gaussian target, back in the target's squared units."""
+    if scale == 1.0:
+        return result
+    history = result.history.assign(loss=result.history["loss"] * scale**2,
+                                    val_loss=result.history["val_loss"] * scale**2)
+    return dataclasses.replace(result, history=history)
 
 
 def _warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSettings) -> None:

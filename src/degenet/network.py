@@ -17,8 +17,12 @@ from degenet.specs import ModelSpec
 
 
 def build_network(spec: ModelSpec, family: Family, *, n_features: int, n_outputs: int,
-                  seed: int, intercept: bool = True) -> keras.Model:
-    """The network of ``spec``, outputting the mean; its layer ``eta`` outputs the logits."""
+                  seed: int, intercept: bool = True, bias: np.ndarray | None = None
+                  ) -> keras.Model:
+    """The network of ``spec``, outputting the mean; its layer ``eta`` outputs the logits.
+
+    ``bias``, shape ``(n_outputs,)``, starts the ``eta`` bias (e.g. at the null model).
+    """
     inputs = keras.Input(shape=(n_features,), name="features")
     h = inputs
     for i, units in enumerate(spec.hidden, start=1):
@@ -28,9 +32,12 @@ def build_network(spec: ModelSpec, family: Family, *, n_features: int, n_outputs
     # A regression is convex: start it at zero, as the exact solver does.
     init = ("zeros" if spec.is_regression
             else keras.initializers.GlorotUniform(seed=derive(seed, "init", 0)))
-    eta = keras.layers.Dense(n_outputs, kernel_initializer=init, use_bias=intercept,
-                             name="eta")(h)
+    head = keras.layers.Dense(n_outputs, kernel_initializer=init, use_bias=intercept,
+                              name="eta")
+    eta = head(h)
     mean = keras.layers.Activation(family.activation, name="mean")(eta)
+    if intercept and bias is not None:
+        head.bias.assign(np.asarray(bias, dtype=np.float32))  # an initializer would be saved
     name = spec.text.replace(":", "_").replace(",", "_")
     return keras.Model(inputs, mean, name=name)
 
@@ -48,21 +55,29 @@ def first_dense(model: keras.Model) -> keras.layers.Dense:
 def fold_scaling(model: keras.Model, scaling: Scaling) -> None:
     """Rewrite the first Dense layer so the model reads unscaled inputs (see ``scaling``)."""
     layer = first_dense(model)
-    kernel = keras.ops.convert_to_numpy(layer.kernel)
-    bias = (keras.ops.convert_to_numpy(layer.bias) if layer.use_bias
-            else np.zeros(kernel.shape[1]))
+    kernel, bias = _kernel_and_bias(layer)
     kernel, bias = scaling.fold(kernel, bias)
-    if not layer.use_bias:
-        # Without an intercept the scaling has no centering part, so the bias stays zero.
-        layer.kernel.assign(kernel.astype(np.float32))
+    # Without an intercept the scaling has no centering part, so the bias stays zero.
+    layer.set_weights([kernel.astype(np.float32)]
+                      + ([bias.astype(np.float32)] if layer.use_bias else []))
+
+
+def rescale_output(model: keras.Model, center: float, scale: float) -> None:
+    """Make ``eta`` give ``center + scale * eta``: undo the target's standardization."""
+    if (center, scale) == (0.0, 1.0):
         return
-    layer.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    layer = model.get_layer("eta")
+    kernel, bias = _kernel_and_bias(layer)
+    layer.set_weights([(kernel * scale).astype(np.float32)]
+                      + ([(bias * scale + center).astype(np.float32)] if layer.use_bias else []))
 
 
 def regression_weights(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
     """beta ``(n_features, n_outputs)`` and alpha ``(n_outputs,)`` of a single-layer model."""
-    layer = model.get_layer("eta")
-    beta = keras.ops.convert_to_numpy(layer.kernel).astype(np.float64)
-    alpha = (keras.ops.convert_to_numpy(layer.bias).astype(np.float64) if layer.use_bias
-             else np.zeros(beta.shape[1]))
-    return beta, alpha
+    return _kernel_and_bias(model.get_layer("eta"))
+
+
+def _kernel_and_bias(layer: keras.layers.Dense) -> tuple[np.ndarray, np.ndarray]:
+    # Through each variable's value: Keras's get_weights() trips numpy 2's copy deprecation.
+    weights = [keras.ops.convert_to_numpy(w.value).astype(np.float64) for w in layer.weights]
+    return weights[0], (weights[1] if layer.use_bias else np.zeros(weights[0].shape[1]))

@@ -1,0 +1,154 @@
+"""Plain-text and JSON forms of fits, comparisons and the demo (the terminal's layer)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from degenet.comparison import Comparison
+from degenet.demo import MODELS, POST, Demo, network_gains, theory
+from degenet.fitting import Fit
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def coefficients_dict(fitted: Fit) -> dict | None:
+    """``{term: estimate}`` (``{class: {term: estimate}}`` for categorical); None for networks."""
+    if not fitted.spec.is_regression:
+        return None
+    estimates = fitted.coefficients["estimate"]
+    if isinstance(estimates.index, pd.MultiIndex):
+        return {str(label): {str(term): _number(v) for term, v in estimates.loc[label].items()}
+                for label in estimates.index.get_level_values(0).unique()}
+    return {str(term): _number(value) for term, value in estimates.items()}
+
+
+def fit_dict(fitted: Fit, target: str | None = None) -> dict:
+    """The JSON form of one fit."""
+    return {
+        "target": target or fitted.encoding.target,
+        "model": fitted.spec.text,
+        "family": fitted.family.name,
+        "classes": None if fitted.classes is None else [str(c) for c in fitted.classes],
+        "epochs": fitted.epochs,
+        "best_epoch": fitted.training.best_epoch,
+        "val_loss": _number(fitted.val_loss),
+        "seed": fitted.seed,
+        "settings": fitted.settings.to_dict(),
+        "coefficients": coefficients_dict(fitted),
+        "history": [{"epoch": int(row.epoch), "loss": _number(row.loss),
+                     "val_loss": _number(row.val_loss)}
+                    for row in fitted.history.itertuples()],
+    }
+
+
+def comparison_dict(comparison: Comparison) -> dict:
+    table = comparison.table.reset_index()
+    return {"target": comparison.target,
+            "models": [fit_dict(f, comparison.target) for f in comparison.fits.values()],
+            "table": [{k: (_number(v) if isinstance(v, (float, np.floating)) else v)
+                       for k, v in row.items()} for row in table.to_dict("records")]}
+
+
+def demo_dict(demo: Demo) -> dict:
+    models = [fit_dict(f, target) for target, comparison in demo.comparisons.items()
+              for f in comparison.fits.values()]
+    for model in models:
+        del model["history"]  # the demo's JSON is a summary; `degenet fit --json` has them
+    return {"n": demo.n, "seed": demo.seed, "partnered_children": demo.partnered_children,
+            "models": models,
+            "findings": [{"name": f.name, "value": _number(f.value), "expected": f.expected,
+                          "tolerance": f.tolerance, "agrees": f.agrees} for f in demo.findings]}
+
+
+def epoch_log(fitted: Fit, head: int = 3, tail: int = 2) -> list[str]:
+    """A compact epoch log like the post's: the first epochs, the last ones, the best."""
+    history, total = fitted.history, fitted.settings.max_epochs
+    lines = [f"Epoch {int(r.epoch)}/{total}  loss: {r.loss:.4g} - val_loss: {r.val_loss:.4g}"
+             for r in history.itertuples()]
+    if len(lines) > head + tail + 1:
+        lines = lines[:head] + [f"... {len(lines) - head - tail} more epochs ..."] + lines[-tail:]
+    return lines
+
+
+def coefficient_line(fitted: Fit) -> str:
+    estimates = fitted.coefficients["estimate"]
+    return "  ".join(f"{term} {value:+.4f}" for term, value in estimates.items())
+
+
+def fit_text(fitted: Fit) -> str:
+    """Epoch log, validation loss and, for a regression, its coefficients."""
+    lines = epoch_log(fitted)
+    t = fitted.training
+    lines.append(f"best epoch {t.best_epoch} of {t.epochs}: val_loss {fitted.val_loss:.6g}"
+                 f"   (compile {t.compile_seconds:.2f} s, train {t.train_seconds:.2f} s)")
+    if fitted.spec.is_regression:
+        lines.append(fitted.coefficients.to_string(float_format=lambda v: f"{v:.6g}"))
+    return "\n".join(lines)
+
+
+def comparison_text(comparison: Comparison) -> str:
+    table = comparison.table.to_string(float_format=lambda v: f"{v:.6g}")
+    return f"target: {comparison.target}\n{table}\nlowest validation loss: {comparison.best}"
+
+
+def demo_text(demo: Demo) -> str:
+    """The post's experiment, model by model, then the analysis."""
+    blocks = [f"degenet demo: the post's experiment on {demo.n:,} people (seed {demo.seed}, "
+              f"partnered num_balloons = {demo.partnered_children:g} * children - 0.2 * age)"]
+    for target, comparison in demo.comparisons.items():
+        for name, fitted in comparison.fits.items():
+            header = f"======= Output type: {target}  Model type: {name} ({fitted.family.name})"
+            body = epoch_log(fitted)
+            body.append(f"best epoch {fitted.training.best_epoch}: "
+                        f"val_loss {fitted.val_loss:.5g}")
+            if fitted.spec.is_regression:
+                body.append("coefficients: " + coefficient_line(fitted))
+            blocks.append("\n".join([header, *body]))
+    blocks.append(analysis_text(demo))
+    return "\n\n".join(blocks)
+
+
+def analysis_text(demo: Demo) -> str:
+    expect = theory(demo.partnered_children)
+    lines = ["======= Analysis"]
+    for finding in demo.findings:
+        mark = "ok " if finding.agrees else "OFF"
+        lines.append(f"[{mark}] {finding.name:<24} {finding.value:+.4f}   "
+                     f"{finding.source} {finding.expected:+.4f} (+- {finding.tolerance:.3g})")
+    linear = demo.comparisons["num_balloons"].fits["linear"].coefficients["estimate"]
+    logistic = demo.comparisons["color"].fits["logistic"].coefficients["estimate"]
+    post_linear, post_logistic = POST[("num_balloons", "linear")], POST[("color", "logistic")]
+    lines.append(
+        f"The best linear fit averages the two branches: children "
+        f"({demo.partnered_children:g} + 0.8) / 2 = {expect['children']:.3f} (fitted "
+        f"{linear['children']:.3f}), age (0.5 - 0.2) / 2 = 0.150 (fitted {linear['age']:.3f}); "
+        f"relationship and intercept are near 0 because both branches have mean 0.")
+    lines.append(
+        f"The post printed children {post_linear['children']:.3f}, age {post_linear['age']:.3f},"
+        f" val MSE {post_linear['val_loss']}: that is the partnered factor 0.1 (its own "
+        f"arithmetic (1.0 + 0.8) / 2 = 0.45 says so), theory "
+        f"{theory(0.1)['children']:.3f} / 0.150 / {theory(0.1)['mse']:.4f}; "
+        "run `degenet demo --partnered-children 0.1` to reproduce it.")
+    ratio = logistic["children"] / logistic["age"]
+    lines.append(
+        f"Logistic: only the direction counts. children/age = {ratio:.3f}; theory "
+        f"0.65 / 0.35 = {expect['color_ratio']:.3f}; the post printed "
+        f"{post_logistic['children']:.2f} / {post_logistic['age']:.2f} = "
+        f"{post_logistic['children'] / post_logistic['age']:.3f}. Large coefficients push the "
+        "sigmoid to 0 or 1: the classes are nearly separable.")
+    for target, (regression, network) in network_gains(demo).items():
+        post_reg = POST[(target, MODELS[target][0])]["val_loss"]
+        post_net = POST[(target, "mlp")]["val_loss"]
+        verdict = ("the network is worth it" if network < 0.5 * regression
+                   else "the network is not clearly better")
+        lines.append(
+            f"{target}: {MODELS[target][0]} val_loss {regression:.4g}, mlp {network:.4g} "
+            f"({regression / network:.0f}x lower): {verdict} (the post: {post_reg:g} vs "
+            f"{post_net:g}).")
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""The post's experiment reproduces its findings (on a smaller sample)."""
+
+import numpy as np
+import pytest
+
+from degenet.datasets import balloons
+from degenet.demo import run_demo, theory
+
+
+def test_generator_follows_the_post():
+    data = balloons(2000, seed=1)
+    assert list(data.columns) == ["relationship", "children", "age", "num_balloons", "color"]
+    assert set(data["relationship"]) == {-0.5, 0.5}
+    assert data[["children", "age"]].abs().max().max() <= 0.5
+    partnered = data[data.relationship == -0.5]
+    np.testing.assert_allclose(partnered.num_balloons,
+                               1.0 * partnered.children - 0.2 * partnered.age)
+    single = data[data.relationship == 0.5]
+    np.testing.assert_array_equal(single.color, (0.5 * single.children + 0.5 * single.age > 0))
+    lost_decimal = balloons(2000, seed=1, partnered_children=0.1)
+    assert not np.allclose(lost_decimal.num_balloons, data.num_balloons)
+
+
+def test_theory_matches_the_post_when_the_decimal_is_restored():
+    assert theory(1.0)["children"] == pytest.approx(0.9)
+    assert theory(1.0)["mse"] == pytest.approx(0.01104, abs=1e-5)
+    assert theory(0.1)["children"] == pytest.approx(0.45)
+    assert theory(0.1)["mse"] == pytest.approx(0.0204, abs=1e-4)  # the post printed 0.0207
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return run_demo(20_000, seed=0)
+
+
+def test_demo_findings_agree_with_theory(demo):
+    for finding in demo.findings:
+        assert finding.agrees, finding
+
+
+def test_networks_beat_the_regressions_as_in_the_post(demo):
+    balloons_fits = demo.comparisons["num_balloons"].fits
+    color_fits = demo.comparisons["color"].fits
+    assert balloons_fits["mlp"].val_loss < 0.002 < balloons_fits["linear"].val_loss
+    assert color_fits["mlp"].val_loss < 0.05
+    assert color_fits["logistic"].val_loss == pytest.approx(0.20, abs=0.02)

@@ -1,0 +1,143 @@
+"""The ladder end to end: known truths recovered, the split, the Keras model, the errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import degenet
+from degenet.errors import DegenetError
+from degenet.split import validation_split
+
+FAST = {"max_epochs": 60, "batch_size": 64, "learning_rate": 0.01}
+
+
+@pytest.fixture(scope="module")
+def linear_table():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3000, 2)) * [2.0, 0.5] + [10.0, -3.0]  # units and offsets on purpose
+    y = 1.5 + 2.0 * X[:, 0] - 3.0 * X[:, 1] + rng.normal(scale=0.1, size=3000)
+    return pd.DataFrame({"x1": X[:, 0], "x2": X[:, 1], "y": y})
+
+
+def test_linear_truth_is_recovered_in_original_units(linear_table):
+    fitted = degenet.fit(linear_table, "y", model="linear", seed=3, **FAST)
+    estimate = fitted.coefficients["estimate"]
+    assert list(estimate.index) == ["x1", "x2", "intercept"]
+    np.testing.assert_allclose(estimate[["x1", "x2", "intercept"]], [2.0, -3.0, 1.5], atol=0.02)
+    assert fitted.val_loss == pytest.approx(0.01, rel=0.3)  # the noise variance
+
+
+def test_the_keras_model_is_the_regression(linear_table):
+    fitted = degenet.fit(linear_table, "y", model="linear", seed=3, **FAST)
+    model = fitted.model
+    assert [layer.name for layer in model.layers] == ["features", "eta", "mean"]
+    kernel, bias = (w.numpy() for w in model.get_layer("eta").weights)
+    np.testing.assert_allclose(kernel[:, 0], fitted.coefficients["estimate"][["x1", "x2"]],
+                               rtol=1e-6)
+    # The model reads the data in its own units and keeps working as a Keras model.
+    X = linear_table[["x1", "x2"]].to_numpy("float32")
+    np.testing.assert_allclose(model.predict(X[:5], verbose=0)[:, 0],
+                               fitted.predict(linear_table.head(5)), rtol=1e-5)
+
+
+def test_mlp_has_hidden_layers_and_no_coefficients(linear_table):
+    fitted = degenet.fit(linear_table, "y", model="mlp:8,4", seed=0, **FAST)
+    names = [layer.name for layer in fitted.model.layers]
+    assert names == ["features", "hidden_1", "hidden_2", "eta", "mean"]
+    with pytest.raises(DegenetError, match="hidden layers"):
+        fitted.coefficients
+
+
+def test_best_weights_are_restored_and_history_kept(linear_table):
+    fitted = degenet.fit(linear_table, "y", model="mlp:8", seed=0, max_epochs=40, patience=2)
+    history = fitted.history
+    assert list(history.columns) == ["epoch", "loss", "val_loss"]
+    assert fitted.val_loss == history["val_loss"].min()
+    assert fitted.training.best_epoch == int(history["val_loss"].idxmin()) + 1
+
+
+def test_same_seed_same_fit_other_seed_other_split(linear_table):
+    a = degenet.fit(linear_table, "y", model="mlp:4", seed=5, max_epochs=5)
+    b = degenet.fit(linear_table, "y", model="mlp:4", seed=5, max_epochs=5)
+    c = degenet.fit(linear_table, "y", model="mlp:4", seed=6, max_epochs=5)
+    pd.testing.assert_frame_equal(a.history, b.history)
+    assert a.seed == 5
+    assert not np.array_equal(a.val_rows, c.val_rows)
+
+
+def test_validation_split_is_shuffled_and_stratified():
+    y = np.r_[np.zeros(900), np.ones(100)]  # the positives are all at the end
+    train, val = validation_split(y, validation=0.2, stratify=True, seed=0)
+    assert len(val) == 200 and len(np.intersect1d(train, val)) == 0
+    assert y[val].mean() == pytest.approx(0.1)
+    assert val.min() < 800  # not "the last rows"
+
+
+def test_classes_keep_their_labels():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    label = np.where(x + rng.normal(scale=0.5, size=600) > 0, "red", "green")
+    fitted = degenet.fit(pd.DataFrame({"x": x, "color": label}), "color", seed=0, **FAST)
+    assert fitted.spec.text == "logistic" and fitted.classes == ("green", "red")
+    assert fitted.coefficients.loc["x", "estimate"] > 1  # "red" is the positive class
+    assert set(fitted.predict(pd.DataFrame({"x": [-3.0, 3.0]}))) == {"green", "red"}
+
+
+def test_softmax_coefficients_against_the_reference_class():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=900)
+    label = np.array(["a", "b", "c"])[np.clip(np.round(x + rng.normal(scale=0.5, size=900)), -1,
+                                              1).astype(int) + 1]
+    fitted = degenet.fit(pd.DataFrame({"x": x, "k": label}), "k", seed=0, **FAST)
+    assert fitted.family.name == "categorical" and fitted.spec.text == "softmax"
+    table = fitted.coefficients
+    assert list(table.index.names) == ["class", "term"]
+    assert set(table.index.get_level_values("class")) == {"b", "c"}
+    assert table.loc[("c", "x"), "estimate"] > table.loc[("b", "x"), "estimate"] > 0
+    assert fitted.predict_proba(pd.DataFrame({"x": [0.0]})).sum() == pytest.approx(1.0, 1e-5)
+
+
+def test_poisson_recovers_a_log_linear_truth():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, size=4000)
+    counts = rng.poisson(np.exp(0.5 + 0.8 * x))
+    fitted = degenet.fit(pd.DataFrame({"x": x, "n": counts}), "n", model="poisson", seed=0,
+                         **FAST)
+    np.testing.assert_allclose(fitted.coefficients["estimate"], [0.8, 0.5], atol=0.08)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda t: degenet.fit(t, "colour"), "target column 'colour' not found; columns are: x1"),
+    (lambda t: degenet.fit(t.assign(s="a"), "y"), "column 's' is not numeric"),
+    (lambda t: degenet.fit(t.head(5), "y"), "5 usable row"),
+    (lambda t: degenet.fit(t, "y", model="mlp:0"), "bad hidden layer widths"),
+    (lambda t: degenet.fit(t, "y", model="forest"), "unknown model spec 'forest'"),
+    (lambda t: degenet.fit(t, "y", model="logistic"), "distinct value"),
+    (lambda t: degenet.fit(t, "y", learning_rate=-1), "learning_rate must be a positive"),
+    (lambda t: degenet.fit(t, "y", optimizer="adamm"), "unknown optimizer 'adamm'"),
+    (lambda t: degenet.fit(t, "y", epochs=3), "unknown training option"),
+    (lambda t: degenet.fit(t, "y", seed=-1), "seed must be a non-negative integer"),
+    (lambda t: degenet.fit(t, "y", family="binomial"), "unknown family 'binomial'"),
+    (lambda t: degenet.fit("nope.csv", "y"), "file not found"),
+])
+def test_errors_name_what_was_wrong(linear_table, call, message):
+    with pytest.raises(DegenetError, match=message):
+        call(linear_table)
+
+
+def test_csv_and_parquet_paths(linear_table, tmp_path):
+    linear_table.to_csv(tmp_path / "t.csv", index=False)
+    linear_table.to_parquet(tmp_path / "t.parquet")
+    a = degenet.fit(tmp_path / "t.csv", "y", seed=1, max_epochs=2)
+    b = degenet.fit(str(tmp_path / "t.parquet"), "y", seed=1, max_epochs=2)
+    np.testing.assert_allclose(a.coefficients, b.coefficients, rtol=1e-4)
+
+
+def test_compare_shares_one_split(linear_table):
+    from degenet.comparison import compare
+
+    result = compare(linear_table, "y", models="linear,mlp:8", seed=0, **FAST)
+    first, second = result.fits.values()
+    np.testing.assert_array_equal(first.val_rows, second.val_rows)
+    assert list(result.table.index) == ["linear", "mlp:8"]
+    assert {"val_loss", "epochs", "parameters"} <= set(result.table.columns)
