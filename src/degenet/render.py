@@ -121,7 +121,8 @@ def analysis_text(demo: Demo) -> str:
         mark = "ok " if finding.agrees else "OFF"
         lines.append(f"[{mark}] {finding.name:<24} {finding.value:+.4f}   "
                      f"{finding.source} {finding.expected:+.4f} (+- {finding.tolerance:.3g})")
-    linear = demo.comparisons["num_balloons"].fits["linear"].coefficients["estimate"]
+    linear_fit = demo.comparisons["num_balloons"].fits["linear"]
+    linear = linear_fit.coefficients["estimate"]
     logistic = demo.comparisons["color"].fits["logistic"].coefficients["estimate"]
     post_linear, post_logistic = POST[("num_balloons", "linear")], POST[("color", "logistic")]
     lines.append(
@@ -129,12 +130,21 @@ def analysis_text(demo: Demo) -> str:
         f"({demo.partnered_children:g} + 0.8) / 2 = {expect['children']:.3f} (fitted "
         f"{linear['children']:.3f}), age (0.5 - 0.2) / 2 = 0.150 (fitted {linear['age']:.3f}); "
         f"relationship and intercept are near 0 because both branches have mean 0.")
-    lines.append(
-        f"The post printed children {post_linear['children']:.3f}, age {post_linear['age']:.3f},"
-        f" val MSE {post_linear['val_loss']}: that is the partnered factor 0.1 (its own "
-        f"arithmetic (1.0 + 0.8) / 2 = 0.45 says so), theory "
-        f"{theory(0.1)['children']:.3f} / 0.150 / {theory(0.1)['mse']:.4f}; "
-        "run `degenet demo --partnered-children 0.1` to reproduce it.")
+    lost_decimal = theory(0.1)
+    if abs(demo.partnered_children - 0.1) < 1e-12:
+        lines.append(
+            f"With the partnered factor 0.1, as the post's data evidently had, the run "
+            f"reproduces its printed figures: children {linear['children']:.3f} (post "
+            f"{post_linear['children']:.3f}), age {linear['age']:.3f} (post "
+            f"{post_linear['age']:.3f}), val MSE {linear_fit.val_loss:.4f} (post "
+            f"{post_linear['val_loss']}).")
+    else:
+        lines.append(
+            f"The post printed children {post_linear['children']:.3f}, age "
+            f"{post_linear['age']:.3f}, val MSE {post_linear['val_loss']}: that is the "
+            f"partnered factor 0.1 (its own arithmetic (1.0 + 0.8) / 2 = 0.45 says so), theory "
+            f"{lost_decimal['children']:.3f} / 0.150 / {lost_decimal['mse']:.4f}; run "
+            "`degenet demo --partnered-children 0.1` to reproduce it.")
     ratio = logistic["children"] / logistic["age"]
     lines.append(
         f"Logistic: only the direction counts. children/age = {ratio:.3f}; theory "
