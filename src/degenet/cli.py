@@ -60,7 +60,7 @@ def _progress(quiet: bool):
     if quiet or not stderr.is_terminal:
         yield None
         return
-    columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+    columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("epochs"), TimeElapsedColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:
         tasks = {}
@@ -68,7 +68,9 @@ def _progress(quiet: bool):
         def report(label: str, done: int, total: int):
             if label not in tasks:
                 tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done)
+            bar.update(tasks[label], completed=done, total=total)
+            if done >= total:
+                bar.stop_task(tasks[label])
 
         yield report
 

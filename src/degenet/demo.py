@@ -79,9 +79,16 @@ def run_demo(n: int = 100_000, *, seed: int = 0, partnered_children: float = 1.0
     data = balloons(n, seed=seed, partnered_children=partnered_children)
     comparisons = {
         target: compare(data, target, models=models, features=FEATURES, seed=seed,
-                        progress=progress, **training)
+                        progress=_labelled(progress, target), **training)
         for target, models in MODELS.items()}
     return Demo(n, seed, partnered_children, comparisons)
+
+
+def _labelled(progress: CompareProgress | None, target: str) -> CompareProgress | None:
+    """Progress labels that say the target too: both targets have an ``mlp``."""
+    if progress is None:
+        return None
+    return lambda model, done, total: progress(f"{target} {model}", done, total)
 
 
 def findings(demo: Demo) -> list[Finding]:

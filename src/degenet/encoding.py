@@ -1,13 +1,31 @@
-"""Turn table columns into a design matrix, the same way at fit and at predict time."""
+"""Turn table columns into a design matrix, the same way at fit and at predict time.
+
+:func:`encode` fits the encoding on the training table: it picks the columns (``features``
+or a formula), checks them (stray text, missing and infinite values, a constant target,
+constant predictors), learns each categorical column's levels, and builds the design
+``X``. The returned :class:`Encoding` is part of the model: :meth:`Encoding.transform`
+rebuilds the design of a new table with the same columns, levels and coding, and
+:meth:`Encoding.to_dict` saves it as plain JSON.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from degenet.errors import DegenetError
+from degenet.coding import check_coding, code_column, level_name
+from degenet.errors import DataWarning, DegenetError
+from degenet.formula import model_matrix, parse_formula, term_names
+from degenet.schema import (
+    CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, as_numbers, column_dtype, conform, fit_column,
+    is_constant, missing_counts, missing_error)
+from degenet.tables import read_table
+
+MISSING = ("error", "drop")
+FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -19,67 +37,331 @@ class Encoding:
     target : str
         The target column.
     columns : tuple of str
-        The input columns the design is built from.
+        The input columns the design is built from (a table to predict needs them).
     terms : tuple of str
-        The names of the design matrix's columns (its coefficients' names).
+        The names of the design matrix's columns (its coefficients' names), e.g.
+        ``age``, ``relationship[single]``, ``children:age``.
+    schema : tuple of ColumnSchema
+        Per input column: numeric or categorical, what it held, its levels (reference first).
+    coding : {'treatment', 'effect', 'sum'}
+        How categorical columns are coded without a formula (see :mod:`degenet.coding`).
+    formula : str or None
+        The formula as given; its right-hand side builds the design.
+    formula_state : dict or None
+        formulaic's learned state as JSON (levels, transform parameters) and the design
+        columns it produced (``design``) and kept (``kept``).
+    intercept : bool
+        False when the formula removes the intercept.
+    missing : {'error', 'drop'}
+    dropped_rows : int
+        Training rows left out for missing values.
+    excluded : tuple of str
+        Constant columns (or formula terms) left out of the design.
     """
 
     target: str
     columns: tuple[str, ...]
     terms: tuple[str, ...]
+    schema: tuple[ColumnSchema, ...] = ()
+    coding: str = "treatment"
+    formula: str | None = None
+    formula_state: dict | None = field(default=None, compare=True, hash=False)
+    intercept: bool = True
+    missing: str = "error"
+    dropped_rows: int = 0
+    excluded: tuple[str, ...] = ()
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """The design matrix of ``frame``, shape ``(n_samples, n_features)``, float64."""
-        missing = [c for c in self.columns if c not in frame.columns]
-        if missing:
+    @property
+    def n_features(self) -> int:
+        return len(self.terms)
+
+    @property
+    def references(self) -> dict[str, object]:
+        """The reference (first) level of each categorical column."""
+        return {c.name: c.levels[0] for c in self._schema() if c.kind == CATEGORICAL}
+
+    def describe(self) -> list[str]:
+        """One line per categorical column: its coding, reference level and levels."""
+        coding = "as coded in the formula" if self.formula else f"{self.coding} coding"
+        return [f"{c.name}: {coding}, reference level {c.levels[0]!r} (levels: "
+                f"{', '.join(map(repr, c.levels))})"
+                for c in self._schema() if c.kind == CATEGORICAL]
+
+    def transform(self, frame) -> np.ndarray:
+        """The design matrix of ``frame``, shape ``(n_samples, n_features)``, float64.
+
+        Rows keep the order of ``frame``. Columns the model does not use are ignored with a
+        :class:`~degenet.errors.DataWarning`; a missing column, a changed type, an unseen
+        level or a missing value is an error naming the column.
+        """
+        frame = read_table(frame)
+        self._check_columns(frame)
+        conformed = conform(frame, self._schema())
+        counts = missing_counts(conformed, list(self.columns))
+        if counts:
+            listed = ", ".join(f"{name!r} ({n} row{'s' * (n != 1)})" for name, n in counts.items())
             raise DegenetError(
-                f"column(s) {', '.join(map(repr, missing))} missing from the data; the model "
+                f"missing values in {listed}; the model cannot predict incomplete rows: drop or "
+                "fill them first")
+        return self._design(conformed)
+
+    def _schema(self) -> tuple[ColumnSchema, ...]:
+        # An encoding built without a schema (plain numeric columns) reads every column as numbers.
+        return self.schema or tuple(ColumnSchema(c, NUMERIC, NUMBER) for c in self.columns)
+
+    def _check_columns(self, frame: pd.DataFrame) -> None:
+        absent = [c for c in self.columns if c not in frame.columns]
+        if absent:
+            raise DegenetError(
+                f"column(s) {', '.join(map(repr, absent))} missing from the data; the model "
                 f"was fitted on: {', '.join(self.columns)}")
-        return _numeric_block(frame, self.columns)
+        extra = [c for c in frame.columns if c not in self.columns and c != self.target]
+        if extra:
+            warnings.warn(
+                f"ignoring column(s) the model does not use: {', '.join(map(repr, extra))}",
+                DataWarning, stacklevel=4)
+
+    def _design(self, conformed: pd.DataFrame) -> np.ndarray:
+        if self.formula is None:
+            X, names = _coded_design(conformed, self._schema(), self.coding)
+        else:
+            X, names = _formula_design(conformed, self.formula, self.columns, self.formula_state)
+        if tuple(names) != self.terms:
+            raise DegenetError(
+                f"the design of this table has terms {names}; the model was fitted on "
+                f"{list(self.terms)}")
+        _check_finite(X, self.terms, conformed.index)
+        return X
 
     def to_dict(self) -> dict:
-        return {"target": self.target, "columns": list(self.columns), "terms": list(self.terms)}
+        """Plain JSON (str, numbers, booleans, lists, dicts): the model file's encoding."""
+        return {
+            "version": FORMAT_VERSION, "target": self.target, "columns": list(self.columns),
+            "terms": list(self.terms), "schema": [c.to_dict() for c in self.schema],
+            "coding": self.coding, "formula": self.formula, "formula_state": self.formula_state,
+            "intercept": self.intercept, "missing": self.missing,
+            "dropped_rows": self.dropped_rows, "excluded": list(self.excluded)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Encoding":
-        return cls(data["target"], tuple(data["columns"]), tuple(data["terms"]))
+        """The encoding saved by :meth:`to_dict`; a formula is checked before any use."""
+        if not isinstance(data, dict) or "target" not in data or "terms" not in data:
+            raise DegenetError("not a degenet encoding: expected a dict with 'target' and 'terms'")
+        if data.get("version", FORMAT_VERSION) > FORMAT_VERSION:
+            raise DegenetError(
+                f"encoding format version {data['version']} is newer than this degenet "
+                f"reads ({FORMAT_VERSION}); upgrade degenet")
+        formula = data.get("formula")
+        if formula is not None:  # refuse a formula that calls anything outside the allow-list
+            parse_formula(formula, [*data["columns"], data["target"]])
+        return cls(
+            str(data["target"]), tuple(data["columns"]), tuple(data["terms"]),
+            tuple(ColumnSchema.from_dict(c) for c in data.get("schema", ())),
+            str(data.get("coding", "treatment")), formula, data.get("formula_state"),
+            bool(data.get("intercept", True)), str(data.get("missing", "error")),
+            int(data.get("dropped_rows", 0)), tuple(data.get("excluded", ())))
 
 
-def encode(frame: pd.DataFrame, target: str, *, features: list[str] | None = None
+def encode(frame, target: str | None = None, *, features: list[str] | None = None,
+           formula: str | None = None, coding: str = "treatment", missing: str = "error"
            ) -> tuple[Encoding, np.ndarray, pd.Series]:
-    """Fit the encoding on ``frame`` and return it with the design matrix and target column."""
+    """Fit the encoding on ``frame``; return it with the design matrix and the target.
+
+    Parameters
+    ----------
+    frame : DataFrame (or anything :func:`~degenet.tables.read_table` reads)
+    target : str, optional
+        The column to predict; may be omitted when ``formula`` names it (``y ~ ...``).
+    features : list of str, optional
+        The predictor columns; default every column but the target.
+    formula : str, optional
+        A Wilkinson formula (formulaic syntax) instead of ``features``.
+    coding : {'treatment', 'effect', 'sum'}
+        Coding of categorical columns (see :mod:`degenet.coding`); a formula codes its own.
+    missing : {'error', 'drop'}
+        Rows with missing values in the used columns: an error naming the columns, or left
+        out with a :class:`~degenet.errors.DataWarning`.
+
+    Returns
+    -------
+    encoding : Encoding
+    X : ndarray, shape (n_samples, n_features)
+        float64, in the data's own units; ``n_samples`` counts the rows kept.
+    y : Series, shape (n_samples,)
+        The target, aligned with ``X``.
+    """
+    frame = read_table(frame)
+    check_coding(coding)
+    if missing not in MISSING:
+        raise DegenetError(f"missing must be 'error' or 'drop'; received missing={missing!r}")
+    if len(frame) == 0:
+        raise DegenetError("the table has no rows")
+    parsed = _parse(frame, target, features, formula, coding)
+    target = parsed.target if parsed is not None else target
+    columns = _columns(frame, target, features, parsed)
+    for column in columns:  # stray text is reported before missing values
+        column_dtype(frame[column])
+    rows, dropped = _complete_rows(frame, [*columns, target], missing)
+    kept = frame.loc[rows]
+    y = _check_target(kept[target])
+    schema = tuple(fit_column(kept[c]) for c in columns)
+    if parsed is None:
+        return _encode_features(kept, y, schema, coding, missing, dropped)
+    return _encode_formula(kept, y, schema, parsed, missing, dropped)
+
+
+def _parse(frame, target, features, formula, coding):
+    if formula is None:
+        if target is None:
+            raise DegenetError("name the target: target='column' or formula='target ~ ...'")
+        return None
+    if features is not None:
+        raise DegenetError("pass features=[...] or formula=..., not both")
+    if coding != "treatment":
+        raise DegenetError(
+            f"coding={coding!r} applies to features; in a formula code a column itself, "
+            "e.g. C(relationship, contr.sum)")
+    parsed = parse_formula(formula, frame.columns)
+    if parsed.target is None and target is None:
+        raise DegenetError(f"formula {formula!r} has no target; write 'target ~ ...'")
+    if parsed.target is not None and target is not None and parsed.target != target:
+        raise DegenetError(
+            f"target={target!r} differs from the formula's target {parsed.target!r}; "
+            "give one of them")
+    if parsed.target is None:
+        parsed = type(parsed)(parsed.text, target, parsed.rhs, parsed.variables,
+                              parsed.intercept)
+    return parsed
+
+
+def _columns(frame: pd.DataFrame, target, features, parsed) -> list[str]:
+    if not isinstance(target, str) or not target:
+        raise DegenetError(f"target must be a column name; received target={target!r}")
     if target not in frame.columns:
         raise DegenetError(
-            f"target column {target!r} not found; columns are: "
-            f"{', '.join(map(str, frame.columns))}")
-    columns = [c for c in frame.columns if c != target] if features is None else list(features)
+            f"target column {target!r} not found; columns are: {', '.join(frame.columns)}")
+    if parsed is not None:
+        columns = list(parsed.variables)
+    elif features is None:
+        columns = [c for c in frame.columns if c != target]
+    else:
+        if isinstance(features, str):
+            raise DegenetError(f"features must be a list of column names; received {features!r}")
+        columns = [str(c) for c in features]
     unknown = [c for c in columns if c not in frame.columns]
     if unknown:
         raise DegenetError(
             f"feature column(s) {', '.join(map(repr, unknown))} not found; columns are: "
-            f"{', '.join(map(str, frame.columns))}")
+            f"{', '.join(frame.columns)}")
     if target in columns:
-        raise DegenetError(f"target column {target!r} is also listed as a feature")
+        raise DegenetError(f"target column {target!r} is also used as a predictor")
+    if len(set(columns)) != len(columns):
+        raise DegenetError(f"features list a column more than once: {columns}")
     if not columns:
-        raise DegenetError("no feature columns: the table has only the target column")
-    encoding = Encoding(str(target), tuple(map(str, columns)), tuple(map(str, columns)))
-    return encoding, _numeric_block(frame, columns), frame[target]
+        raise DegenetError("no predictor columns: the table has only the target column")
+    return columns
 
 
-def _numeric_block(frame: pd.DataFrame, columns) -> np.ndarray:
-    for column in columns:
-        values = frame[column]
-        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-            sample = values.dropna().iloc[0] if values.notna().any() else None
-            raise DegenetError(
-                f"column {column!r} is not numeric (dtype {values.dtype}, e.g. {sample!r}); "
-                "convert it to numbers or leave it out with features=[...]")
-        if values.isna().any():
-            raise DegenetError(
-                f"column {column!r} has {int(values.isna().sum())} missing value(s); "
-                "fill or drop those rows")
-    X = frame[list(columns)].to_numpy(dtype=np.float64)
-    if not np.isfinite(X).all():
-        j = int(np.where(~np.isfinite(X).all(axis=0))[0][0])
-        raise DegenetError(f"column {columns[j]!r} holds infinite values; it needs finite numbers")
-    return X
+def _complete_rows(frame: pd.DataFrame, columns: list[str], missing: str
+                   ) -> tuple[pd.Index, int]:
+    counts = missing_counts(frame, columns)
+    if not counts:
+        return frame.index, 0
+    incomplete = frame[columns].isna().any(axis=1).to_numpy()
+    n_dropped = int(incomplete.sum())
+    if missing == "error":
+        raise missing_error(counts, n_dropped, len(frame))
+    if n_dropped == len(frame):
+        raise DegenetError(f"every row has a missing value in {', '.join(map(repr, counts))}")
+    listed = ", ".join(f"{name}: {n}" for name, n in counts.items())
+    warnings.warn(
+        f"dropped {n_dropped} of {len(frame)} rows with missing values ({listed}); "
+        f"{len(frame) - n_dropped} rows remain", DataWarning, stacklevel=4)
+    return frame.index[~incomplete], n_dropped
+
+
+def _check_target(values: pd.Series) -> pd.Series:
+    if column_dtype(values) == NUMBER and not pd.api.types.is_numeric_dtype(values.dtype):
+        values = pd.Series(as_numbers(values), index=values.index, name=values.name)
+    distinct = pd.unique(values)
+    if len(distinct) < 2:
+        raise DegenetError(
+            f"target column {values.name!r} has a single value {distinct[0]!r} in every row"
+            f" used; there is nothing to predict")
+    return values
+
+
+def _warn_excluded(names: list[str], what: str) -> None:
+    if names:
+        warnings.warn(
+            f"{what} {', '.join(map(repr, names))} constant in the rows used; left out of the "
+            "design", DataWarning, stacklevel=4)
+
+
+def _encode_features(kept, y, schema, coding, missing, dropped):
+    constant = [c.name for c in schema if is_constant(c, kept[c.name])]
+    _warn_excluded(constant, "column(s)")
+    schema = tuple(c for c in schema if c.name not in constant)
+    if not schema:
+        raise DegenetError(f"no usable predictors: every column is constant ({constant})")
+    conformed = conform(kept, schema)
+    X, names = _coded_design(conformed, schema, coding)
+    _check_finite(X, names, conformed.index)
+    encoding = Encoding(str(y.name), tuple(c.name for c in schema), tuple(names), schema,
+                        coding, missing=missing, dropped_rows=dropped, excluded=tuple(constant))
+    return encoding, X, y
+
+
+def _encode_formula(kept, y, schema, parsed, missing, dropped):
+    conformed = conform(kept, schema)
+    design, state = model_matrix(parsed.rhs, conformed)
+    all_columns = [str(c) for c in design.columns]
+    X_all = design.to_numpy(dtype=np.float64)
+    constant = [name for j, name in enumerate(all_columns) if np.ptp(X_all[:, j]) == 0]
+    _warn_excluded(constant, "formula term(s)")
+    kept_columns = [c for c in all_columns if c not in constant]
+    if not kept_columns:
+        raise DegenetError(f"formula {parsed.text!r} gives no usable (non-constant) terms")
+    state = {**state, "design": all_columns, "kept": kept_columns}
+    X = X_all[:, [all_columns.index(c) for c in kept_columns]]
+    names = term_names(kept_columns)
+    _check_finite(X, names, conformed.index)
+    encoding = Encoding(str(y.name), tuple(c.name for c in schema), tuple(names), schema,
+                        "treatment", parsed.text, state, parsed.intercept, missing, dropped,
+                        tuple(constant))
+    return encoding, X, y
+
+
+def _coded_design(conformed: pd.DataFrame, schema, coding: str) -> tuple[np.ndarray, list]:
+    blocks, names = [], []
+    for column in schema:
+        values = conformed[column.name]
+        if column.kind == NUMERIC:
+            blocks.append(values.to_numpy(dtype=np.float64)[:, None])
+            names.append(column.name)
+        else:
+            blocks.append(code_column(values.array, coding))
+            names.extend(level_name(column.name, level) for level in column.levels[1:])
+    return np.hstack(blocks), names
+
+
+def _formula_design(conformed, formula, columns, state) -> tuple[np.ndarray, list]:
+    parsed = parse_formula(formula, list(columns))
+    design, _ = model_matrix(parsed.rhs, conformed, state)
+    produced = [str(c) for c in design.columns]
+    if produced != state["design"]:
+        raise DegenetError(
+            f"formula {formula!r} gives columns {produced} on this table; the model was "
+            f"fitted with {state['design']}")
+    X = design[state["kept"]].to_numpy(dtype=np.float64)
+    return X, term_names(state["kept"])
+
+
+def _check_finite(X: np.ndarray, names, index: pd.Index) -> None:
+    bad = ~np.isfinite(X)
+    if bad.any():
+        j = int(bad.any(axis=0).argmax())
+        rows = np.flatnonzero(bad[:, j])
+        raise DegenetError(
+            f"term {names[j]!r} is not finite (NaN or infinite) in {len(rows)} row(s), first "
+            f"row {index[rows[0]]!r}; check the values its transformation is applied to")

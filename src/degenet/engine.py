@@ -1,21 +1,36 @@
 """The compiled training engine for the JAX backend.
 
-Plain ``model.fit`` spends most of each step in Python. Here a whole run of epochs is one
-XLA program: a ``lax.scan`` over the minibatches of an epoch (Keras's stateless API:
-``stateless_call`` and ``optimizer.stateless_apply``), the validation loss computed in the
-same program, and early stopping with the best weights kept inside a ``lax.while_loop``.
-Python only regains control every few epochs, to report progress.
+Plain ``model.fit`` spends most of each step in Python (~300 us a step on 2 CPU cores). Here
+a whole run of epochs is one XLA program: a ``lax.scan`` over the minibatches of an epoch,
+the validation loss computed in the same program, and early stopping with the best weights
+kept inside a ``lax.while_loop``. Python regains control only every half second or so, to
+report progress. Each step costs about 10-30 us on that machine, so compile time (once per
+model) is what is left to save, and the program is written to compile quickly:
 
-The data are passed to the program as arguments, so they live on the device once and are
-not baked into the program as constants. The last partial batch is padded and masked, so
-there is one compile per model.
+- the network is a stack of Dense layers, so its forward pass is written here as plain
+  ``jnp`` on the Keras variables' values (the same maths as ``Dense.call``): tracing Keras's
+  functional graph costs more than the whole program's arithmetic;
+- Adam is the update of ``keras.optimizers.Adam`` written out (the same formula, checked in
+  the tests against Keras's own loop); other optimizers go through
+  ``optimizer.stateless_apply``;
+- the epoch's shuffle is a keyed bijective integer hash (MurmurHash3's finaliser) sorted
+  into a permutation: ``jax.random.permutation`` compiles the Threefry generator, ~0.3 s on
+  this machine, longer than most of these models take to train;
+- compiled programs are kept (a few, keyed by everything that shapes them), so models of
+  the same shapes and family, e.g. the folds or seeds of one comparison, compile once.
+
+Memory: the program reads one float32 copy of the design (all rows, in the data's units)
+and the row indices of the split; each minibatch is gathered and standardized inside the
+program, and the validation loss is accumulated over chunks of rows, so work space is
+proportional to the batch, never to the data.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import NamedTuple
+from collections import OrderedDict
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,20 +39,23 @@ import numpy as np
 from degenet._keras import keras
 from degenet.families import Family
 from degenet.randomness import derive
+from degenet.scaling import Scaling
 from degenet.training import (ProgressCallback, TrainResult, TrainSettings, history_frame,
                               make_optimizer)
 
 # Python regains control about this often (seconds), to report progress.
 _CALL_SECONDS = 0.5
+# Rows of the validation set scored at once: bounds the work space on large data.
+_VAL_CHUNK = 16_384
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 8
 
 
 class _State(NamedTuple):
-    trainable: list
-    non_trainable: list
-    optimizer: list
-    key: jax.Array
-    best_trainable: list
-    best_non_trainable: list
+    weights: list
+    optimizer: object  # (m, v, step) for the built-in Adam, else Keras's optimizer variables
+    key: jax.Array  # uint32 seed of the shuffles
+    best: list
     best_val: jax.Array
     best_epoch: jax.Array
     wait: jax.Array
@@ -46,102 +64,216 @@ class _State(NamedTuple):
     val_loss: jax.Array  # (max_epochs,)
 
 
-def _fmix(h):
-    h = h ^ (h >> 16); h = h * jnp.uint32(0x85EBCA6B); h = h ^ (h >> 13); h = h * jnp.uint32(0xC2B2AE35); return h ^ (h >> 16)
+def dense_stack(net: keras.Model) -> tuple | None:
+    """The layers of ``net`` as ``(kernel index, bias index or None, activation)``.
 
-def _permutation(key, epoch, n):
-    k1 = _fmix(key ^ _fmix(epoch.astype(jnp.uint32) + jnp.uint32(0x9E3779B9)))
-    k2 = _fmix(k1 + jnp.uint32(0x7F4A7C15))
-    return jnp.argsort(_fmix(_fmix(jnp.arange(n, dtype=jnp.uint32) + k1) ^ k2))
+    Indices point into ``net.trainable_variables``. ``None`` when ``net`` is not a chain of
+    Dense layers without non-trainable state (the engine then leaves it to Keras's loop).
+    """
+    layers = [layer for layer in net.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if (not layers or net.non_trainable_variables or len(net.inputs) != 1
+            or any(type(layer) is not keras.layers.Dense for layer in layers)):
+        return None
+    position = {id(v): i for i, v in enumerate(net.trainable_variables)}
+    stack, width = [], net.inputs[0].shape[-1]
+    for layer in layers:
+        if layer.kernel.shape[0] != width or id(layer.kernel) not in position:
+            return None
+        bias = position[id(layer.bias)] if layer.use_bias else None
+        stack.append((position[id(layer.kernel)], bias, layer.activation))
+        width = layer.kernel.shape[1]
+    return tuple(stack)
+
+
+def _forward(stack: tuple, weights: list, X: jax.Array) -> jax.Array:
+    """``eta`` of the Dense stack: ``activation(h @ kernel + bias)`` layer by layer."""
+    h = X
+    for kernel, bias, activation in stack:
+        h = h @ weights[kernel]
+        if bias is not None:
+            h = h + weights[bias]
+        h = activation(h)
+    return h
+
+
+def _fmix32(h: jax.Array) -> jax.Array:
+    """MurmurHash3's 32-bit finaliser: a bijection of uint32 that mixes every bit."""
+    h = h ^ (h >> 16)
+    h = h * jnp.uint32(0x85EBCA6B)
+    h = h ^ (h >> 13)
+    h = h * jnp.uint32(0xC2B2AE35)
+    return h ^ (h >> 16)
+
+
+def permutation(key: jax.Array, epoch: jax.Array, n: int) -> jax.Array:
+    """A pseudo-random permutation of ``range(n)`` for one epoch, shape ``(n,)``.
+
+    Sorting ``hash(i)`` for a keyed bijective hash gives distinct keys, hence a true
+    permutation; it compiles in ~0.03 s where ``jax.random.permutation`` takes ~0.3 s.
+    """
+    k1 = _fmix32(key ^ _fmix32(epoch.astype(jnp.uint32) + jnp.uint32(0x9E3779B9)))
+    k2 = _fmix32(k1 + jnp.uint32(0x7F4A7C15))
+    return jnp.argsort(_fmix32(_fmix32(jnp.arange(n, dtype=jnp.uint32) + k1) ^ k2))
+
+
+class _Adam(NamedTuple):
+    """``keras.optimizers.Adam`` (no amsgrad), as a pure init/update pair."""
+
+    learning_rate: float
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+
+    def init(self, weights):
+        zeros = [jnp.zeros_like(w) for w in weights]
+        return zeros, [jnp.zeros_like(w) for w in weights], jnp.zeros((), jnp.float32)
+
+    def update(self, state, grads, weights):
+        # Kingma & Ba (2015), Algorithm 1, in Keras's arrangement (keras/optimizers/adam.py).
+        m, v, step = state
+        step = step + 1.0
+        alpha = (self.learning_rate * jnp.sqrt(1.0 - self.beta_2 ** step)
+                 / (1.0 - self.beta_1 ** step))
+        m = [a + (g - a) * (1.0 - self.beta_1) for a, g in zip(m, grads)]
+        v = [b + (jnp.square(g) - b) * (1.0 - self.beta_2) for b, g in zip(v, grads)]
+        weights = [w - a * alpha / (jnp.sqrt(b) + self.epsilon)
+                   for w, a, b in zip(weights, m, v)]
+        return weights, (m, v, step)
+
+
+class _KerasOptimizer(NamedTuple):
+    """Any Keras optimizer through its stateless API."""
+
+    optimizer: keras.optimizers.Optimizer
+
+    def init(self, weights):
+        return [jnp.array(v.value, copy=True) for v in self.optimizer.variables]
+
+    def update(self, state, grads, weights):
+        return self.optimizer.stateless_apply(state, grads, weights)
+
+
+def _optimizer(net: keras.Model, settings: TrainSettings):
+    optimizer = make_optimizer(settings)
+    if type(optimizer) is keras.optimizers.Adam:
+        return _Adam(float(settings.learning_rate))
+    optimizer.build(net.trainable_variables)
+    return _KerasOptimizer(optimizer)
+
 
 def _select(flag, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(flag, a, b), new, old)
 
 
-def _program(net: keras.Model, family: Family, optimizer, settings: TrainSettings,
-             n_train: int, batch_size: int):
-    """The jitted ``run(state, X, y, X_val, y_val, stop_at) -> state``."""
-    n_steps = math.ceil(n_train / batch_size)
-    n_pad = n_steps * batch_size - n_train
+def _batches(rows: jax.Array, size: int) -> tuple[jax.Array, jax.Array]:
+    """``rows`` padded to whole batches: indices ``(n_batches, size)`` and a 0/1 mask."""
+    n_batches = math.ceil(rows.shape[0] / size)
+    pad = n_batches * size - rows.shape[0]
+    mask = jnp.concatenate([jnp.ones(rows.shape[0]), jnp.zeros(pad)])
+    rows = jnp.concatenate([rows, jnp.zeros(pad, rows.dtype)])
+    return rows.reshape(n_batches, size), mask.reshape(n_batches, size)
 
-    def batch_loss(trainable, non_trainable, X, y, mask):
-        eta, non_trainable = net.stateless_call(trainable, non_trainable, X, training=True)
-        total = jnp.sum(family.loss(y, eta) * mask)
-        return total / jnp.maximum(jnp.sum(mask), 1.0), (non_trainable, total)
+
+def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
+             batch_size: int) -> Callable:
+    """The jitted ``run(state, X, y, train_rows, val_rows, mean, scale, stop_at) -> state``."""
+
+    def batch_loss(weights, X, y, mask):
+        total = jnp.sum(family.loss(y, _forward(stack, weights, X)) * mask)
+        return total / jnp.maximum(jnp.sum(mask), 1.0), total
 
     grad = jax.value_and_grad(batch_loss, has_aux=True)
 
-    def step(carry, batch):
-        trainable, non_trainable, opt_vars, X, y = carry
-        rows, mask = batch
-        (_, (non_trainable, total)), grads = grad(trainable, non_trainable, X[rows], y[rows], mask)
-        trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
-        return (trainable, non_trainable, opt_vars, X, y), total
+    def epoch(state: _State, X, y, train_rows, val_rows, mean, scale) -> _State:
+        def step(carry, batch):
+            weights, opt_state = carry
+            rows, mask = batch
+            rows = train_rows[rows]
+            (_, total), grads = grad(weights, (X[rows] - mean) / scale, y[rows], mask)
+            weights, opt_state = optimizer.update(opt_state, grads, weights)
+            return (weights, opt_state), total
 
-    def epoch(state: _State, X, y, X_val, y_val) -> _State:
-        key = state.key
-        order = _permutation(key, state.epoch, n_train)
-        rows = jnp.concatenate([order, jnp.zeros(n_pad, order.dtype)]).reshape(n_steps, -1)
-        mask = jnp.concatenate([jnp.ones(n_train), jnp.zeros(n_pad)]).reshape(n_steps, -1)
-        carry = (state.trainable, state.non_trainable, state.optimizer, X, y)
-        (trainable, non_trainable, opt_vars, _, _), totals = jax.lax.scan(step, carry,
-                                                                          (rows, mask))
-        eta_val, _ = net.stateless_call(trainable, non_trainable, X_val)
-        val = jnp.mean(family.loss(y_val, eta_val))
+        order = permutation(state.key, state.epoch, train_rows.shape[0])
+        (weights, opt_state), totals = jax.lax.scan(
+            step, (state.weights, state.optimizer), _batches(order, batch_size))
+
+        def score(total, chunk):
+            rows, mask = chunk
+            eta = _forward(stack, weights, (X[rows] - mean) / scale)
+            return total + jnp.sum(family.loss(y[rows], eta) * mask), None
+
+        chunk = min(_VAL_CHUNK, val_rows.shape[0])
+        val, _ = jax.lax.scan(score, jnp.zeros((), jnp.float32), _batches(val_rows, chunk))
+        val = val / val_rows.shape[0]
         improved = val < state.best_val - settings.min_delta
         return _State(
-            trainable, non_trainable, opt_vars, key,
-            _select(improved, trainable, state.best_trainable),
-            _select(improved, non_trainable, state.best_non_trainable),
+            weights, opt_state, state.key, _select(improved, weights, state.best),
             jnp.where(improved, val, state.best_val),
             jnp.where(improved, state.epoch + 1, state.best_epoch),
-            jnp.where(improved, 0, state.wait + 1),
-            state.epoch + 1,
-            state.loss.at[state.epoch].set(jnp.sum(totals) / n_train),
+            jnp.where(improved, 0, state.wait + 1), state.epoch + 1,
+            state.loss.at[state.epoch].set(jnp.sum(totals) / train_rows.shape[0]),
             state.val_loss.at[state.epoch].set(val))
 
-    def run(state: _State, X, y, X_val, y_val, stop_at) -> _State:
+    def run(state: _State, X, y, train_rows, val_rows, mean, scale, stop_at) -> _State:
         def going(s):
             return (s.epoch < stop_at) & (s.wait < settings.patience)
 
-        return jax.lax.while_loop(going, lambda s: epoch(s, X, y, X_val, y_val), state)
+        return jax.lax.while_loop(
+            going, lambda s: epoch(s, X, y, train_rows, val_rows, mean, scale), state)
 
     return jax.jit(run, donate_argnums=0)
 
 
-def train_scan(net: keras.Model, family: Family, X_train: np.ndarray, y_train: np.ndarray,
-               X_val: np.ndarray, y_val: np.ndarray, settings: TrainSettings, *, seed: int,
-               progress: ProgressCallback | None = None) -> TrainResult:
-    """Train ``net`` (outputting logits) in place; see :func:`degenet.training.train`."""
-    optimizer = make_optimizer(settings)
-    optimizer.build(net.trainable_variables)
-    batch_size = min(settings.batch_size, len(X_train))
-    run = _program(net, family, optimizer, settings, len(X_train), batch_size)
+def _compiled(stack, family, optimizer, settings, batch_size, state, args):
+    """The compiled program and the seconds its compile took (0.0 when reused)."""
+    shapes = jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), (state, args))
+    activations = tuple((k, b, getattr(act, "__name__", repr(act))) for k, b, act in stack)
+    key = (activations, family.name, repr(optimizer), settings, batch_size,
+           jax.tree_util.tree_structure((state, args)), str(shapes))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key], 0.0
+    start = time.perf_counter()
+    run = _program(stack, family, optimizer, settings, batch_size)
+    compiled = run.lower(state, *args).compile()
+    _CACHE[key] = compiled
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return compiled, time.perf_counter() - start
 
+
+def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
+               settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
+               scaling: Scaling, seed: int, progress: ProgressCallback | None = None
+               ) -> TrainResult:
+    """Train the Dense stack ``net`` (outputting logits) in place; see ``training.train``.
+
+    ``X`` is ``(n_samples, n_features)`` in the data's units (read as float32, never
+    copied to float64); ``y`` is ``(n_samples,)``; the split is given by row indices.
+    """
+    stack = dense_stack(net)
+    optimizer = _optimizer(net, settings)
+    batch_size = min(settings.batch_size, len(train_rows))
     y_dtype = jnp.int32 if family.name == "categorical" else jnp.float32
-    data = (jnp.asarray(X_train, jnp.float32), jnp.asarray(y_train, y_dtype),
-            jnp.asarray(X_val, jnp.float32), jnp.asarray(y_val, y_dtype))
+    args = (jnp.asarray(X, jnp.float32), jnp.asarray(y, y_dtype),
+            jnp.asarray(train_rows, jnp.int32), jnp.asarray(val_rows, jnp.int32),
+            jnp.asarray(scaling.mean, jnp.float32), jnp.asarray(scaling.scale, jnp.float32))
     # The state is donated to the program, so it holds copies, never the variables' buffers.
-    def values(variables):
-        return [jnp.array(v.value, copy=True) for v in variables]
-
+    weights = [jnp.array(v.value, copy=True) for v in net.trainable_variables]
     state = _State(
-        values(net.trainable_variables), values(net.non_trainable_variables),
-        values(optimizer.variables), jnp.asarray(derive(seed, "shuffle"), jnp.uint32),
-        values(net.trainable_variables), values(net.non_trainable_variables),
-        jnp.asarray(jnp.inf, jnp.float32), jnp.asarray(0), jnp.asarray(0), jnp.asarray(0),
+        weights, optimizer.init(weights), jnp.asarray(derive(seed, "shuffle"), jnp.uint32),
+        [jnp.array(w, copy=True) for w in weights], jnp.asarray(jnp.inf, jnp.float32),
+        jnp.asarray(0), jnp.asarray(0), jnp.asarray(0),
         jnp.full(settings.max_epochs, jnp.nan, jnp.float32),
         jnp.full(settings.max_epochs, jnp.nan, jnp.float32))
-
-    start = time.perf_counter()
-    compiled = run.lower(state, *data, jnp.asarray(1)).compile()
-    compile_seconds = time.perf_counter() - start
+    compiled, compile_seconds = _compiled(stack, family, optimizer, settings, batch_size,
+                                          state, args + (jnp.asarray(1),))
 
     start, per_call, done = time.perf_counter(), 1, 0
     while True:
         stop_at = min(done + per_call, settings.max_epochs)
         call_start = time.perf_counter()
-        state = compiled(state, *data, jnp.asarray(stop_at))
+        state = compiled(state, *args, jnp.asarray(stop_at))
         ran, done = int(state.epoch) - done, int(state.epoch)
         if progress:
             progress(done, settings.max_epochs)
@@ -151,9 +283,7 @@ def train_scan(net: keras.Model, family: Family, X_train: np.ndarray, y_train: n
         per_call = max(1, int(_CALL_SECONDS / max(seconds_per_epoch, 1e-6)))
     train_seconds = time.perf_counter() - start
 
-    for variable, value in zip(net.trainable_variables, state.best_trainable):
-        variable.assign(value)
-    for variable, value in zip(net.non_trainable_variables, state.best_non_trainable):
+    for variable, value in zip(net.trainable_variables, state.best):
         variable.assign(value)
     history = history_frame(np.asarray(state.loss[:done]), np.asarray(state.val_loss[:done]))
     # best_epoch 0: no epoch had a finite validation loss; the initial weights are kept.

@@ -15,6 +15,7 @@ from degenet.errors import ConvergenceWarning, DegenetError
 from degenet.families import Family, Target, get_family, infer_family
 from degenet.network import (build_network, fold_scaling, logits_model, regression_weights,
                              rescale_output)
+from degenet.persistence import data_hash
 from degenet.randomness import check_seed
 from degenet.scaling import Scaling, fit_scaling
 from degenet.specs import ModelSpec, parse_spec
@@ -45,12 +46,22 @@ class Prepared:
         return self.encoding.terms
 
 
-def prepare(data, target: str, *, features: list[str] | None = None) -> Prepared:
-    """Read ``data`` and encode it for ``target``; errors name the column at fault."""
-    if not isinstance(target, str) or not target:
+def prepare(data, target: str | None = None, *, features: list[str] | None = None,
+            formula: str | None = None, coding: str = "treatment", missing: str = "error",
+            delimiter: str | None = None, file_encoding: str | None = None,
+            columns: list[str] | None = None) -> Prepared:
+    """Read ``data`` and encode it for ``target``; errors name the column at fault.
+
+    ``target`` may be omitted when ``formula`` names it (``"y ~ x1 + C(g)"``). ``features``
+    or ``formula``, ``coding`` and ``missing`` are those of :func:`degenet.encoding.encode`;
+    ``delimiter``, ``file_encoding`` and ``columns`` those of
+    :func:`degenet.tables.read_table`.
+    """
+    if target is not None and (not isinstance(target, str) or not target):
         raise DegenetError(f"target must be a column name; received target={target!r}")
-    frame = read_table(data)
-    encoding, X, y = encode(frame, target, features=features)
+    frame = read_table(data, columns=columns, delimiter=delimiter, file_encoding=file_encoding)
+    encoding, X, y = encode(frame, target, features=features, formula=formula, coding=coding,
+                            missing=missing)
     return Prepared(X, y, encoding)
 
 
@@ -91,6 +102,13 @@ class Fit:
     val_rows: np.ndarray
     intercept: bool = True
     reference: object = None
+    data_sha256: str | None = None  # of the training design and target: see persistence
+
+    def save(self, path) -> None:
+        """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``."""
+        from degenet.persistence import save
+
+        save(self, path)
 
     @property
     def history(self) -> pd.DataFrame:
@@ -175,8 +193,11 @@ def choose_family(spec: ModelSpec, target: pd.Series, family: str | Family | Non
     return spec.family_for(infer_family(target), named)
 
 
-def fit(data, target: str, *, model: str | ModelSpec | None = None,
+def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None,
         family: str | Family | None = None, features: list[str] | None = None,
+        formula: str | None = None, coding: str = "treatment", missing: str = "error",
+        delimiter: str | None = None, file_encoding: str | None = None,
+        columns: list[str] | None = None,
         seed: int = 0, intercept: bool = True, reference=None,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
@@ -185,8 +206,21 @@ def fit(data, target: str, *, model: str | ModelSpec | None = None,
     ----------
     data : path, DataFrame or ndarray
         The table (CSV or Parquet path, or a DataFrame).
-    target : str
-        The column to predict.
+    target : str, optional
+        The column to predict; may be omitted when ``formula`` names it.
+    features : list of str, optional
+        The predictor columns; default every column but the target.
+    formula : str, optional
+        A Wilkinson formula instead of ``features``: ``"color ~ age + C(relationship)"``.
+        A formula without intercept (``- 1``) fits without one.
+    coding : {'treatment', 'effect', 'sum'}
+        Coding of categorical predictors (reference: the first level in sorted order).
+    missing : {'error', 'drop'}
+        Rows with missing values: an error naming the columns, or dropped with a warning.
+    delimiter, file_encoding : str, optional
+        CSV reader options; detected by default.
+    columns : list of str, optional
+        Names for the columns of a numpy array.
     model : str, optional
         ``linear``, ``logistic``, ``softmax``, ``poisson``, ``mlp`` or ``mlp:64,32``.
         Default: the regression of the target's family.
@@ -198,7 +232,10 @@ def fit(data, target: str, *, model: str | ModelSpec | None = None,
         :class:`~degenet.training.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``validation``.
     """
-    prepared = prepare(data, target, features=features)
+    prepared = prepare(data, target, features=features, formula=formula, coding=coding,
+                       missing=missing, delimiter=delimiter, file_encoding=file_encoding,
+                       columns=columns)
+    intercept = intercept and prepared.encoding.intercept
     seed = check_seed(seed)
     settings = settings_from(training)
     spec = parse_spec(model) if model is not None else None
@@ -224,7 +261,6 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
             f"{', '.join(map(repr, encoded.classes or ()))}")
     X = prepared.X
     scaling = fit_scaling(X[train_rows], center=intercept)
-    Z = scaling.apply(X)
     n_classes = len(encoded.classes) if encoded.classes else None
     y_train = encoded.y[train_rows]
     center, scale = family.target_scaling(y_train, intercept)
@@ -232,15 +268,18 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
     net = build_network(spec, family, n_features=X.shape[1], seed=seed, intercept=intercept,
                         n_outputs=family.n_outputs(n_classes),
                         bias=family.null_eta(y[train_rows], n_classes))
-    result = train(logits_model(net), family, Z[train_rows], y[train_rows], Z[val_rows],
-                   y[val_rows], settings, seed=seed, progress=progress)
+    result = train(logits_model(net), family, X, y, settings, train_rows=train_rows,
+                   val_rows=val_rows, scaling=scaling, seed=seed, progress=progress)
+    if progress:
+        progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
     result = _in_target_units(result, scale)
     _warn_if_unfinished(spec, result, settings)
     fold_scaling(net, scaling)
     rescale_output(net, center, scale)
     net.compile(optimizer=make_optimizer(settings), loss=family.keras_loss)
     return Fit(spec, family, net, prepared.encoding, scaling, encoded.classes, settings, seed,
-               result, train_rows, val_rows, intercept, reference)
+               result, train_rows, val_rows, intercept, reference,
+               data_sha256=data_hash(X, encoded.y))
 
 
 def _in_target_units(result: TrainResult, scale: float) -> TrainResult:

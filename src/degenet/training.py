@@ -18,6 +18,7 @@ from degenet._keras import backend, keras
 from degenet.errors import DegenetError
 from degenet.families import Family
 from degenet.randomness import derive
+from degenet.scaling import Scaling
 
 
 @dataclass(frozen=True)
@@ -117,19 +118,29 @@ def history_frame(loss: np.ndarray, val_loss: np.ndarray) -> pd.DataFrame:
                          "val_loss": np.asarray(val_loss, float)})
 
 
-def train(net: keras.Model, family: Family, X_train: np.ndarray, y_train: np.ndarray,
-          X_val: np.ndarray, y_val: np.ndarray, settings: TrainSettings, *, seed: int,
-          progress: ProgressCallback | None = None) -> TrainResult:
+def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
+          settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
+          scaling: Scaling, seed: int, progress: ProgressCallback | None = None
+          ) -> TrainResult:
     """Train the logits network ``net`` in place; the best weights are left in it.
 
-    ``X_*`` are standardized float arrays ``(n, n_features)``; ``y_*`` are ``(n,)``.
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        The design in the data's own units, float32 or float64; never modified or copied
+        to float64. Training sees ``scaling.apply(X)``.
+    y : ndarray, shape (n_samples,)
+    train_rows, val_rows : ndarray of int
+        Row indices of the split.
     """
     if backend() == "jax":
-        from degenet.engine import train_scan
+        from degenet.engine import dense_stack, train_scan
 
-        return train_scan(net, family, X_train, y_train, X_val, y_val, settings, seed=seed,
-                          progress=progress)
-    return _train_keras(net, family, X_train, y_train, X_val, y_val, settings, seed=seed,
+        if dense_stack(net) is not None:
+            return train_scan(net, family, X, y, settings, train_rows=train_rows,
+                              val_rows=val_rows, scaling=scaling, seed=seed, progress=progress)
+    return _train_keras(net, family, scaling.apply(X[train_rows]), y[train_rows],
+                        scaling.apply(X[val_rows]), y[val_rows], settings, seed=seed,
                         progress=progress)
 
 

@@ -1,0 +1,361 @@
+"""scikit-learn estimators: a thin shell over :func:`degenet.fit`.
+
+Each estimator validates ``X`` and ``y`` the scikit-learn way, hands them to
+:func:`degenet.fit` as a table with one column per feature, and keeps the :class:`~degenet.Fit`
+it gets back as ``fit_``. Nothing is computed here that the core does not compute: the
+network, the training, the exact solver and the coefficient table are the core's.
+
+Columns are named ``feature_names_in_`` when ``X`` was a DataFrame with string column names,
+else ``x0, x1, ...`` (the names :func:`degenet.tables.read_table` gives an array), so a model
+saved from an estimator reads the same tables back through :func:`degenet.load`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from degenet.errors import DegenetError
+from degenet.fitting import Fit, fit
+from degenet.specs import parse_spec
+
+SOLVERS = ("gd", "exact")
+
+
+class _DegenetEstimator(BaseEstimator):
+    """What every degenet estimator shares: validation, the call to the core, the readers.
+
+    Subclasses set ``_family`` (or override :meth:`_family_for`) and ``_spec``.
+    """
+
+    _family: str | None = None
+
+    # -- the model this estimator trains ---------------------------------------------------
+    def _spec_text(self) -> str:
+        raise NotImplementedError
+
+    def _family_for(self, y: np.ndarray) -> str:
+        return self._family
+
+    def _settings(self) -> dict:
+        return {"max_epochs": self.max_epochs, "batch_size": self.batch_size,
+                "optimizer": self.optimizer, "learning_rate": self.learning_rate,
+                "patience": self.patience, "validation": self.validation}
+
+    # -- fitting -----------------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight) -> "_DegenetEstimator":
+        spec = parse_spec(self._spec_text())
+        if self.solver not in SOLVERS:
+            raise DegenetError(f"solver must be one of {', '.join(SOLVERS)}; "
+                               f"received solver={self.solver!r}")
+        if self.solver == "exact" and not spec.is_regression:
+            raise DegenetError(f"solver='exact' needs a single-layer model; {spec.text!r} has "
+                               "hidden layers (use solver='gd')")
+        options = {}
+        if self.solver != "gd":
+            options["solver"] = self.solver
+        if sample_weight is not None:
+            options["sample_weight"] = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        frame = self._frame(X)
+        target = _free_name(frame.columns)
+        frame[target] = y
+        self.fit_ = fit(frame, target, model=spec, family=self._family_for(y),
+                        seed=self.random_state, intercept=self.fit_intercept,
+                        **options, **self._settings())
+        self.keras_model_ = self.fit_.model
+        self.n_iter_ = self.fit_.epochs
+        if spec.is_regression:
+            self.coef_, self.intercept_ = self._coefficients()
+        return self
+
+    def _frame(self, X: np.ndarray) -> pd.DataFrame:
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{j}" for j in range(X.shape[1])]
+        return pd.DataFrame(np.asarray(X, dtype=np.float64), columns=list(map(str, names)))
+
+    def _coefficients(self) -> tuple[np.ndarray, np.ndarray | float]:
+        """``coef_`` and ``intercept_`` in scikit-learn's shapes, from the fit's eta layer.
+
+        The weights are read by name from the network (``fit_.regression_weights``), so a
+        column the encoding set aside (a constant one) keeps a zero coefficient.
+        """
+        from degenet.network import regression_weights
+
+        beta, alpha = regression_weights(self.fit_.model)
+        columns = [f"x{j}" for j in range(self.n_features_in_)] if not hasattr(
+            self, "feature_names_in_") else list(map(str, self.feature_names_in_))
+        position = {name: j for j, name in enumerate(self.fit_.encoding.terms)}
+        full = np.zeros((self.n_features_in_, beta.shape[1]))
+        for j, name in enumerate(columns):
+            if name in position:
+                full[j] = beta[position[name]]
+        return self._shape_coefficients(full.T, alpha)
+
+    def _shape_coefficients(self, coef: np.ndarray, alpha: np.ndarray):
+        """Regressors: ``coef_`` ``(n_features,)``, ``intercept_`` a float."""
+        return coef[0], float(alpha[0]) if self.fit_intercept else 0.0
+
+    # -- reading the fit ---------------------------------------------------------------------
+    def _checked_frame(self, X) -> pd.DataFrame:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self._frame(X)
+
+    def summary(self) -> pd.DataFrame:
+        """The coefficient table of the fit (single-layer models), in the data's units."""
+        check_is_fitted(self)
+        return self.fit_.coefficients
+
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` (see :mod:`degenet.persistence`)."""
+        check_is_fitted(self)
+        from degenet.persistence import save
+
+        save(self.fit_, path, estimator={"class": type(self).__name__,
+                                          "params": _json_params(self.get_params())})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+class _Regressor(RegressorMixin, _DegenetEstimator):
+    def fit(self, X, y, sample_weight=None) -> "_Regressor":
+        """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
+                             ensure_min_samples=2)
+        return self._fit(X, y, sample_weight)
+
+    def predict(self, X) -> np.ndarray:
+        """The mean ``mu`` for each row, shape ``(n_samples,)``."""
+        return np.asarray(self.fit_.predict(self._checked_frame(X)), dtype=np.float64)
+
+
+class _Classifier(ClassifierMixin, _DegenetEstimator):
+    def _family_for(self, y):
+        return "bernoulli" if len(self.classes_) == 2 else "categorical"
+
+    def fit(self, X, y, sample_weight=None) -> "_Classifier":
+        """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``."""
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise DegenetError(f"y has a single class {self.classes_[0]!r}; a classifier "
+                               "needs at least 2 classes")
+        return self._fit(X, y, sample_weight)
+
+    def _shape_coefficients(self, coef, alpha):
+        """``coef_`` ``(1, n_features)`` for two classes, else ``(n_classes, n_features)``."""
+        intercept = alpha if self.fit_intercept else np.zeros_like(alpha)
+        return coef, intercept
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``(n_samples, n_classes)``, columns in ``classes_`` order."""
+        return self.fit_.predict_proba(self._checked_frame(X))
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class for each row, shape ``(n_samples,)``."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+class _Training:
+    """Documentation of the parameters every estimator shares.
+
+    Parameters
+    ----------
+    solver : {'gd', 'exact'}
+        ``gd``: the Keras network trained by gradient descent with early stopping (as
+        :func:`degenet.fit`); ``exact``: the exact optimum of the same model and loss
+        (single-layer models only).
+    fit_intercept : bool
+    max_epochs, batch_size, optimizer, learning_rate, patience, validation
+        :class:`~degenet.TrainSettings` fields.
+    random_state : int
+        degenet's ``seed``: the split, the initial weights and the shuffling.
+    """
+
+
+def _init_doc(cls):
+    cls.__doc__ = (cls.__doc__ or "") + "\n" + _Training.__doc__.split("\n", 2)[2]
+    return cls
+
+
+@_init_doc
+class LinearRegression(_Regressor):
+    """Multiple regression: one Dense layer, squared error (gaussian family, identity link).
+    """
+
+    _family = "gaussian"
+
+    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True, max_epochs: int = 200,
+                 batch_size: int = 32, optimizer: str = "adam", learning_rate: float = 1e-3,
+                 patience: int = 5, validation: float = 0.2, random_state: int = 0):
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation = validation
+        self.random_state = random_state
+
+    def _spec_text(self):
+        return "linear"
+
+
+@_init_doc
+class PoissonRegressor(_Regressor):
+    """Poisson regression: Dense(1) under ``exp`` (log link), loss ``exp(eta) - y * eta``.
+    """
+
+    _family = "poisson"
+
+    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True, max_epochs: int = 200,
+                 batch_size: int = 32, optimizer: str = "adam", learning_rate: float = 1e-3,
+                 patience: int = 5, validation: float = 0.2, random_state: int = 0):
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation = validation
+        self.random_state = random_state
+
+    def _spec_text(self):
+        return "poisson"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True
+        return tags
+
+
+@_init_doc
+class LogisticRegression(_Classifier):
+    """Logistic regression: Dense(1) + sigmoid for two classes, Dense(k) + softmax for more.
+
+    Loss: the cross-entropy from the logits. ``coef_`` has shape ``(1, n_features)`` for
+    two classes and ``(n_classes, n_features)`` for more (softmax logits, identified only up
+    to a common shift: :meth:`summary` gives the contrasts against the reference class).
+    """
+
+    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True, max_epochs: int = 200,
+                 batch_size: int = 32, optimizer: str = "adam", learning_rate: float = 1e-3,
+                 patience: int = 5, validation: float = 0.2, random_state: int = 0):
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation = validation
+        self.random_state = random_state
+
+    def _spec_text(self):
+        return "logistic"
+
+
+def _mlp_spec(hidden_layer_sizes) -> str:
+    sizes = (hidden_layer_sizes,) if np.isscalar(hidden_layer_sizes) else hidden_layer_sizes
+    try:
+        sizes = [int(size) for size in sizes]
+    except (TypeError, ValueError):
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise DegenetError(f"hidden_layer_sizes must be positive integers, e.g. (64, 32); "
+                           f"received hidden_layer_sizes={hidden_layer_sizes!r}")
+    return "mlp:" + ",".join(map(str, sizes))
+
+
+@_init_doc
+class MLPRegressor(_Regressor):
+    """A network with ReLU hidden layers under the gaussian head (squared error).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+        Widths of the hidden layers.
+    """
+
+    _family = "gaussian"
+
+    def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
+                 fit_intercept: bool = True, max_epochs: int = 200, batch_size: int = 32,
+                 optimizer: str = "adam", learning_rate: float = 1e-3, patience: int = 5,
+                 validation: float = 0.2, random_state: int = 0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation = validation
+        self.random_state = random_state
+
+    def _spec_text(self):
+        return _mlp_spec(self.hidden_layer_sizes)
+
+
+@_init_doc
+class MLPClassifier(_Classifier):
+    """A network with ReLU hidden layers under the sigmoid (two classes) or softmax head.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+        Widths of the hidden layers.
+    """
+
+    def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
+                 fit_intercept: bool = True, max_epochs: int = 200, batch_size: int = 32,
+                 optimizer: str = "adam", learning_rate: float = 1e-3, patience: int = 5,
+                 validation: float = 0.2, random_state: int = 0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation = validation
+        self.random_state = random_state
+
+    def _spec_text(self):
+        return _mlp_spec(self.hidden_layer_sizes)
+
+
+def _free_name(columns) -> str:
+    """A target column name that no feature uses."""
+    name = "y"
+    while name in set(map(str, columns)):
+        name = f"_{name}"
+    return name
+
+
+def _json_params(params: dict) -> dict:
+    """Estimator parameters as JSON values (tuples become lists)."""
+    return {key: (list(value) if isinstance(value, tuple) else
+                  value.item() if isinstance(value, np.generic) else value)
+            for key, value in params.items()}
+
+
+__all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
+           "PoissonRegressor", "Fit"]

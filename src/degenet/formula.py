@@ -1,0 +1,250 @@
+"""Wilkinson formulas through formulaic, with a state that saves as plain JSON.
+
+``color ~ children + age + C(relationship) + children:age + np.log(age) + I(age**2)``: the
+left-hand side names the target column, the right-hand side the design. formulaic keeps
+what it learns from the training table (category levels, the centres of ``center(x)``, the
+knots of ``bs(x)``) in a ``ModelSpec``; :class:`FormulaState` stores that as JSON so a model
+file reproduces the design exactly, and never needs pickle.
+
+A formula's terms are Python expressions that formulaic evaluates. Before any evaluation
+each expression is checked against an allow-list (column names, numpy functions, formulaic's
+transforms, arithmetic), so a formula read from a model file cannot run arbitrary code.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from degenet.errors import DegenetError
+
+# formulaic's transforms that a formula may call (formulaic.transforms.TRANSFORMS).
+TRANSFORMS = frozenset({
+    "I", "C", "Q", "center", "scale", "standardize", "poly", "bs", "cc", "cr", "cs",
+    "log", "log2", "log10", "exp", "exp2", "exp10",
+    "Treatment", "Sum", "Helmert", "Poly", "Diff"})
+NUMPY = frozenset({
+    "log", "log1p", "log2", "log10", "exp", "expm1", "exp2", "sqrt", "cbrt", "square",
+    "abs", "absolute", "power", "sign", "floor", "ceil", "round", "clip", "minimum",
+    "maximum", "where", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
+    "tanh", "reciprocal", "pi", "e"})
+CONTRASTS = frozenset({"treatment", "sum", "helmert", "poly", "diff", "SAS"})
+_SAFE_NODES = (
+    ast.Expression, ast.Call, ast.Name, ast.Load, ast.Attribute, ast.Constant, ast.BinOp,
+    ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.List, ast.Tuple, ast.keyword,
+    ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+# formulaic names a treatment (sum) coded level ``C(g)[T.single]`` (``[S.single]``);
+# degenet names it ``g[single]``.
+_LEVEL = re.compile(r"^(?:C\(\s*(?P<inner>[A-Za-z_][A-Za-z_0-9]*)\s*(?:,.*)?\)|(?P<bare>.+?))"
+                    r"\[[TS]\.(?P<level>.*)\]$")
+
+
+@dataclass(frozen=True)
+class ParsedFormula:
+    """A formula split into its target and its right-hand side.
+
+    Attributes
+    ----------
+    text : str
+        The formula as given.
+    target : str or None
+        The column named on the left-hand side; None for a one-sided formula.
+    rhs : str
+        The right-hand side as formulaic writes it.
+    variables : tuple of str
+        The table columns the right-hand side reads.
+    intercept : bool
+        False when the formula removes the intercept (``- 1`` or ``0 +``).
+    """
+
+    text: str
+    target: str | None
+    rhs: str
+    variables: tuple[str, ...]
+    intercept: bool
+
+
+def parse_formula(text: str, columns) -> ParsedFormula:
+    """Parse ``text`` and check it only reads ``columns`` and allowed functions."""
+    from formulaic import Formula
+
+    if not isinstance(text, str) or not text.strip():
+        raise DegenetError(f"formula must be text like 'y ~ x1 + x2'; received {text!r}")
+    try:
+        formula = Formula(text)
+    except Exception as error:  # formulaic raises several parser errors; all mean bad syntax
+        raise DegenetError(f"cannot parse formula {text!r}: {error}") from None
+    rhs = formula.rhs if hasattr(formula, "rhs") else formula
+    if hasattr(rhs, "rhs") or not hasattr(rhs, "required_variables"):
+        raise DegenetError(f"formula {text!r} has more than one '~' or '|' part; use 'y ~ x'")
+    target = _target(formula, text) if hasattr(formula, "lhs") else None
+    columns = [str(c) for c in columns]
+    for term in rhs:
+        for factor in term.factors:
+            check_expression(str(factor.expr), columns, text)
+    variables = sorted(str(v) for v in rhs.required_variables)
+    unknown = [v for v in variables if v not in columns]
+    if unknown:
+        raise DegenetError(
+            f"formula {text!r} uses {', '.join(map(repr, unknown))}, which the table does not "
+            f"have; columns are: {', '.join(columns)}")
+    intercept = any(str(term) == "1" for term in rhs)
+    return ParsedFormula(text, target, str(rhs), tuple(variables), intercept)
+
+
+def _target(formula, text: str) -> str:
+    terms = list(formula.lhs)
+    factors = terms[0].factors if len(terms) == 1 else ()
+    if len(factors) != 1 or factors[0].eval_method.value != "lookup":
+        raise DegenetError(
+            f"the left-hand side of formula {text!r} must be one column name; received "
+            f"{str(formula.lhs)!r}. Transform the target in the table instead")
+    return str(factors[0].expr)
+
+
+def check_expression(expr: str, columns: list[str], text: str) -> None:
+    """Raise unless ``expr`` only uses columns, allowed functions and arithmetic."""
+    if expr in columns:
+        return
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        raise DegenetError(f"formula {text!r}: cannot read term {expr!r}") from None
+    for node in ast.walk(tree):
+        bad = _unsafe(node, columns)
+        if bad:
+            raise DegenetError(
+                f"formula {text!r}: term {expr!r} uses {bad}; formulas may use columns, "
+                "arithmetic, numpy functions (np.log, np.sqrt, ...) and formulaic's transforms "
+                "(C, I, center, scale, poly, bs, ...)")
+
+
+def _unsafe(node, columns: list[str]) -> str | None:
+    if not isinstance(node, _SAFE_NODES):
+        return f"a {type(node).__name__} expression"
+    if isinstance(node, ast.Name) and node.id not in columns and node.id not in TRANSFORMS \
+            and node.id not in ("np", "contr"):
+        return f"the name {node.id!r}"
+    if isinstance(node, ast.Attribute):
+        owner = node.value.id if isinstance(node.value, ast.Name) else None
+        allowed = {"np": NUMPY, "contr": CONTRASTS}.get(owner, frozenset())
+        if node.attr not in allowed:
+            return f"the attribute {ast.unparse(node)!r}"
+    if isinstance(node, ast.keyword) and (node.arg is None or node.arg.startswith("_")):
+        return f"the keyword {node.arg!r}"
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str, bool,
+                                                                      type(None))):
+        return f"the constant {node.value!r}"
+    return None
+
+
+def model_matrix(rhs: str, frame: pd.DataFrame, state: dict | None = None
+                 ) -> tuple[pd.DataFrame, dict]:
+    """The design of ``frame`` under the right-hand side ``rhs``, and formulaic's state.
+
+    ``state`` (from an earlier call) fixes levels and transform parameters; without it they
+    are learned from ``frame``. The design keeps every row (no dropping of NaN rows); its
+    ``Intercept`` column is left out, since the network has its own bias.
+    """
+    from formulaic import Formula, ModelSpec
+    from formulaic.errors import FormulaicError
+
+    spec = ModelSpec(formula=Formula(rhs), materializer="pandas", ensure_full_rank=True,
+                     na_action="ignore", output="pandas", **_spec_state(state))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an unseen level would silently become NaN
+        try:
+            matrix = spec.get_model_matrix(frame, context={})
+        except Warning as warning:
+            raise DegenetError(f"formula term: {warning}") from None
+        except (FormulaicError, ValueError, TypeError, ArithmeticError) as error:
+            raise DegenetError(f"cannot evaluate the formula on this table: {error}") from None
+    design = pd.DataFrame(matrix).drop(columns=["Intercept"], errors="ignore")
+    return design, state_to_json(matrix.model_spec)
+
+
+def _spec_state(state: dict | None) -> dict:
+    if state is None:
+        return {}
+    from formulaic.parser.types import Factor
+
+    encoder = {name: (Factor.Kind(entry["kind"]), _encoder_entry(entry))
+               for name, entry in state["encoder"].items()}
+    return {"encoder_state": encoder, "transform_state": decode(state["transforms"])}
+
+
+def _encoder_entry(entry: dict) -> dict:
+    return {} if entry.get("categories") is None else {"categories": list(entry["categories"])}
+
+
+def state_to_json(spec) -> dict:
+    """formulaic's learned state as JSON: levels per factor and tagged transform state."""
+    encoder = {}
+    for name, (kind, entry) in spec.encoder_state.items():
+        categories = entry.get("categories")
+        encoder[str(name)] = {"kind": kind.value, "categories": None if categories is None
+                              else [_scalar(c) for c in categories]}
+    return {"encoder": encoder, "transforms": encode(spec.transform_state)}
+
+
+def _scalar(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def encode(value):
+    """Tagged JSON for transform state: dicts with any keys, tuples, arrays, numbers."""
+    value = _scalar(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v) for v in value]}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return {"__array__": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, dict):
+        return {"__dict__": [[encode(k), encode(v)] for k, v in value.items()]}
+    raise DegenetError(
+        f"the formula's transform state holds a {type(value).__name__}, which cannot be "
+        "saved as JSON; use a simpler transform")
+
+
+def decode(value):
+    """The inverse of :func:`encode`."""
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value:
+        return tuple(decode(v) for v in value["__tuple__"])
+    if "__array__" in value:
+        return np.asarray(value["__array__"], dtype=np.dtype(value["dtype"]))
+    if "__dict__" in value:
+        return {_hashable(decode(k)): decode(v) for k, v in value["__dict__"]}
+    raise DegenetError(f"unreadable formula state entry {value!r}")
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+def term_names(design_columns: list[str]) -> list[str]:
+    """degenet's names for formulaic's columns: ``C(g)[T.b]:x`` becomes ``g[b]:x``.
+
+    Names are kept as formulaic wrote them if renaming would make two of them equal.
+    """
+    renamed = [":".join(_rename(part) for part in name.split(":")) for name in design_columns]
+    return renamed if len(set(renamed)) == len(renamed) else list(design_columns)
+
+
+def _rename(part: str) -> str:
+    match = _LEVEL.match(part)
+    if not match:
+        return part
+    column = match.group("inner") or match.group("bare")
+    return f"{column}[{match.group('level')}]"

@@ -1,0 +1,92 @@
+"""Std errors, statistics, p-values and intervals in the data's units.
+
+Everything comes from one covariance matrix: the inverse Fisher information at the exact
+optimum, times the dispersion (gaussian: ``sigma^2 (X'X)^-1`` with
+``sigma^2 = RSS / df_residual`` and t statistics on ``df_residual`` degrees of freedom; the
+other families: dispersion 1 and z statistics). The solver already took it from the
+standardized design to the data's units through the Jacobian of the standardization
+(:func:`degenet.solution.to_original`), so the intercept's std error is the one of the
+intercept in the data's units.
+
+Categorical fits are read against a reference class: each other class's coefficients are
+differences ``theta_k - theta_ref`` (softmax only sees differences), and their covariance
+is ``L C L'`` for that contrast ``L``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from degenet.errors import DegenetError
+from degenet.families import Family
+from degenet.solution import Solution
+
+COLUMNS = ("estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high")
+
+
+def contrast_covariance(solution: Solution, n_classes: int, reference: int) -> np.ndarray:
+    """Covariance of the coefficients of every class but ``reference`` against it.
+
+    Returns shape ``((n_classes - 1) q, (n_classes - 1) q)``, class by class in order,
+    ``q`` = terms (+ intercept). The solver's parameters are classes 1.. against class 0.
+    """
+    C = solution.covariance
+    q = C.shape[0] // (n_classes - 1)
+    missing = np.isnan(np.diag(C))
+    C = np.where(np.isnan(C), 0.0, C)
+    E = np.eye(n_classes)[:, 1:]  # class k's parameters in the solver's coordinates
+    others = [k for k in range(n_classes) if k != reference]
+    L = np.kron(np.array([E[k] - E[reference] for k in others]), np.eye(q))
+    covariance = L @ C @ L.T
+    gone = np.tile(missing[:q], len(others))
+    covariance[gone, :] = np.nan
+    covariance[:, gone] = np.nan
+    return covariance
+
+
+def std_errors(family: Family, solution: Solution, n_classes: int | None = None,
+               reference: int = 0) -> np.ndarray:
+    """Std errors in the order of :func:`degenet.fitting.coefficient_frame`'s rows."""
+    if family.name == "categorical":
+        covariance = contrast_covariance(solution, n_classes, reference)
+    else:
+        covariance = solution.covariance
+    return np.sqrt(np.diag(covariance))
+
+
+def coefficient_table(frame: pd.DataFrame, std_error: np.ndarray, *, t_df: float | None,
+                      level: float = 0.95, withhold: str | None = None) -> pd.DataFrame:
+    """Add ``std_error, statistic, p_value, ci_low, ci_high`` to a frame of estimates.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Column ``estimate``, rows in the order of ``std_error``.
+    std_error : ndarray, shape (n_rows,)
+    t_df : float or None
+        Degrees of freedom of a t statistic (gaussian); None for z statistics.
+    level : float
+        Confidence level of the intervals, in (0, 1).
+    withhold : str, optional
+        Why p-values (and intervals) cannot be trusted; they are then NaN.
+    """
+    if not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise DegenetError(f"level must be a number between 0 and 1; received level={level!r}")
+    estimate = frame["estimate"].to_numpy(dtype=np.float64)
+    std_error = np.asarray(std_error, dtype=np.float64)
+    distribution = stats.t(t_df) if t_df is not None else stats.norm()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = estimate / std_error
+    p_value = 2.0 * distribution.sf(np.abs(statistic))
+    half = distribution.ppf(0.5 + level / 2.0) * std_error
+    low, high = estimate - half, estimate + half
+    if withhold is not None:
+        p_value = low = high = np.full(len(estimate), np.nan)
+    table = pd.DataFrame({"estimate": estimate, "std_error": std_error,
+                          "statistic": statistic, "p_value": p_value,
+                          "ci_low": low, "ci_high": high}, index=frame.index)
+    table.attrs.update(level=level, statistic="t" if t_df is not None else "z",
+                       withheld=withhold)
+    return table

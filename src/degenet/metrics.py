@@ -1,0 +1,151 @@
+"""Held-out metrics: one float64 implementation of each, shared by every model.
+
+Every model of a comparison (and the intercept-only baseline) is scored here, from its
+linear predictor ``eta`` on held-out rows, so no two models are ever judged by two
+different pieces of code. The primary metric is the family's **deviance per
+observation**, the mean unit deviance (McCullagh & Nelder 1989, section 2.3):
+
+    gaussian      (y - mu)^2                          (the squared error: MSE)
+    bernoulli     2 * (softplus(eta) - y * eta)       (twice the log loss)
+    categorical   2 * (logsumexp(eta) - eta[y])       (twice the cross-entropy)
+    poisson       2 * (y log(y / mu) - (y - mu))
+
+It is the family's training loss minus its value at the saturated model, scaled as the
+deviance is; a difference of two models' deviances is therefore a difference of their
+losses (times 2 except for gaussian), and it is never negative for a single model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+from sklearn.metrics import roc_auc_score
+
+from degenet.families import Family
+
+PRIMARY = "deviance"
+
+# The metrics each family gets beyond the deviance, in the order the tables show them.
+EXTRA = {
+    "gaussian": ("r2", "rmse"),
+    "bernoulli": ("log_loss", "accuracy", "brier", "roc_auc"),
+    "categorical": ("log_loss", "accuracy", "brier", "roc_auc"),
+    "poisson": (),
+}
+
+# Whether a larger value is better (for the report's highlighting and for readers).
+HIGHER_IS_BETTER = {"deviance": False, "r2": True, "rmse": False, "log_loss": False,
+                    "accuracy": True, "brier": False, "roc_auc": True}
+
+
+def metric_names(family: Family) -> tuple[str, ...]:
+    """``("deviance", ...)``: the metrics :func:`score` returns for ``family``."""
+    return (PRIMARY, *EXTRA[family.name])
+
+
+def unit_deviance(family: Family, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """The deviance of each row, shape ``(n_samples,)``; it sums to ``family.deviance``.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_samples,)
+        The encoded target (0/1, class codes or values).
+    eta : ndarray, shape (n_samples,) or (n_samples, n_outputs)
+        The linear predictor.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    eta = np.asarray(eta, dtype=np.float64)
+    if family.name == "poisson":
+        mu = np.exp(eta[:, 0] if eta.ndim == 2 else eta)
+        return 2.0 * (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))
+    # The other families' losses vanish at the saturated model: deviance = factor * loss.
+    factor = 1.0 if family.name == "gaussian" else 2.0
+    return factor * family.loss_np(y, eta)
+
+
+def probabilities(family: Family, eta: np.ndarray) -> np.ndarray:
+    """Class probabilities ``(n_samples, n_classes)`` of a classifier's ``eta``."""
+    eta = np.asarray(eta, dtype=np.float64)
+    if family.name == "categorical":
+        return special.softmax(eta, axis=1)
+    p = special.expit(eta[:, 0] if eta.ndim == 2 else eta)
+    return np.column_stack([1.0 - p, p])
+
+
+def mean_prediction(family: Family, eta: np.ndarray) -> np.ndarray:
+    """The predicted mean ``mu`` of a regression family, shape ``(n_samples,)``."""
+    eta = np.asarray(eta, dtype=np.float64)
+    return family.mean(eta[:, 0] if eta.ndim == 2 else eta)
+
+
+def score(family: Family, y: np.ndarray, eta: np.ndarray) -> dict[str, float]:
+    """Every metric of ``family`` on held-out rows, as ``{name: value}``.
+
+    ``r2`` is ``1 - SSE / SST`` around the held-out mean; ``rmse`` the root mean squared
+    error; ``log_loss`` the mean cross-entropy computed from the logits (no clipping);
+    ``accuracy`` the share of rows whose most probable class is the true one; ``brier``
+    the mean over rows of ``sum_k (p_k - [y = k])^2`` for classes (Brier 1950; for two
+    classes, the mean of ``(p - y)^2`` as scikit-learn reports it); ``roc_auc`` the area
+    under the ROC curve (one-vs-rest, macro-averaged for more than two classes; NaN when
+    the rows hold a single class).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    result = {PRIMARY: float(np.mean(unit_deviance(family, y, eta)))}
+    if family.name == "gaussian":
+        residual = y - mean_prediction(family, eta)
+        total = float(np.sum((y - y.mean()) ** 2))
+        result["r2"] = 1.0 - float(residual @ residual) / total if total > 0 else float("nan")
+        result["rmse"] = float(np.sqrt(np.mean(residual**2)))
+    elif family.is_classifier:
+        result.update(_class_scores(family, y.astype(np.int64), eta))
+    return result
+
+
+def _class_scores(family: Family, codes: np.ndarray, eta: np.ndarray) -> dict[str, float]:
+    proba = probabilities(family, eta)
+    onehot = np.eye(proba.shape[1])[codes]
+    brier = np.sum((proba - onehot) ** 2, axis=1)
+    if family.name == "bernoulli":
+        brier = brier / 2.0  # (1-p - (1-y))^2 + (p - y)^2 = 2 (p - y)^2
+    return {"log_loss": float(np.mean(family.loss_np(codes.astype(np.float64), eta))),
+            "accuracy": float(np.mean(proba.argmax(axis=1) == codes)),
+            "brier": float(np.mean(brier)),
+            "roc_auc": _roc_auc(codes, proba)}
+
+
+def _roc_auc(codes: np.ndarray, proba: np.ndarray) -> float:
+    present = np.unique(codes)
+    if len(present) < 2:
+        return float("nan")  # AUC is undefined when the rows hold one class
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(codes, proba[:, 1]))
+    if len(present) < proba.shape[1]:
+        return float("nan")  # one-vs-rest needs every class among the rows
+    return float(roc_auc_score(codes, proba, multi_class="ovr", average="macro"))
+
+
+def baseline_eta(family: Family, y_train: np.ndarray, n_rows: int,
+                 n_classes: int | None = None) -> np.ndarray:
+    """The intercept-only model's ``eta`` for ``n_rows`` rows, computed, not trained.
+
+    Its mean is the training rows' mean (gaussian, poisson) or their class frequencies
+    (bernoulli, categorical); ``eta`` is the link of that, from the family's own
+    :meth:`~degenet.families.Family.optimal_constant`. A class absent from the training
+    rows gets probability 0 (``eta = -inf``), as the frequencies say.
+
+    Returns
+    -------
+    ndarray, shape (n_rows,), or (n_rows, n_classes) for categorical.
+    """
+    y_train = np.asarray(y_train, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        constant = family.optimal_constant(y_train, np.ones_like(y_train))
+    if family.name != "categorical":
+        return np.full(n_rows, float(constant[0]))
+    padded = np.full(int(n_classes or len(constant)), -np.inf)
+    padded[:len(constant)] = constant
+    return np.tile(padded, (n_rows, 1))
+
+
+__all__ = ["EXTRA", "HIGHER_IS_BETTER", "PRIMARY", "baseline_eta", "mean_prediction",
+           "metric_names", "probabilities", "score", "unit_deviance"]

@@ -1,0 +1,132 @@
+"""The exact solution in the data's units, and the bookkeeping shared by every solver.
+
+Solvers work on the standardized design ``A`` (:mod:`degenet.design`); this module takes
+their answer back to the units of ``X`` (estimates and covariance, through the Jacobian of
+the standardization) and finds exactly collinear columns from the triangular factor ``R``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from degenet.design import Design
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The exact optimum and what inference needs, in the units of ``X``.
+
+    Attributes
+    ----------
+    beta : ndarray, shape (n_features, n_outputs)
+        Categorical: ``n_outputs = n_classes`` and column 0 (the first class) is zero.
+    alpha : ndarray, shape (n_outputs,)
+    loss : float
+        Mean per-sample loss (``Family.loss_np``), weighted by ``sample_weight``.
+    n_iter : int
+        Newton iterations (least squares: refinement steps + 1).
+    converged : bool
+    unscaled_covariance : ndarray, shape (n_params, n_params)
+        Inverse Fisher information with dispersion 1 (``(X'WX)^-1``), parameters ordered
+        output by output (categorical: classes 1.., against class 0), each ``[beta, alpha]``.
+        Rows and columns of dropped terms are NaN.
+    dispersion : float
+        Gaussian: ``RSS / df_residual``; other families: 1.
+    n_samples : float
+        Rows, or the sum of the sample weights.
+    rank : int
+        Estimated parameters per output, intercept included.
+    df_residual : float
+    dropped : tuple of int
+        Columns of ``X`` left out as exactly collinear with the others.
+    relations : ndarray, shape (n_features + 1, len(dropped))
+        ``X[:, dropped[j]] = X @ relations[:-1, j] + relations[-1, j]`` on these rows.
+    condition_number : float
+        Of the standardized design (2-norm).
+    gradient_max : float
+        Max abs gradient of the mean loss in standardized units, at the solution.
+    method : str
+    """
+
+    beta: np.ndarray
+    alpha: np.ndarray
+    loss: float
+    n_iter: int
+    converged: bool
+    unscaled_covariance: np.ndarray
+    dispersion: float
+    n_samples: float
+    rank: int
+    df_residual: float
+    dropped: tuple
+    relations: np.ndarray
+    condition_number: float
+    gradient_max: float
+    method: str
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """``dispersion * unscaled_covariance``: the covariance of the estimates."""
+        return self.dispersion * self.unscaled_covariance
+
+
+def find_collinear(R: np.ndarray, n_samples: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Kept and dropped columns of ``A`` from its triangular factor ``R``, and ``cond(A)``.
+
+    The rank counts singular values above ``s_max * max(n, q) * eps`` (numpy's
+    ``matrix_rank`` rule); pivoted QR of ``R`` then says which columns to leave out: those
+    it orders last (Golub & Van Loan 5.4.1).
+    """
+    q = R.shape[1]
+    s = linalg.svdvals(R)
+    rank = int(np.sum(s > s[0] * max(n_samples, q) * np.finfo(float).eps))
+    condition = float(s[0] / s[-1]) if s[-1] > 0 else np.inf
+    if rank == q:
+        return np.arange(q), np.arange(0), condition
+    pivots = linalg.qr(R, pivoting=True, mode="r")[1]
+    return np.sort(pivots[:rank]), np.sort(pivots[rank:]), condition
+
+
+def relations_of(design: Design, R: np.ndarray, kept, dropped, n_features: int) -> np.ndarray:
+    """Each dropped column as a combination of the kept ones and 1, in the data's units."""
+    coef = linalg.lstsq(R[:, kept], R[:, dropped])[0]  # z_dropped = A_kept @ coef
+    relations = np.zeros((n_features + 1, len(dropped)))
+    r = len(design.keep)
+    kept_features = [c for c in kept if c < r]
+    for j, column in enumerate(dropped):
+        m_d, s_d = design.mean[column], design.scale[column]
+        c = coef[:len(kept_features), j]
+        relations[design.keep[kept_features], j] = s_d * c / design.scale[kept_features]
+        constant = coef[-1, j] if design.intercept else 0.0
+        relations[-1, j] = m_d + s_d * (constant - c @ (design.mean[kept_features]
+                                                        / design.scale[kept_features]))
+    return relations
+
+
+def to_original(design: Design, theta: np.ndarray, covariance: np.ndarray, n_features: int,
+                categorical: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """beta ``(p, n_outputs)``, alpha and the covariance in the data's units.
+
+    ``theta`` is ``(q, k)`` on the standardized design; its covariance ``(q k, q k)``
+    goes through the Jacobian: ``T C T'`` block by block.
+    """
+    T = design.jacobian()
+    k, q, r = theta.shape[1], design.n_columns, len(design.keep)
+    u = T @ theta
+    offset = int(categorical)
+    beta = np.zeros((n_features, k + offset))
+    alpha = np.zeros(k + offset)
+    beta[design.keep, offset:] = u[:r]
+    if design.intercept:
+        alpha[offset:] = u[r]
+    big = np.kron(np.eye(k), T)
+    kept_cov = big @ covariance @ big.T
+    width = n_features + int(design.intercept)
+    positions = np.concatenate([design.keep, [n_features]])[:q]
+    index = (np.arange(k)[:, None] * width + positions[None, :]).ravel()
+    full = np.full((k * width, k * width), np.nan)
+    full[np.ix_(index, index)] = kept_cov
+    return beta, alpha, full

@@ -1,0 +1,296 @@
+"""Encoding: categorical coding, formulas, bad input, and the same design at predict time."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from degenet.coding import contrast_matrix
+from degenet.encoding import Encoding, encode
+from degenet.errors import DataWarning, DegenetError
+
+
+@pytest.fixture
+def people() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 60
+    return pd.DataFrame({
+        "age": rng.uniform(20, 70, n).round(1),
+        "children": rng.integers(0, 4, n),
+        "relationship": rng.choice(["single", "partnered"], n),
+        "city": rng.choice(["Oslo", "Bergen", "Tromsø"], n),
+        "owner": rng.choice([True, False], n),
+        "color": rng.choice(["red", "green"], n),
+    })
+
+
+def roundtrip(encoding: Encoding) -> Encoding:
+    return Encoding.from_dict(json.loads(json.dumps(encoding.to_dict())))
+
+
+# --- categorical coding --------------------------------------------------------------------
+
+def test_treatment_coding_names_levels_against_the_sorted_first(people):
+    encoding, X, y = encode(people, "color")
+    assert encoding.terms == ("age", "children", "relationship[single]", "city[Oslo]",
+                              "city[Tromsø]", "owner[True]")
+    assert encoding.references == {"relationship": "partnered", "city": "Bergen",
+                                   "owner": False}
+    assert "reference level 'Bergen'" in encoding.describe()[1]
+    np.testing.assert_array_equal(X[:, 2], (people.relationship == "single").astype(float))
+    np.testing.assert_array_equal(X[:, 4], (people.city == "Tromsø").astype(float))
+    np.testing.assert_array_equal(X[:, 5], people.owner.astype(float))
+    np.testing.assert_array_equal(X[:, 0], people.age)
+    assert y.tolist() == people.color.tolist()
+
+
+def test_treatment_design_equals_statsmodels(people):
+    smf = pytest.importorskip("statsmodels.formula.api")
+    _, X, _ = encode(people, "age", features=["children", "relationship", "city"])
+    model = smf.ols("age ~ children + C(relationship) + C(city)", people)
+    np.testing.assert_array_equal(X, model.exog[:, 1:])  # statsmodels puts Intercept first
+
+
+def test_effect_coding_is_the_posts_half_units(people):
+    encoding, X, _ = encode(people, "color", features=["relationship"], coding="effect")
+    assert encoding.terms == ("relationship[single]",)
+    expected = np.where(people.relationship == "single", 0.5, -0.5)
+    np.testing.assert_array_equal(X[:, 0], expected)
+
+
+@pytest.mark.parametrize("coding", ["treatment", "effect", "sum"])
+def test_codings_have_their_textbook_meaning(coding):
+    # Least squares on one categorical predictor reproduces the group means exactly:
+    # treatment/effect coefficients are differences from the reference level, sum
+    # coefficients are deviations from the mean of the level means.
+    levels = np.array(["a", "b", "c"])
+    g = np.repeat(levels, [3, 5, 4])
+    y = np.arange(len(g), dtype=float) ** 1.5
+    frame = pd.DataFrame({"g": g, "y": y})
+    _, X, _ = encode(frame, "y", coding=coding)
+    A = np.column_stack([X, np.ones(len(y))])
+    beta = np.linalg.lstsq(A, y, rcond=None)[0]
+    means = np.array([y[g == level].mean() for level in levels])
+    if coding == "sum":
+        np.testing.assert_allclose(beta[:2], means[1:] - means.mean(), atol=1e-12)
+        np.testing.assert_allclose(beta[2], means.mean())
+    else:
+        np.testing.assert_allclose(beta[:2], means[1:] - means[0], atol=1e-12)
+        intercept = means[0] if coding == "treatment" else means.mean()
+        np.testing.assert_allclose(beta[2], intercept)
+    assert np.allclose(contrast_matrix(3, coding).sum(axis=0), 0) == (coding != "treatment")
+
+
+def test_pandas_categorical_keeps_its_declared_order(people):
+    frame = people.assign(city=pd.Categorical(people.city, ["Tromsø", "Oslo", "Bergen", "Rome"]))
+    encoding, _, _ = encode(frame, "color", features=["city"])
+    assert encoding.terms == ("city[Oslo]", "city[Bergen]")  # unused 'Rome' is dropped
+
+
+# --- formulas ------------------------------------------------------------------------------
+
+FORMULA = ("color ~ children + age + C(relationship) + children:age + np.log(age) + "
+           "I(age**2) + city")
+
+
+def test_formula_design_equals_statsmodels(people):
+    smf = pytest.importorskip("statsmodels.formula.api")
+    encoding, X, y = encode(people, formula=FORMULA)
+    assert encoding.target == "color" and y.name == "color"
+    assert encoding.terms == ("children", "age", "relationship[single]", "np.log(age)",
+                              "I(age ** 2)", "city[Oslo]", "city[Tromsø]", "children:age")
+    reference = smf.ols(FORMULA.replace("color", "children", 1).replace(
+        "children + ", "", 1) + " + children", people.assign(color=0.0))
+    names = {"relationship[single]": "C(relationship)[T.single]", "city[Oslo]": "city[T.Oslo]",
+             "city[Tromsø]": "city[T.Tromsø]", "I(age ** 2)": "I(age ** 2)"}
+    for j, term in enumerate(encoding.terms):
+        column = reference.exog_names.index(names.get(term, term))
+        np.testing.assert_allclose(X[:, j], reference.exog[:, column], rtol=1e-12, err_msg=term)
+
+
+def test_formula_without_intercept_and_target_argument(people):
+    encoding, X, _ = encode(people, "age", formula="~ 0 + relationship + children")
+    assert not encoding.intercept
+    assert encoding.terms == ("relationship[partnered]", "relationship[single]", "children")
+
+
+def test_formula_with_sum_contrast_and_stateful_transforms_round_trip(people):
+    formula = "age ~ C(city, contr.sum) + center(children) + poly(age, 2)"
+    with pytest.raises(DegenetError, match="target column 'age' is also used"):
+        encode(people, formula=formula)
+    formula = "age ~ C(city, contr.sum) + center(children) + poly(children, 2) + owner"
+    encoding, X, _ = encode(people, formula=formula)
+    assert encoding.terms[:2] == ("city[Bergen]", "city[Oslo]")
+    loaded = roundtrip(encoding)
+    assert loaded == encoding
+    shuffled = people.sample(frac=1.0, random_state=1)
+    rows = people.index.get_indexer(shuffled.index)
+    np.testing.assert_array_equal(loaded.transform(shuffled), X[rows])
+    np.testing.assert_array_equal(loaded.transform(people.head(3)), X[:3])
+
+
+def test_features_encoding_round_trip_is_exact(people):
+    encoding, X, _ = encode(people, "color", coding="effect")
+    loaded = roundtrip(encoding)
+    assert loaded == encoding and loaded.coding == "effect"
+    np.testing.assert_array_equal(loaded.transform(people), X)
+    np.testing.assert_array_equal(loaded.transform(people.iloc[::-1]), X[::-1])
+
+
+@pytest.mark.parametrize("formula, message", [
+    ("color ~ agee + children", "uses 'agee', which the table does not have"),
+    ("color ~ __import__('os').system('true')", "uses the name '__import__'"),
+    ("color ~ age.__class__", "uses the attribute 'age.__class__'"),
+    ("color ~ np.load(age)", "uses the attribute 'np.load'"),
+    ("np.log(age) ~ children", "left-hand side .* must be one column name"),
+    ("color ~ age +", "cannot parse formula"),
+    ("~ age", "has no target"),
+])
+def test_formula_errors(people, formula, message):
+    with pytest.raises(DegenetError, match=message):
+        encode(people, formula=formula)
+
+
+def test_formula_argument_errors(people):
+    with pytest.raises(DegenetError, match="target='age' differs from the formula's target"):
+        encode(people, "age", formula="color ~ children")
+    with pytest.raises(DegenetError, match="features=.* or formula=.*, not both"):
+        encode(people, formula="color ~ age", features=["age"])
+    with pytest.raises(DegenetError, match="coding='effect' applies to features"):
+        encode(people, formula="color ~ age", coding="effect")
+    with pytest.raises(DegenetError, match="coding must be one of treatment, effect, sum"):
+        encode(people, "color", coding="helmert")
+
+
+def test_a_tampered_model_file_formula_is_refused(people):
+    encoding, _, _ = encode(people, formula="color ~ age + children")
+    saved = encoding.to_dict()
+    saved["formula"] = "color ~ age + __import__('os').getcwd()"
+    with pytest.raises(DegenetError, match="uses the name '__import__'"):
+        Encoding.from_dict(saved)
+
+
+def test_formula_transform_that_is_not_finite_is_named(people):
+    frame = people.assign(children=people.children.astype(float))
+    with pytest.raises(DegenetError, match=r"term 'np.log\(children\)' is not finite .* row"):
+        encode(frame, formula="age ~ np.log(children)")
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+def test_missing_values_are_an_error_naming_each_column(people):
+    frame = people.astype({"age": float}).copy()
+    frame.loc[[1, 4, 7], "age"] = np.nan
+    frame.loc[[4, 9], "city"] = None
+    with pytest.raises(DegenetError, match=r"missing values in 2 column\(s\): 'age' \(3 rows\), "
+                                           r"'city' \(2 rows\); 4 of 60 rows"):
+        encode(frame, "color")
+    with pytest.warns(DataWarning, match="dropped 4 of 60 rows with missing values "
+                                         r"\(age: 3, city: 2\); 56 rows remain"):
+        encoding, X, y = encode(frame, "color", missing="drop")
+    assert encoding.dropped_rows == 4 and encoding.missing == "drop"
+    assert X.shape == (56, 6) and len(y) == 56 and 4 not in y.index
+    assert frame.age.isna().sum() == 3  # the caller's frame is untouched
+    with pytest.raises(DegenetError, match="missing must be 'error' or 'drop'; received"):
+        encode(frame, "color", missing="fill")
+
+
+def test_infinite_values(people):
+    frame = people.astype({"age": float})
+    frame.loc[5, "age"] = np.inf
+    with pytest.raises(DegenetError, match=r"column 'age' holds 1 infinite value\(s\) \(first in "
+                                           "row 5\\)"):
+        encode(frame, "color")
+
+
+def test_constant_target_and_single_class(people):
+    with pytest.raises(DegenetError, match="target column 'one' has a single value 3.0"):
+        encode(people.assign(one=3.0), "one")
+    with pytest.raises(DegenetError, match="target column 'color' has a single value 'red'"):
+        encode(people.assign(color="red"), "color")
+
+
+def test_constant_predictor_is_named_and_left_out(people):
+    with pytest.warns(DataWarning, match=r"column\(s\) 'planet' constant .* left out"):
+        encoding, X, _ = encode(people.assign(planet="earth"), "color")
+    assert "planet" not in encoding.columns and encoding.excluded == ("planet",)
+    assert X.shape[1] == 6
+    with pytest.raises(DegenetError, match="no usable predictors"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            encode(people.assign(one=1.0), "color", features=["one"])
+
+
+def test_target_column_not_found(people):
+    with pytest.raises(DegenetError, match="target column 'colour' not found; columns are: "
+                                           "age, children"):
+        encode(people, "colour")
+    with pytest.raises(DegenetError, match=r"feature column\(s\) 'kids' not found"):
+        encode(people, "color", features=["kids"])
+
+
+def test_numeric_column_with_stray_text_names_the_value(tmp_path):
+    frame = pd.DataFrame({"x": ["12", "n/a", "13", "14"], "y": [1.0, 2.0, 3.5, 4.0]})
+    with pytest.raises(DegenetError, match=r"column 'x' holds numbers and 1 text value\(s\) "
+                                           r"such as 'n/a' \(row 1\)"):
+        encode(frame, "y")
+    path = tmp_path / "stray.csv"
+    path.write_text("x,y\n12,1\ntwelve,2\n13,3\n14,4\n")
+    with pytest.raises(DegenetError, match="column 'x' .* such as 'twelve' \\(row 1\\)"):
+        encode(pd.read_csv(path), "y")
+    encoding, X, _ = encode(frame.assign(x=["12", "11", "13", "14"]), "y")
+    assert encoding.schema[0].kind == "numeric" and X[:, 0].tolist() == [12, 11, 13, 14]
+
+
+def test_empty_table_and_unsupported_dtype():
+    with pytest.raises(DegenetError, match="the table has no rows"):
+        encode(pd.DataFrame({"x": [], "y": []}), "y")
+    when = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=4), "y": [1.0, 2, 3, 5]})
+    with pytest.raises(DegenetError, match="column 't' has dtype datetime64"):
+        encode(when, "y")
+
+
+# --- predict time --------------------------------------------------------------------------
+
+@pytest.fixture
+def fitted(people):
+    return encode(people, "color")[0]
+
+
+def test_predict_time_missing_and_extra_columns(people, fitted):
+    with pytest.raises(DegenetError, match=r"column\(s\) 'city' missing from the data"):
+        fitted.transform(people.drop(columns="city"))
+    with pytest.warns(DataWarning, match="ignoring column.*'shoe_size'"):
+        fitted.transform(people.assign(shoe_size=42))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the target column alone is no surprise
+        fitted.transform(people)
+
+
+def test_predict_time_unseen_level(people, fitted):
+    frame = people.copy()
+    frame.loc[2, "city"] = "Bodø"
+    with pytest.raises(DegenetError, match="column 'city' has level.*'Bodø' not seen when the "
+                                           "model was fitted .*row 2.*known levels: 'Bergen'"):
+        fitted.transform(frame)
+
+
+def test_predict_time_type_changes(people, fitted):
+    with pytest.raises(DegenetError, match="column 'age' held numbers when the model was "
+                                           "fitted; received text"):
+        fitted.transform(people.assign(age="old"))
+    with pytest.raises(DegenetError, match="column 'relationship' held text when the model was "
+                                           "fitted; received numbers"):
+        fitted.transform(people.assign(relationship=1))
+    with pytest.raises(DegenetError, match="column 'owner' held booleans .* received text"):
+        fitted.transform(people.assign(owner="yes"))
+
+
+def test_predict_time_missing_values(people, fitted):
+    frame = people.astype({"age": float})
+    frame.loc[3, "age"] = np.nan
+    with pytest.raises(DegenetError, match=r"missing values in 'age' \(1 row\); the model "
+                                           "cannot predict incomplete rows"):
+        fitted.transform(frame)
