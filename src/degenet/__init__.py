@@ -13,7 +13,10 @@ from degenet import _keras  # noqa: F401  (sets the JAX backend before anything 
 from degenet import datasets
 from degenet.errors import ConvergenceWarning, DataWarning, DegenetError
 from degenet.families import get_family
+from degenet.estimators import (LinearRegression, LogisticRegression, MLPClassifier,
+                                 MLPRegressor, PoissonRegressor)
 from degenet.fitting import Fit, fit
+from degenet.persistence import SavedModel, load
 from degenet.specs import parse_spec
 from degenet.training import TrainSettings
 
@@ -23,4 +26,6 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
 __all__ = ["ConvergenceWarning", "DataWarning", "DegenetError", "Fit", "TrainSettings",
-           "datasets", "fit", "get_family", "parse_spec", "__version__"]
+           "datasets", "fit", "get_family", "parse_spec", "__version__",
+           "LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
+           "PoissonRegressor", "SavedModel", "load"]

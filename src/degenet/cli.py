@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from degenet.errors import ConvergenceWarning, DataWarning, DegenetError
 
@@ -32,8 +32,29 @@ Optimizer = Annotated[Optional[str], typer.Option(help="Keras optimizer name (ad
 LearningRate = Annotated[Optional[float], typer.Option(help="Optimizer learning rate.")]
 Patience = Annotated[Optional[int], typer.Option(help="Epochs without improvement before stop.")]
 Validation = Annotated[Optional[float], typer.Option(help="Share of rows held out (0.2).")]
+Report = Annotated[Optional[Path], typer.Option(
+    "--report", help="Also write a report: .html (one self-contained file), .md or .json.")]
 Family = Annotated[Optional[str], typer.Option(
     help="gaussian, bernoulli, categorical or poisson (default: inferred from the target).")]
+SaveModel = Annotated[Optional[Path], typer.Option(
+    "--save", help="Also save the fitted model to this folder (read it with `degenet predict`).")]
+ModelFolder = Annotated[Path, typer.Argument(help="A model folder written by --save.")]
+TableTarget = Annotated[Optional[str], typer.Option(
+    "--target", "-t", help="The column to predict (may be omitted when --formula names it).")]
+Formula = Annotated[Optional[str], typer.Option(
+    help="Wilkinson formula instead of --features, e.g. "
+         "'color ~ age + C(relationship) + age:children + np.log(income)'.")]
+Features = Annotated[Optional[str], typer.Option(
+    help="Comma-separated predictor columns (default: every column but the target).")]
+Missing = Annotated[Optional[str], typer.Option(
+    help="Rows with missing values: 'error' (default, names the columns) or 'drop'.")]
+Coding = Annotated[Optional[str], typer.Option(
+    help="Categorical predictors: treatment (default), effect (-0.5/+0.5 for two levels) or "
+         "sum.")]
+Delimiter = Annotated[Optional[str], typer.Option(
+    help="CSV field separator, e.g. ';' or 'tab' (default: detected).")]
+FileEncoding = Annotated[Optional[str], typer.Option(
+    "--encoding", help="CSV text encoding, e.g. latin-1 (default: UTF-8, else cp1252).")]
 
 
 def _version(value: bool):
@@ -54,23 +75,40 @@ def _training(**options) -> dict:
     return {name: value for name, value in options.items() if value is not None}
 
 
+def _table(features: str | None = None, delimiter: str | None = None, **options) -> dict:
+    """Table options for ``prepare``: the ones given, ``--features a,b`` as a list."""
+    if features is not None:
+        options["features"] = [name.strip() for name in features.split(",") if name.strip()]
+    if delimiter is not None:
+        options["delimiter"] = "\t" if delimiter.lower() in ("tab", "\\t") else delimiter
+    return {name: value for name, value in options.items() if value is not None}
+
+
 @contextmanager
 def _progress(quiet: bool):
     """A live bar per model on stderr; nothing when quiet or when stderr is not a terminal."""
     if quiet or not stderr.is_terminal:
         yield None
         return
-    columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("epochs"), TimeElapsedColumn())
+    columns = (TextColumn("{task.description:<14}"), BarColumn(),
+               TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:
         tasks = {}
 
         def report(label: str, done: int, total: int):
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-            if done >= total:
-                bar.stop_task(tasks[label])
+            # Under cross-validation the label is "mlp fold 3/10": one bar per model runs
+            # over all its folds, each fold's epochs filling its share.
+            model, _, fold = label.partition(" fold ")
+            completed, whole, detail = done, total, f"{done}/{total} epochs"
+            if fold:
+                k, n = (int(part) for part in fold.split("/"))
+                completed, whole = k - 1 + min(done / total, 1.0), n
+                detail = f"fold {k}/{n}, {done}/{total} epochs"
+            if model not in tasks:
+                tasks[model] = bar.add_task(model, total=whole, detail=detail)
+            bar.update(tasks[model], completed=completed, total=whole, detail=detail)
+            if completed >= whole:
+                bar.stop_task(tasks[model])
 
         yield report
 
@@ -105,58 +143,148 @@ def demo(n: Annotated[int, typer.Option(help="Number of people to generate.")] =
                   "listing says 1.0; its printed figures match 0.1.")] = 1.0,
          seed: Seed = 0, json_: Json = False, quiet: Quiet = False,
          max_epochs: MaxEpochs = None, batch_size: BatchSize = None,
-         learning_rate: LearningRate = None, patience: Patience = None):
+         learning_rate: LearningRate = None, patience: Patience = None,
+         report_path: Report = None):
     """Run the post's experiment: balloons, four models, and what theory expects."""
     from degenet.demo import run_demo
-    from degenet.render import demo_dict, demo_text
+    from degenet.render import demo_dict, demo_notes, demo_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size,
                          learning_rate=learning_rate, patience=patience)
+    _check_report(report_path)
     with _progress(quiet or json_) as report:
         result = _run(lambda: run_demo(n, seed=seed, partnered_children=partnered_children,
                                        progress=report, **training))
     _emit(document=demo_dict(result)) if json_ else _emit(demo_text(result))
+    _write_report(report_path, result.comparisons, f"degenet demo: the post's balloons "
+                  f"({n:,} people, seed {seed})", demo_notes(result))
 
 
 @app.command("fit")
-def fit_command(data: DataFile, target: Target, model: Annotated[Optional[str], typer.Option(
+def fit_command(
+        data: DataFile, target: TableTarget = None, model: Annotated[Optional[str], typer.Option(
         "--model", "-m", help="linear, logistic, softmax, poisson, mlp or mlp:64,32 "
                              "(default: the regression of the target's family).")] = None,
         family: Family = None, seed: Seed = 0, json_: Json = False, quiet: Quiet = False,
         max_epochs: MaxEpochs = None, batch_size: BatchSize = None, optimizer: Optimizer = None,
         learning_rate: LearningRate = None, patience: Patience = None,
-        validation: Validation = None):
+        validation: Validation = None, formula: Formula = None, features: Features = None,
+        missing: Missing = None, coding: Coding = None, delimiter: Delimiter = None,
+        file_encoding: FileEncoding = None, save: SaveModel = None,
+        solver: Annotated[str, typer.Option(
+            help="gd: gradient descent, then checked against the exact optimum; exact: the "
+                 "exact optimum (Newton / least squares; single-layer models).")] = "gd"):
     """Fit one model to a table and print what it learned."""
     import degenet
     from degenet.render import fit_dict, fit_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience, validation=validation)
+    table = _table(formula=formula, features=features, missing=missing, coding=coding,
+                   delimiter=delimiter, file_encoding=file_encoding)
+    if save is not None:  # before training: a bad destination should not cost a fit
+        from degenet.persistence import check_destination
+
+        _run(lambda: check_destination(save))
     with _progress(quiet or json_) as report:
         progress = (lambda done, total: report(model or "model", done, total)) if report else None
         fitted = _run(lambda: degenet.fit(str(data), target, model=model, family=family,
-                                          seed=seed, progress=progress, **training))
+                                          seed=seed, progress=progress, solver=solver,
+                                          **table, **training))
     _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted))
+    if save is not None:
+        _run(lambda: fitted.save(save))
+        stderr.print(f"model saved to {save}", highlight=False)
 
 
 @app.command("compare")
-def compare_command(data: DataFile, target: Target, models: Annotated[Optional[str], typer.Option(
+def compare_command(
+        data: DataFile, target: TableTarget = None,
+        models: Annotated[Optional[str], typer.Option(
         "--models", help="Comma-separated specs, e.g. linear,mlp or logistic,mlp:64,32 "
                          "(default: the family's regression and mlp).")] = None,
         family: Family = None, seed: Seed = 0, json_: Json = False, quiet: Quiet = False,
         max_epochs: MaxEpochs = None, batch_size: BatchSize = None, optimizer: Optimizer = None,
         learning_rate: LearningRate = None, patience: Patience = None,
-        validation: Validation = None):
-    """Fit several models on one shared split and compare them side by side."""
+        validation: Validation = None, formula: Formula = None, features: Features = None,
+        missing: Missing = None, coding: Coding = None, delimiter: Delimiter = None,
+        file_encoding: FileEncoding = None,
+        cv: Annotated[Optional[int], typer.Option(
+            help="K-fold cross-validation (stratified for classes) instead of one split.")] = None,
+        repeats: Annotated[int, typer.Option(help="Draw the K folds this many times.")] = 1,
+        report_path: Report = None):
+    """Fit several models on the same rows, score them alike, say if the network is worth it."""
     from degenet.comparison import compare
     from degenet.render import comparison_dict, comparison_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience, validation=validation)
+    table = _table(formula=formula, features=features, missing=missing, coding=coding,
+                   delimiter=delimiter, file_encoding=file_encoding)
+    _check_report(report_path, data)
     with _progress(quiet or json_) as report:
         result = _run(lambda: compare(str(data), target, models=models, family=family,
-                                      seed=seed, progress=report, **training))
+                                      seed=seed, cv=cv, repeats=repeats, progress=report,
+                                      **table, **training))
     _emit(document=comparison_dict(result)) if json_ else _emit(comparison_text(result))
+    _write_report(report_path, {result.target: result},
+                  f"degenet compare: {data.name}, target {result.target}", inputs=(data,))
+
+
+def _check_report(path: Path | None, *inputs: Path) -> None:
+    """Fail before any training when the report could not be written."""
+    if path is not None:
+        from degenet.report import check_report_path
+
+        _run(lambda: check_report_path(path, inputs))
+
+
+def _write_report(path: Path | None, comparisons: dict, title: str, notes=None, inputs=()):
+    if path is None:
+        return
+    from degenet.report import write_report
+
+    written = _run(lambda: write_report(path, comparisons, title=title, notes=notes,
+                                        inputs=inputs))
+    stderr.print(f"report written to {written}", highlight=False)
+
+
+@app.command("predict")
+def predict_command(model: ModelFolder, data: DataFile, output: Annotated[Optional[Path],
+                    typer.Option("--output", "-o", help="Write the predictions to this .csv or "
+                                 ".parquet file (default: CSV on stdout).")] = None):
+    """Predict a table's rows with a saved model: one row out per row in, in the same order."""
+    import degenet
+    from degenet.prediction import prediction_frame
+
+    if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
+        _fail(f"--output must end in .csv or .parquet; received {output}")
+    if output is not None and output.exists() and output.resolve() == data.resolve():
+        _fail(f"--output {output} is the input table; choose another file")
+    saved = _run(lambda: degenet.load(model))
+    frame = _run(lambda: prediction_frame(saved, str(data)))
+    if output is None:
+        sys.stdout.write(frame.to_csv(index=False))
+    elif output.suffix.lower() == ".parquet":
+        frame.to_parquet(output, index=False)
+    else:
+        frame.to_csv(output, index=False)
+    if output is not None:
+        stderr.print(f"{len(frame)} predictions written to {output}", highlight=False)
+
+
+@app.command("inspect")
+def inspect_command(model: ModelFolder, json_: Json = False):
+    """Say what a saved model is, from its sidecar alone: no weights are loaded."""
+    from degenet.persistence import describe, read_sidecar
+
+    sidecar = _run(lambda: read_sidecar(model))
+    _emit(document=sidecar) if json_ else _emit("\n".join(describe(sidecar)))
+
+
+def _fail(message: str):
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
 
 
 def main():

@@ -1,40 +1,106 @@
-"""``degenet.compare``: several rungs of the ladder on one table and one split."""
+"""``degenet.compare``: several rungs of the ladder on one table, scored the same way.
+
+Every model trains on the same rows and is scored on the same held-out rows by the one
+implementation of each metric in :mod:`degenet.metrics`; an intercept-only baseline,
+computed from the training rows, is always scored beside them. Each network is then set
+against its family's regression (:mod:`degenet.verdict`).
+
+Two designs:
+
+* ``cv=None`` (default): one shuffled split, stratified for classes. The held-out rows are
+  the validation rows, which early stopping also watches (as in Keras): both models get
+  the same small benefit from choosing their best epoch on them.
+* ``cv=K``: ``repeats`` times K shuffled (stratified) folds, seeded by
+  ``derive(seed, "folds", repeat)``. Each fold's held-out rows are used only for scoring;
+  early stopping watches a ``validation`` share of that fold's training rows.
+"""
 
 from __future__ import annotations
 
+import inspect
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
 import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold
 
 from degenet.errors import DegenetError
 from degenet.families import Family, get_family, infer_family
 from degenet.fitting import Fit, Prepared, choose_family, fit_prepared, prepare, settings_from
-from degenet.randomness import check_seed
+from degenet.metrics import baseline_eta, score, unit_deviance
+from degenet.network import logits_model
+from degenet.randomness import check_seed, derive
 from degenet.specs import ModelSpec, parse_specs
 from degenet.split import validation_split
+from degenet.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
 
-# (model spec text, epochs done, max epochs)
+# (label, epochs done, max epochs); the label is the spec, plus " fold k/n" under cv.
 CompareProgress = Callable[[str, int, int], None]
+
+BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One held-out part of the rows and every model's linear predictor on it.
+
+    Attributes
+    ----------
+    number : int
+        1-based, counting across repeats.
+    repeat : int
+        0-based repeat of the K folds.
+    train_rows, test_rows : ndarray
+        Positions in the prepared table; ``test_rows`` are only scored.
+    eta : dict of str to ndarray
+        ``(n_test,)`` or ``(n_test, n_classes)`` per model, and for ``"baseline"``.
+    """
+
+    number: int
+    repeat: int
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    eta: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Models fitted on the same rows and the same validation split.
+    """Models fitted on the same rows and scored on the same held-out rows.
 
     Attributes
     ----------
     target : str
     fits : dict of str to Fit
-        Keyed by the model spec text, in the order given.
+        Keyed by the model spec text, in the order given; under ``cv`` the fits of the
+        first fold (every fold's fits are in ``fold_fits``).
     seconds : dict of str to float
-        Wall time of each fit.
+        Wall time of each model's fits, all folds together.
+    family : Family
+        The first model's family; the baseline is of this family.
+    y : dict of str to ndarray
+        The encoded target ``(n_samples,)`` per family name.
+    folds : tuple of Fold
+        One for a single split; ``cv * repeats`` under cross-validation.
+    scores : DataFrame
+        Held-out metrics, one row per model with ``"baseline"`` first, averaged over folds.
+    verdicts : tuple of Verdict
+        Each network against its family's regression.
     """
 
     target: str
     fits: dict[str, Fit]
     seconds: dict[str, float]
+    family: Family | None = None
+    y: dict[str, np.ndarray] = field(default_factory=dict)
+    folds: tuple[Fold, ...] = ()
+    fold_fits: dict[str, tuple[Fit, ...]] = field(default_factory=dict)
+    cv: int | None = None
+    repeats: int = 1
+    seed: int = 0
+    scores: pd.DataFrame | None = None
+    verdicts: tuple[Verdict, ...] = ()
 
     @property
     def table(self) -> pd.DataFrame:
@@ -62,51 +128,208 @@ class Comparison:
         losses = {name: f.val_loss for name, f in self.fits.items() if f.family is family}
         return min(losses, key=losses.get)
 
+    @property
+    def design(self) -> str:
+        """``"one split"`` or ``"5-fold CV x 2"``: how the rows were held out."""
+        if self.cv is None:
+            return "one split"
+        return f"{self.cv}-fold CV" + (f" x {self.repeats}" if self.repeats > 1 else "")
+
+    def family_of(self, model: str) -> Family:
+        """The family a model (or ``"baseline"``) was scored in."""
+        return self.family if model == BASELINE else self.fits[model].family
+
+    def held_out(self, model: str, repeat: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """``(y, eta)`` of ``model`` on every held-out row of one repeat, in row order.
+
+        Under ``cv`` every row is held out once per repeat (out-of-fold predictions).
+        """
+        folds = [f for f in self.folds if f.repeat == repeat]
+        if not folds or model not in folds[0].eta:
+            raise DegenetError(
+                f"no held-out predictions for model={model!r}, repeat={repeat!r}; models: "
+                f"{', '.join(self.folds[0].eta) if self.folds else 'none'}")
+        rows = np.concatenate([f.test_rows for f in folds])
+        order = np.argsort(rows, kind="stable")
+        eta = np.concatenate([f.eta[model] for f in folds])[order]
+        return self.y[self.family_of(model).name][rows[order]], eta
+
 
 def default_models(family: Family) -> list[str]:
     """The family's regression and the default network."""
     return [family.regression, "mlp"]
 
 
-def compare(data, target: str, *, models: str | list | None = None,
-            family: str | Family | None = None, features: list[str] | None = None,
-            seed: int = 0, progress: CompareProgress | None = None, **training) -> Comparison:
-    """Fit several models on one shared split and put them side by side.
+def compare(data, target: str | None = None, *, models: str | list | None = None,
+            family: str | Family | None = None, seed: int = 0, cv: int | None = None,
+            repeats: int = 1, confidence: float = CONFIDENCE, tolerance: float = TOLERANCE,
+            progress: CompareProgress | None = None, **options) -> Comparison:
+    """Fit several models on the same rows, score them alike and judge the networks.
 
     Parameters
     ----------
     models : str or list, optional
         Specs such as ``["linear", "mlp"]`` or ``"logistic,mlp:64,32"``; default: the
         regression of the target's family and ``mlp``.
-    Other parameters are those of :func:`degenet.fit`.
+    cv : int, optional
+        K for K-fold cross-validation (stratified for classes); default one split.
+    repeats : int
+        How many times the K folds are drawn afresh (only with ``cv``).
+    confidence, tolerance : float
+        The verdict's interval level, and the smallest difference that matters as a share
+        of the regression's deviance (see :mod:`degenet.verdict`).
+    **options
+        Those of :func:`degenet.fitting.prepare` (``features``, ...) and the
+        :class:`~degenet.training.TrainSettings` fields.
     """
-    prepared = prepare(data, target, features=features)
+    reading = set(inspect.signature(prepare).parameters) - {"data", "target"}
+    prepared = prepare(data, target, **{k: v for k, v in options.items() if k in reading})
+    settings = settings_from({k: v for k, v in options.items() if k not in reading})
     seed = check_seed(seed)
-    settings = settings_from(training)
+    _check_design(cv, repeats, len(prepared.target))
     inferred = get_family(family) if family is not None else infer_family(prepared.target)
     specs = parse_specs(models if models is not None else default_models(inferred))
     names = [spec.text for spec in specs]
     if len(set(names)) != len(names):
         raise DegenetError(f"model specs repeat: {', '.join(names)}; give each once")
     families = [choose_family(spec, prepared.target, family) for spec in specs]
-    # One split for all: stratified on the classes when the first model is a classifier.
-    first = families[0].encode_target(prepared.target)
-    train_rows, val_rows = validation_split(
-        first.y, validation=settings.validation, stratify=families[0].is_classifier, seed=seed)
-    fits, seconds = {}, {}
-    for spec, chosen in zip(specs, families):
-        fits[spec.text], seconds[spec.text] = _timed_fit(
-            prepared, spec, chosen, train_rows, val_rows, settings, seed, progress)
-    return Comparison(prepared.encoding.target, fits, seconds)
+    encoded = {f.name: f.encode_target(prepared.target) for f in families}
+    first = families[0]
+    plan = _plan(encoded[first.name].y, first.is_classifier, settings.validation, seed, cv,
+                 repeats)
+    run = _Run(prepared, settings, seed, progress, len(plan))
+    folds, fold_fits, seconds = [], {name: [] for name in names}, dict.fromkeys(names, 0.0)
+    for number, (repeat, train, val, test) in enumerate(plan, start=1):
+        eta = {BASELINE: baseline_eta(first, encoded[first.name].y[train], len(test),
+                                      _n_classes(encoded[first.name]))}
+        for spec, chosen in zip(specs, families):
+            fitted, took = run.fit(spec, chosen, encoded[chosen.name], train, val, number)
+            fold_fits[spec.text].append(fitted)
+            seconds[spec.text] += took
+            eta[spec.text] = held_out_eta(fitted, prepared.X[test])
+        folds.append(Fold(number, repeat, train, test, eta))
+    y = {name: target_.y for name, target_ in encoded.items()}
+    scores = score_table(folds, y, first, dict(zip(names, families)))
+    verdicts = tuple(_verdicts(folds, y, dict(zip(names, families)), specs, scores, seed,
+                               confidence, tolerance))
+    return Comparison(prepared.encoding.target, {n: f[0] for n, f in fold_fits.items()},
+                      seconds, first, y, tuple(folds),
+                      {n: tuple(f) for n, f in fold_fits.items()}, cv,
+                      repeats if cv else 1, seed, scores, verdicts)
 
 
-def _timed_fit(prepared: Prepared, spec: ModelSpec, family: Family, train_rows, val_rows,
-               settings, seed, progress):
-    report = (lambda done, total: progress(spec.text, done, total)) if progress else None
-    start = time.perf_counter()
-    fitted = fit_prepared(prepared, spec, family, family.encode_target(prepared.target),
-                          train_rows, val_rows, settings, seed=seed, progress=report)
-    return fitted, time.perf_counter() - start
+def _check_design(cv, repeats, n_samples: int) -> None:
+    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, (int, np.integer))
+                           or not 2 <= cv <= n_samples):
+        raise DegenetError(
+            f"cv must be a whole number of folds from 2 to the {n_samples} rows (e.g. cv=5), "
+            f"or None for one split; received cv={cv!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise DegenetError(f"repeats must be a positive integer; received repeats={repeats!r}")
+    if repeats > 1 and cv is None:
+        raise DegenetError(f"repeats={repeats} needs cv (e.g. cv=5); one split is not repeated")
 
 
-__all__ = ["Comparison", "compare", "default_models"]
+def _n_classes(target) -> int | None:
+    return len(target.classes) if target.classes else None
+
+
+def _plan(y: np.ndarray, stratify: bool, validation: float, seed: int, cv: int | None,
+          repeats: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(repeat, train, val, test)`` row indices for each fold; ``val`` is early stopping's.
+
+    With one split, ``test`` is ``val``. With folds, ``val`` is a ``validation`` share of
+    the fold's training rows, so the test rows are only ever scored.
+    """
+    if cv is None:
+        train, val = validation_split(y, validation=validation, stratify=stratify, seed=seed)
+        return [(0, train, val, val)]
+    plan = []
+    for repeat in range(repeats):
+        folds = _splitter(y, stratify, cv, derive(seed, "folds", repeat))
+        for k, (outer, test) in enumerate(folds.split(np.zeros(len(y)), y)):
+            inner_train, inner_val = validation_split(
+                y[outer], validation=validation, stratify=stratify,
+                seed=derive(seed, "folds", 1000 + repeat * cv + k))
+            plan.append((repeat, outer[inner_train], outer[inner_val], np.sort(test)))
+    return plan
+
+
+def _splitter(y: np.ndarray, stratify: bool, cv: int, random_state: int):
+    if stratify and np.bincount(y.astype(np.int64)).min(initial=cv) >= cv:
+        return StratifiedKFold(cv, shuffle=True, random_state=random_state)
+    return KFold(cv, shuffle=True, random_state=random_state)  # a class too small to stratify
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every fit of one comparison shares; reports progress per fit and fold."""
+
+    prepared: Prepared
+    settings: object
+    seed: int
+    progress: CompareProgress | None
+    n_folds: int
+
+    def fit(self, spec: ModelSpec, family: Family, encoded, train, val, number: int):
+        label = spec.text if self.n_folds == 1 else f"{spec.text} fold {number}/{self.n_folds}"
+        report = (lambda done, total: self.progress(label, done, total)) if self.progress else None
+        start = time.perf_counter()
+        fitted = fit_prepared(self.prepared, spec, family, encoded, train, val, self.settings,
+                              seed=self.seed, progress=report,
+                              intercept=getattr(self.prepared.encoding, "intercept", True))
+        if self.progress:  # early stopping ends before max_epochs: mark the fit done
+            self.progress(label, self.settings.max_epochs, self.settings.max_epochs)
+        return fitted, time.perf_counter() - start
+
+
+def held_out_eta(fitted: Fit, X: np.ndarray) -> np.ndarray:
+    """The fit's linear predictor on design rows ``X``: ``(n,)`` or ``(n, n_classes)``."""
+    eta = np.asarray(logits_model(fitted.model)([X.astype(np.float32)], training=False),
+                     dtype=np.float64)
+    return eta if fitted.family.name == "categorical" else eta[:, 0]
+
+
+def score_table(folds: list[Fold], y: dict[str, np.ndarray], family: Family,
+                families: dict[str, Family]) -> pd.DataFrame:
+    """Held-out metrics per model, ``"baseline"`` first, the mean over folds.
+
+    Under cross-validation each metric is computed on each fold's held-out rows and
+    averaged; ``<metric>_sd`` columns give its standard deviation across folds.
+    """
+    every = {BASELINE: family, **families}
+    rows = [{"model": name, "fold": fold.number, "family": every[name].name,
+             **score(every[name], y[every[name].name][fold.test_rows], fold.eta[name])}
+            for fold in folds for name in every]
+    frame = pd.DataFrame(rows)
+    metrics = [c for c in frame.columns if c not in ("model", "fold", "family")]
+    grouped = frame.groupby("model", sort=False)
+    table = grouped[["family"]].first().join(grouped[metrics].mean())
+    if len(folds) > 1:
+        table = table.join(grouped[metrics].std(ddof=1).add_suffix("_sd"))
+    table.insert(1, "held_out_rows", [sum(len(f.test_rows) for f in folds)] * len(table))
+    return table
+
+
+def _verdicts(folds, y, families, specs, scores, seed, confidence, tolerance):
+    """Each network against the first regression of its family, paired fold by fold."""
+    for spec in specs:
+        if spec.is_regression:
+            continue
+        network = families[spec.text]
+        regression = next((s.text for s in specs if s.is_regression
+                            and families[s.text] is network), None)
+        if regression is None:
+            continue
+        target = y[network.name]
+        differences = [unit_deviance(network, target[f.test_rows], f.eta[spec.text])
+                       - unit_deviance(network, target[f.test_rows], f.eta[regression])
+                       for f in folds]
+        n_train = float(np.mean([len(f.train_rows) for f in folds]))
+        yield judge(spec.text, regression, differences, scores.loc[spec.text, "deviance"],
+                    scores.loc[regression, "deviance"], seed=seed, n_train=n_train,
+                    confidence=confidence, tolerance=tolerance)
+
+
+__all__ = ["BASELINE", "Comparison", "Fold", "compare", "default_models", "held_out_eta",
+           "score_table"]

@@ -28,6 +28,9 @@ def column_stats(X: np.ndarray, *, center: bool, block_rows: int = BLOCK_ROWS
     mean, m2, count = np.zeros(p), np.zeros(p), 0
     for start in range(0, n, block_rows):
         block = np.asarray(X[start:start + block_rows], dtype=np.float64)
+        if not np.isfinite(block).all():  # the caller names the column from the NaN stats
+            mean[~np.isfinite(block).all(axis=0)] = np.nan
+            continue
         size = len(block)
         block_mean = block.mean(axis=0) if center else np.zeros(p)
         block_m2 = np.einsum("ij,ij->j", block - block_mean, block - block_mean)
@@ -57,6 +60,7 @@ class Design:
     def __init__(self, X, mean, scale, keep, intercept: bool, block_rows: int = BLOCK_ROWS):
         self.X, self.intercept, self.block_rows = X, intercept, block_rows
         self.keep = np.asarray(keep, dtype=np.int64)
+        self._full = (mean, scale)
         self.mean, self.scale = mean[self.keep], scale[self.keep]
         self._all = len(self.keep) == X.shape[1] and np.array_equal(self.keep, np.arange(X.shape[1]))
         self._buffer = None
@@ -73,11 +77,43 @@ class Design:
     def restrict(self, columns: np.ndarray) -> "Design":
         """The design on a subset of its own columns (positions in ``A``; intercept kept)."""
         features = [c for c in columns if c < len(self.keep)]
-        full_mean = np.zeros(self.X.shape[1])
-        full_scale = np.ones(self.X.shape[1])
-        full_mean[self.keep], full_scale[self.keep] = self.mean, self.scale
-        return Design(self.X, full_mean, full_scale, self.keep[features], self.intercept,
-                      self.block_rows)
+        design = Design(self.X, *self._full, self.keep[features], self.intercept,
+                        self.block_rows)
+        if hasattr(self, "centered"):
+            design.centered = self.centered
+        return design
+
+    def uncentered(self) -> "Design":
+        """The same columns scaled to unit root mean square, not centred.
+
+        Centring helps Newton, but taking a covariance back through it cancels digits in
+        the intercept's variance; a diagonal scaling loses none, so the accurate
+        covariance (and least squares) use this design.
+        """
+        mean, scale = self._full
+        # Powers of two: dividing by them is exact, so A holds the data's own values and
+        # residuals against X itself (least_squares' refinement) see the same problem.
+        rms = np.exp2(np.round(np.log2(np.sqrt(scale**2 + mean**2))))
+        design = Design(self.X, np.zeros_like(mean), rms, self.keep, self.intercept,
+                        self.block_rows)
+        design.centered = self
+        return design
+
+    def centering_map(self) -> np.ndarray:
+        """``M`` with ``A_centred = A @ M`` for an :meth:`uncentered` design, ``(q, q)``.
+
+        ``(x - m) / s = (r / s) (x / r) - (m / s) 1``.
+        """
+        centered = getattr(self, "centered", None)
+        if centered is None or not self.intercept:
+            return np.eye(self.n_columns)
+        kept = centered.restrict(np.r_[np.searchsorted(centered.keep, self.keep),
+                                       len(centered.keep)])
+        r = len(self.keep)
+        M = np.eye(self.n_columns)
+        M[np.arange(r), np.arange(r)] = self.scale / kept.scale
+        M[r, :r] = -kept.mean / kept.scale
+        return M
 
     def blocks(self):
         """Yield ``(rows, A)``: a slice of rows and their block of ``A``, shape ``(m, q)``.

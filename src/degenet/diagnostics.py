@@ -140,10 +140,10 @@ def find_separation(family: Family, X: np.ndarray, y: np.ndarray, terms, *,
     rows = margins @ b
     n_separated = len(np.unique(np.nonzero(rows > MARGIN)[0] % n))
     kind = "complete" if _complete(margins) else "quasi-complete"
-    names = list(terms) + (["intercept"] if intercept else [])
     q = A.shape[1]
+    b = _sparse_direction(margins, q, intercept, fallback=b)
     size = np.abs(b).reshape(q, -1, order="F")
-    involved = tuple(names[j] for j in range(q) if size[j].max() > 1e-6 and j < p)
+    involved = tuple(str(terms[j]) for j in range(p) if size[j].max() > 1e-6)
     diverging = ()
     if family.name == "categorical" and classes is not None:
         diverging = tuple(classes[k + 1] for k in range(size.shape[1]) if size[:, k].max() > 1e-6)
@@ -172,6 +172,26 @@ def _max_total_margin(M):
     if result.status != 0:
         return None, 0.0
     return result.x, -result.fun
+
+
+def _sparse_direction(M, q, intercept, fallback):
+    """A separating direction with the fewest terms: ``min |b|_1`` (intercept free) subject
+    to ``M b >= 0`` and ``1' M b >= 1``, with ``b = b+ - b-`` (the usual L1 linear program)."""
+    m = M.shape[1]
+    penalty = np.ones((q, m // q))
+    if intercept:
+        penalty[-1] = 0.0
+    penalty = penalty.ravel(order="F")
+    total = np.asarray(M.sum(axis=0)).ravel()
+    M = sparse.csr_matrix(M)
+    A_ub = sparse.vstack([sparse.hstack([-M, M]), sparse.csr_matrix(np.r_[-total, total][None])])
+    b_ub = np.r_[np.zeros(M.shape[0]), -1.0]
+    result = optimize.linprog(np.r_[penalty, penalty], A_ub=A_ub, b_ub=b_ub,
+                              bounds=(0, None), method="highs")
+    if result.status != 0:
+        return fallback
+    b = result.x[:m] - result.x[m:]
+    return b / np.abs(b).max()
 
 
 def _complete(M) -> bool:

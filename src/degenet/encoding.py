@@ -82,7 +82,8 @@ class Encoding:
 
     def describe(self) -> list[str]:
         """One line per categorical column: its coding, reference level and levels."""
-        coding = "as coded in the formula" if self.formula else f"{self.coding} coding"
+        coding = ("treatment coding unless the formula codes it otherwise" if self.formula
+                  else f"{self.coding} coding")
         return [f"{c.name}: {coding}, reference level {c.levels[0]!r} (levels: "
                 f"{', '.join(map(repr, c.levels))})"
                 for c in self._schema() if c.kind == CATEGORICAL]
@@ -115,7 +116,8 @@ class Encoding:
             raise DegenetError(
                 f"column(s) {', '.join(map(repr, absent))} missing from the data; the model "
                 f"was fitted on: {', '.join(self.columns)}")
-        extra = [c for c in frame.columns if c not in self.columns and c != self.target]
+        known = {*self.columns, self.target, *self.excluded}  # excluded: named when fitted
+        extra = [c for c in frame.columns if c not in known]
         if extra:
             warnings.warn(
                 f"ignoring column(s) the model does not use: {', '.join(map(repr, extra))}",
@@ -243,7 +245,7 @@ def _columns(frame: pd.DataFrame, target, features, parsed) -> list[str]:
     if parsed is not None:
         columns = list(parsed.variables)
     elif features is None:
-        columns = [c for c in frame.columns if c != target]
+        columns = [c for c in frame.columns if c != target and not _row_counter(frame[c])]
     else:
         if isinstance(features, str):
             raise DegenetError(f"features must be a list of column names; received {features!r}")
@@ -260,6 +262,21 @@ def _columns(frame: pd.DataFrame, target, features, parsed) -> list[str]:
     if not columns:
         raise DegenetError("no predictor columns: the table has only the target column")
     return columns
+
+
+def _row_counter(values: pd.Series) -> bool:
+    """A headerless row index saved with the table (pandas' ``Unnamed: 0``): left out."""
+    name = str(values.name)
+    if not (name.startswith("Unnamed: ") or not name.strip()):
+        return False
+    counter = pd.api.types.is_integer_dtype(values.dtype) and (
+        np.array_equal(values.to_numpy(), np.arange(len(values)))
+        or np.array_equal(values.to_numpy(), np.arange(1, len(values) + 1)))
+    if counter:
+        warnings.warn(
+            f"column {name!r} is a saved row index (0, 1, 2, ...) without a header; left out "
+            "(name it in features=[...] to use it)", DataWarning, stacklevel=5)
+    return counter
 
 
 def _complete_rows(frame: pd.DataFrame, columns: list[str], missing: str
@@ -285,8 +302,9 @@ def _check_target(values: pd.Series) -> pd.Series:
         values = pd.Series(as_numbers(values), index=values.index, name=values.name)
     distinct = pd.unique(values)
     if len(distinct) < 2:
+        value = distinct[0].item() if isinstance(distinct[0], np.generic) else distinct[0]
         raise DegenetError(
-            f"target column {values.name!r} has a single value {distinct[0]!r} in every row"
+            f"target column {values.name!r} has a single value {value!r} in every row"
             f" used; there is nothing to predict")
     return values
 

@@ -16,14 +16,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from degenet.errors import DegenetError
-from degenet.fitting import Fit, fit
+from degenet.fitting import fit
+from degenet.network import regression_weights
 from degenet.specs import parse_spec
-
-SOLVERS = ("gd", "exact")
-
 
 class _DegenetEstimator(BaseEstimator):
     """What every degenet estimator shares: validation, the call to the core, the readers.
@@ -46,25 +44,14 @@ class _DegenetEstimator(BaseEstimator):
                 "patience": self.patience, "validation": self.validation}
 
     # -- fitting -----------------------------------------------------------------------------
-    def _fit(self, X, y, sample_weight) -> "_DegenetEstimator":
+    def _fit(self, X, y) -> "_DegenetEstimator":
         spec = parse_spec(self._spec_text())
-        if self.solver not in SOLVERS:
-            raise DegenetError(f"solver must be one of {', '.join(SOLVERS)}; "
-                               f"received solver={self.solver!r}")
-        if self.solver == "exact" and not spec.is_regression:
-            raise DegenetError(f"solver='exact' needs a single-layer model; {spec.text!r} has "
-                               "hidden layers (use solver='gd')")
-        options = {}
-        if self.solver != "gd":
-            options["solver"] = self.solver
-        if sample_weight is not None:
-            options["sample_weight"] = _check_sample_weight(sample_weight, X, dtype=np.float64)
         frame = self._frame(X)
         target = _free_name(frame.columns)
         frame[target] = y
         self.fit_ = fit(frame, target, model=spec, family=self._family_for(y),
                         seed=self.random_state, intercept=self.fit_intercept,
-                        **options, **self._settings())
+                        solver=self.solver, **self._settings())
         self.keras_model_ = self.fit_.model
         self.n_iter_ = self.fit_.epochs
         if spec.is_regression:
@@ -80,11 +67,9 @@ class _DegenetEstimator(BaseEstimator):
     def _coefficients(self) -> tuple[np.ndarray, np.ndarray | float]:
         """``coef_`` and ``intercept_`` in scikit-learn's shapes, from the fit's eta layer.
 
-        The weights are read by name from the network (``fit_.regression_weights``), so a
-        column the encoding set aside (a constant one) keeps a zero coefficient.
+        Terms are matched to features by name, so a column the encoding set aside (a
+        constant one, with a DataWarning) keeps a zero coefficient.
         """
-        from degenet.network import regression_weights
-
         beta, alpha = regression_weights(self.fit_.model)
         columns = [f"x{j}" for j in range(self.n_features_in_)] if not hasattr(
             self, "feature_names_in_") else list(map(str, self.feature_names_in_))
@@ -126,30 +111,31 @@ class _DegenetEstimator(BaseEstimator):
 
 
 class _Regressor(RegressorMixin, _DegenetEstimator):
-    def fit(self, X, y, sample_weight=None) -> "_Regressor":
+    def fit(self, X, y) -> "_Regressor":
         """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
                              ensure_min_samples=2)
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y)
 
     def predict(self, X) -> np.ndarray:
         """The mean ``mu`` for each row, shape ``(n_samples,)``."""
-        return np.asarray(self.fit_.predict(self._checked_frame(X)), dtype=np.float64)
+        frame = self._checked_frame(X)
+        return np.asarray(self.fit_.predict(frame), dtype=np.float64)
 
 
 class _Classifier(ClassifierMixin, _DegenetEstimator):
     def _family_for(self, y):
         return "bernoulli" if len(self.classes_) == 2 else "categorical"
 
-    def fit(self, X, y, sample_weight=None) -> "_Classifier":
+    def fit(self, X, y) -> "_Classifier":
         """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``."""
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
-            raise DegenetError(f"y has a single class {self.classes_[0]!r}; a classifier "
+            raise DegenetError(f"y has a single class {self.classes_.tolist()[0]!r}; a classifier "
                                "needs at least 2 classes")
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y)
 
     def _shape_coefficients(self, coef, alpha):
         """``coef_`` ``(1, n_features)`` for two classes, else ``(n_classes, n_features)``."""
@@ -158,7 +144,8 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)``, columns in ``classes_`` order."""
-        return self.fit_.predict_proba(self._checked_frame(X))
+        frame = self._checked_frame(X)
+        return self.fit_.predict_proba(frame)
 
     def predict_log_proba(self, X) -> np.ndarray:
         with np.errstate(divide="ignore"):
@@ -166,28 +153,37 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable class for each row, shape ``(n_samples,)``."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
-class _Training:
-    """Documentation of the parameters every estimator shares.
-
+_PARAMETERS = """
     Parameters
     ----------
     solver : {'gd', 'exact'}
-        ``gd``: the Keras network trained by gradient descent with early stopping (as
-        :func:`degenet.fit`); ``exact``: the exact optimum of the same model and loss
-        (single-layer models only).
+        ``gd``: the Keras network trained by gradient descent with early stopping, as
+        :func:`degenet.fit` does; ``exact``: the exact optimum of the same model and loss on
+        the same training rows (single-layer models only).
     fit_intercept : bool
     max_epochs, batch_size, optimizer, learning_rate, patience, validation
         :class:`~degenet.TrainSettings` fields.
     random_state : int
-        degenet's ``seed``: the split, the initial weights and the shuffling.
-    """
+        degenet's ``seed``: the validation split, the initial weights and the shuffling.
+
+    Attributes
+    ----------
+    fit_ : degenet.Fit
+        The fit of the core (history, coefficient table, the exact check).
+    keras_model_ : keras.Model
+        The trained network; reads the features in their own units.
+    coef_, intercept_ : ndarray
+        Single-layer models: the ``eta`` layer's kernel and bias, in the data's units.
+    n_features_in_, feature_names_in_, n_iter_ (epochs run), classes_ (classifiers)
+"""
 
 
 def _init_doc(cls):
-    cls.__doc__ = (cls.__doc__ or "") + "\n" + _Training.__doc__.split("\n", 2)[2]
+    cls.__doc__ = cls.__doc__.rstrip() + "\n" + _PARAMETERS
     return cls
 
 
@@ -358,4 +354,4 @@ def _json_params(params: dict) -> dict:
 
 
 __all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
-           "PoissonRegressor", "Fit"]
+           "PoissonRegressor"]

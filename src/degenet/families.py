@@ -93,7 +93,8 @@ class Family(abc.ABC):
     def encode_target(self, values: pd.Series) -> Target:
         """Check the target column and encode it; errors name the column and the value."""
 
-    def optimal_constant(self, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    def optimal_constant(self, y: np.ndarray, weight: np.ndarray,
+                         n_classes: int | None = None) -> np.ndarray:
         """The exact optimal constant ``eta`` (the intercept-only model), ``(n_outputs,)``.
 
         The link of the weighted mean; the exact solver starts Newton from it.
@@ -266,11 +267,12 @@ class Categorical(Family):
     def mean(self, eta):
         return special.softmax(eta, axis=1)
 
-    def optimal_constant(self, y, weight):
+    def optimal_constant(self, y, weight, n_classes=None):
         # Log class shares against class 0: the softmax of this is the class frequencies.
-        shares = np.bincount(y.astype(np.int64), weights=weight, minlength=int(y.max()) + 1)
-        with np.errstate(divide="ignore"):
-            return np.log(shares / shares[0])
+        shares = np.bincount(y.astype(np.int64), weights=weight,
+                             minlength=n_classes or int(y.max()) + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(shares) - np.log(shares[0])
 
     def encode_target(self, values):
         classes = _levels(values)

@@ -12,6 +12,7 @@ import pandas as pd
 from degenet._keras import keras
 from degenet.encoding import Encoding, encode
 from degenet.errors import ConvergenceWarning, DegenetError
+from degenet import exactfit
 from degenet.families import Family, Target, get_family, infer_family
 from degenet.network import (build_network, fold_scaling, logits_model, regression_weights,
                              rescale_output)
@@ -103,6 +104,8 @@ class Fit:
     intercept: bool = True
     reference: object = None
     data_sha256: str | None = None  # of the training design and target: see persistence
+    solver: str = "gd"  # "gd" (gradient descent) or "exact" (the exact optimum's weights)
+    exact: object = None  # degenet.regression.Regression of a single-layer fit
 
     def save(self, path) -> None:
         """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``."""
@@ -118,6 +121,8 @@ class Fit:
     @property
     def val_loss(self) -> float:
         """The best validation loss: the one of the weights the model holds."""
+        if self.solver == "exact":
+            return self.exact.val_loss
         return self.training.val_loss
 
     @property
@@ -133,15 +138,36 @@ class Fit:
         """The regression's coefficients in the data's units (single-layer models only).
 
         Indexed by term, ``intercept`` last; categorical fits have a ``(class, term)`` index
-        with each class compared against :attr:`reference`.
+        with each class compared against :attr:`reference`. Columns ``estimate, std_error,
+        statistic, p_value, ci_low, ci_high`` (95% intervals; see :meth:`coefficient_table`).
+        """
+        return self.coefficient_table()
+
+    def coefficient_table(self, level: float = 0.95) -> pd.DataFrame:
+        """The coefficients with intervals at confidence ``level``.
+
+        ``estimate`` is the model's weights (gradient descent for ``solver="gd"``, the
+        float64 optimum for ``"exact"``). Std errors come from the inverse Fisher
+        information at the exact optimum on the training rows; statistics and intervals
+        are centred on ``estimate``. p-values and intervals are NaN when they cannot be
+        trusted (separation, no convergence): ``table.attrs["withheld"]`` says why.
         """
         if not self.spec.is_regression:
             raise DegenetError(
                 f"model {self.spec.text!r} has hidden layers; only single-layer models "
                 "(linear, logistic, softmax, poisson) have coefficients")
-        beta, alpha = regression_weights(self.model)
-        return coefficient_frame(beta, alpha, self.terms, self.family, self.classes,
-                                 self.reference, self.intercept)
+        beta, alpha = ((self.exact.beta, self.exact.alpha) if self.exact is not None
+                       else regression_weights(self.model))
+        frame = coefficient_frame(beta, alpha, self.terms, self.family, self.classes,
+                                  self.reference, self.intercept)
+        return exactfit.table(self.exact, frame, self.family, self.classes, self.reference,
+                              level)
+
+    def summary(self, level: float = 0.95) -> str:
+        """A statsmodels-like text summary of a single-layer fit: header, table, notes."""
+        from degenet.summary import summary_text
+
+        return summary_text(self, level)
 
     def linear_predictor(self, data) -> np.ndarray:
         """``eta`` for each row of ``data``: ``(n,)``, or ``(n, n_classes)`` for categorical."""
@@ -198,7 +224,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         formula: str | None = None, coding: str = "treatment", missing: str = "error",
         delimiter: str | None = None, file_encoding: str | None = None,
         columns: list[str] | None = None,
-        seed: int = 0, intercept: bool = True, reference=None,
+        seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -228,6 +254,17 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         ``gaussian``, ``bernoulli``, ``categorical`` or ``poisson``; default inferred.
     seed : int
         Seeds the split, the initial weights and the shuffling; recorded in the fit.
+    intercept : bool
+        Fit an intercept (the ``eta`` layer's bias); without one the columns are scaled,
+        not centred.
+    reference : optional
+        Categorical fits: the class the others' coefficients are compared against;
+        default the first class in sorted order.
+    solver : {'gd', 'exact'}
+        ``gd`` trains by gradient descent; a single-layer model is then checked against
+        the exact optimum (``fit.exact``; a ConvergenceWarning when it is not within 1 std
+        error). ``exact`` puts the exact optimum (Newton / least squares, float64) into
+        the model's weights, with no training; single-layer models only.
     **training
         :class:`~degenet.training.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``validation``.
@@ -242,18 +279,20 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     if spec is None:
         inferred = get_family(family) if family is not None else infer_family(prepared.target)
         spec = parse_spec(inferred.regression)
+    exactfit.check_solver(solver, spec)
     chosen = choose_family(spec, prepared.target, family)
     encoded = chosen.encode_target(prepared.target)
     train_rows, val_rows = validation_split(
         encoded.y, validation=settings.validation, stratify=chosen.is_classifier, seed=seed)
     return fit_prepared(prepared, spec, chosen, encoded, train_rows, val_rows, settings,
-                        seed=seed, intercept=intercept, reference=reference, progress=progress)
+                        seed=seed, intercept=intercept, reference=reference, progress=progress,
+                        solver=solver)
 
 
 def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: Target,
                  train_rows: np.ndarray, val_rows: np.ndarray, settings: TrainSettings, *,
                  seed: int, intercept: bool = True, reference=None,
-                 progress: ProgressCallback | None = None) -> Fit:
+                 progress: ProgressCallback | None = None, solver: str = "gd") -> Fit:
     """Train ``spec`` on an already prepared table and split."""
     if reference is not None and (encoded.classes is None or reference not in encoded.classes):
         raise DegenetError(
@@ -268,18 +307,32 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
     net = build_network(spec, family, n_features=X.shape[1], seed=seed, intercept=intercept,
                         n_outputs=family.n_outputs(n_classes),
                         bias=family.null_eta(y[train_rows], n_classes))
-    result = train(logits_model(net), family, X, y, settings, train_rows=train_rows,
-                   val_rows=val_rows, scaling=scaling, seed=seed, progress=progress)
-    if progress:
-        progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
-    result = _in_target_units(result, scale)
-    _warn_if_unfinished(spec, result, settings)
-    fold_scaling(net, scaling)
-    rescale_output(net, center, scale)
+    exactfit.check_solver(solver, spec)
+    if spec.is_regression:
+        solution, diagnostics, seconds = exactfit.solve_training_rows(
+            family, X[train_rows], encoded.y[train_rows], intercept=intercept,
+            classes=encoded.classes, terms=prepared.terms, model=spec.text)
+    if solver == "exact":
+        result = exactfit.exact_training_result(seconds)
+        exactfit.set_weights(net, solution.beta, solution.alpha)
+    else:
+        result = train(logits_model(net), family, X, y, settings, train_rows=train_rows,
+                       val_rows=val_rows, scaling=scaling, seed=seed, progress=progress)
+        if progress:
+            progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
+        result = _in_target_units(result, scale)
+        _warn_if_unfinished(spec, result, settings)
+        fold_scaling(net, scaling)
+        rescale_output(net, center, scale)
     net.compile(optimizer=make_optimizer(settings), loss=family.keras_loss)
+    exact = None
+    if spec.is_regression:
+        exact = exactfit.regression_of(net, family, X, encoded.y, train_rows, val_rows,
+                                       solution, diagnostics, solver=solver,
+                                       intercept=intercept, model=spec.text)
     return Fit(spec, family, net, prepared.encoding, scaling, encoded.classes, settings, seed,
                result, train_rows, val_rows, intercept, reference,
-               data_sha256=data_hash(X, encoded.y))
+               data_sha256=data_hash(X, encoded.y), solver=solver, exact=exact)
 
 
 def _in_target_units(result: TrainResult, scale: float) -> TrainResult:

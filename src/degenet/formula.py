@@ -25,7 +25,7 @@ from degenet.errors import DegenetError
 
 # formulaic's transforms that a formula may call (formulaic.transforms.TRANSFORMS).
 TRANSFORMS = frozenset({
-    "I", "C", "Q", "center", "scale", "standardize", "poly", "bs", "cc", "cr", "cs",
+    "I", "C", "center", "scale", "standardize", "poly", "bs", "cc", "cr", "cs",
     "log", "log2", "log10", "exp", "exp2", "exp10",
     "Treatment", "Sum", "Helmert", "Poly", "Diff"})
 NUMPY = frozenset({
@@ -84,17 +84,15 @@ def parse_formula(text: str, columns) -> ParsedFormula:
         raise DegenetError(f"formula {text!r} has more than one '~' or '|' part; use 'y ~ x'")
     target = _target(formula, text) if hasattr(formula, "lhs") else None
     columns = [str(c) for c in columns]
+    variables: set[str] = set()
     for term in rhs:
         for factor in term.factors:
-            check_expression(str(factor.expr), columns, text)
-    variables = sorted(str(v) for v in rhs.required_variables)
-    unknown = [v for v in variables if v not in columns]
-    if unknown:
-        raise DegenetError(
-            f"formula {text!r} uses {', '.join(map(repr, unknown))}, which the table does not "
-            f"have; columns are: {', '.join(columns)}")
+            variables |= check_expression(str(factor.expr), columns, text)
     intercept = any(str(term) == "1" for term in rhs)
-    return ParsedFormula(text, target, str(rhs), tuple(variables), intercept)
+    # formulaic writes the right-hand side with its '1 +'; without it the text means '0 +'.
+    written = str(rhs) if intercept else f"0 + {rhs}"
+    ordered = tuple(c for c in columns if c in variables)
+    return ParsedFormula(text, target, written, ordered, intercept)
 
 
 def _target(formula, text: str) -> str:
@@ -107,14 +105,22 @@ def _target(formula, text: str) -> str:
     return str(factors[0].expr)
 
 
-def check_expression(expr: str, columns: list[str], text: str) -> None:
-    """Raise unless ``expr`` only uses columns, allowed functions and arithmetic."""
+def check_expression(expr: str, columns: list[str], text: str) -> set[str]:
+    """The columns ``expr`` reads; raise unless it only uses columns, allowed functions
+    and arithmetic."""
     if expr in columns:
-        return
+        return {expr}
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError:
         raise DegenetError(f"formula {text!r}: cannot read term {expr!r}") from None
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    unknown = sorted(n for n in names - set(columns) - TRANSFORMS - {"np", "contr"}
+                     if not n.startswith("_"))
+    if unknown:
+        raise DegenetError(
+            f"formula {text!r} uses {', '.join(map(repr, unknown))}, which the table does not "
+            f"have; columns are: {', '.join(columns)}")
     for node in ast.walk(tree):
         bad = _unsafe(node, columns)
         if bad:
@@ -122,6 +128,7 @@ def check_expression(expr: str, columns: list[str], text: str) -> None:
                 f"formula {text!r}: term {expr!r} uses {bad}; formulas may use columns, "
                 "arithmetic, numpy functions (np.log, np.sqrt, ...) and formulaic's transforms "
                 "(C, I, center, scale, poly, bs, ...)")
+    return names & set(columns)
 
 
 def _unsafe(node, columns: list[str]) -> str | None:
@@ -156,12 +163,16 @@ def model_matrix(rhs: str, frame: pd.DataFrame, state: dict | None = None
 
     spec = ModelSpec(formula=Formula(rhs), materializer="pandas", ensure_full_rank=True,
                      na_action="ignore", output="pandas", **_spec_state(state))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # an unseen level would silently become NaN
+    from formulaic.errors import DataMismatchWarning
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # An unseen level would silently become NaN; log(0) is caught by the finite check.
+        warnings.simplefilter("error", DataMismatchWarning)
         try:
             matrix = spec.get_model_matrix(frame, context={})
-        except Warning as warning:
-            raise DegenetError(f"formula term: {warning}") from None
+        except DataMismatchWarning as warning:
+            raise DegenetError(f"a formula term meets a level not seen in fitting: {warning}"
+                               ) from None
         except (FormulaicError, ValueError, TypeError, ArithmeticError) as error:
             raise DegenetError(f"cannot evaluate the formula on this table: {error}") from None
     design = pd.DataFrame(matrix).drop(columns=["Intercept"], errors="ignore")

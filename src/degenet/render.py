@@ -10,6 +10,8 @@ import pandas as pd
 from degenet.comparison import Comparison
 from degenet.demo import MODELS, POST, Demo, network_gains, theory
 from degenet.fitting import Fit
+from degenet.summary import coefficient_rows, exact_dict
+from degenet.verdict import SIGN_CONVENTION, Verdict
 
 
 def _number(value) -> float | None:
@@ -41,6 +43,10 @@ def fit_dict(fitted: Fit, target: str | None = None) -> dict:
         "seed": fitted.seed,
         "settings": fitted.settings.to_dict(),
         "coefficients": coefficients_dict(fitted),
+        "solver": fitted.solver,
+        "coefficient_table": (coefficient_rows(fitted) if fitted.exact is not None else None),
+        "exact": exact_dict(fitted),
+        "encoding": fitted.encoding.to_dict(),
         "history": [{"epoch": int(row.epoch), "loss": _number(row.loss),
                      "val_loss": _number(row.val_loss)}
                     for row in fitted.history.itertuples()],
@@ -52,7 +58,23 @@ def comparison_dict(comparison: Comparison) -> dict:
     return {"target": comparison.target,
             "models": [fit_dict(f, comparison.target) for f in comparison.fits.values()],
             "table": [{k: (_number(v) if isinstance(v, (float, np.floating)) else v)
-                       for k, v in row.items()} for row in table.to_dict("records")]}
+                       for k, v in row.items()} for row in table.to_dict("records")],
+            "design": comparison.design,
+            "scores": _rows(comparison.scores),
+            "sign_convention": SIGN_CONVENTION,
+            "verdicts": [_verdict_dict(v) for v in comparison.verdicts]}
+
+
+def _rows(frame: pd.DataFrame | None) -> list[dict]:
+    if frame is None:
+        return []
+    return [{k: (_number(v) if isinstance(v, (float, np.floating)) else v)
+             for k, v in row.items()} for row in frame.reset_index().to_dict("records")]
+
+
+def _verdict_dict(verdict: Verdict) -> dict:
+    return {k: (_number(v) if isinstance(v, (float, np.floating)) else v)
+            for k, v in verdict.to_dict().items()}
 
 
 def demo_dict(demo: Demo) -> dict:
@@ -62,6 +84,9 @@ def demo_dict(demo: Demo) -> dict:
         del model["history"]  # the demo's JSON is a summary; `degenet fit --json` has them
     return {"n": demo.n, "seed": demo.seed, "partnered_children": demo.partnered_children,
             "models": models,
+            "verdicts": [{"target": target, **_verdict_dict(v)}
+                         for target, comparison in demo.comparisons.items()
+                         for v in comparison.verdicts],
             "findings": [{"name": f.name, "value": _number(f.value), "expected": f.expected,
                           "tolerance": f.tolerance, "agrees": f.agrees} for f in demo.findings]}
 
@@ -81,20 +106,47 @@ def coefficient_line(fitted: Fit) -> str:
     return "  ".join(f"{term} {value:+.4f}" for term, value in estimates.items())
 
 
+def exact_line(fitted: Fit) -> str:
+    """The exact optimum's coefficients, aligned with :func:`coefficient_line`, and the gap."""
+    exact = exact_dict(fitted)
+    values = exact["coefficients"]
+    if isinstance(next(iter(values.values())), dict):  # categorical: flatten like the table
+        values = {(label, term): v for label, terms in values.items() for term, v in terms.items()}
+    text = "  ".join(f"{term} {value:+.4f}" for term, value in values.items())
+    return text + (f"   (gradient descent within {exact['max_std_diff']:.2g} std errors)"
+                   if exact["max_std_diff"] is not None and fitted.solver == "gd" else "")
+
+
 def fit_text(fitted: Fit) -> str:
     """Epoch log, validation loss and, for a regression, its coefficients."""
     lines = epoch_log(fitted)
     t = fitted.training
-    lines.append(f"best epoch {t.best_epoch} of {t.epochs}: val_loss {fitted.val_loss:.6g}"
-                 f"   (compile {t.compile_seconds:.2f} s, train {t.train_seconds:.2f} s)")
-    if fitted.spec.is_regression:
+    if fitted.solver == "exact":
+        lines.append(f"exact solver: val_loss {fitted.val_loss:.6g}   ({t.train_seconds:.2f} s)")
+    else:
+        lines.append(f"best epoch {t.best_epoch} of {t.epochs}: val_loss {fitted.val_loss:.6g}"
+                     f"   (compile {t.compile_seconds:.2f} s, train {t.train_seconds:.2f} s)")
+    if fitted.spec.is_regression and fitted.exact is not None:
+        lines.append(fitted.summary())
+    elif fitted.spec.is_regression:
         lines.append(fitted.coefficients.to_string(float_format=lambda v: f"{v:.6g}"))
+    lines.extend(fitted.encoding.describe())  # each categorical column's reference level
     return "\n".join(lines)
 
 
+def _g6(value: float) -> str:
+    return f"{value:.6g}"
+
+
 def comparison_text(comparison: Comparison) -> str:
-    table = comparison.table.to_string(float_format=lambda v: f"{v:.6g}")
-    return f"target: {comparison.target}\n{table}\nlowest validation loss: {comparison.best}"
+    """The training table, the held-out scores (baseline first) and each verdict."""
+    lines = [f"target: {comparison.target}", comparison.table.to_string(float_format=_g6),
+             f"lowest validation loss: {comparison.best}"]
+    if comparison.scores is not None:
+        lines += ["", f"held-out scores ({comparison.design}; deviance per observation, "
+                  "lower is better):", comparison.scores.to_string(float_format=_g6)]
+    lines += ["", *(f"verdict: {v.sentence}" for v in comparison.verdicts)]
+    return "\n".join(lines).rstrip()
 
 
 def demo_text(demo: Demo) -> str:
@@ -109,6 +161,8 @@ def demo_text(demo: Demo) -> str:
                         f"val_loss {fitted.val_loss:.5g}")
             if fitted.spec.is_regression:
                 body.append("coefficients: " + coefficient_line(fitted))
+                if fitted.exact is not None:
+                    body.append("exact:        " + exact_line(fitted))
             blocks.append("\n".join([header, *body]))
     blocks.append(analysis_text(demo))
     return "\n\n".join(blocks)
@@ -155,10 +209,17 @@ def analysis_text(demo: Demo) -> str:
     for target, (regression, network) in network_gains(demo).items():
         post_reg = POST[(target, MODELS[target][0])]["val_loss"]
         post_net = POST[(target, "mlp")]["val_loss"]
-        verdict = ("the network is worth it" if network < 0.5 * regression
-                   else "the network is not clearly better")
+        verdicts = demo.comparisons[target].verdicts
+        verdict = verdicts[0].sentence if verdicts else "no verdict."
         lines.append(
             f"{target}: {MODELS[target][0]} val_loss {regression:.4g}, mlp {network:.4g} "
-            f"({regression / network:.0f}x lower): {verdict} (the post: {post_reg:g} vs "
-            f"{post_net:g}).")
+            f"({regression / network:.0f}x lower; the post: {post_reg:g} vs {post_net:g}). "
+            f"{verdict}")
     return "\n".join(lines)
+
+
+def demo_notes(demo: Demo) -> list[str]:
+    """The analysis and the findings as paragraphs, for the report."""
+    return [f"{demo.n:,} people, seed {demo.seed}, partnered num_balloons = "
+            f"{demo.partnered_children:g} * children - 0.2 * age.",
+            *analysis_text(demo).splitlines()[1:]]

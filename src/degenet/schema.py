@@ -20,6 +20,7 @@ NUMERIC, CATEGORICAL = "numeric", "categorical"
 NUMBER, TEXT, BOOLEAN, CATEGORY = "number", "text", "boolean", "category"
 # A text column with more distinct values than this share of its rows is probably an ID.
 ID_SHARE, ID_MIN_LEVELS = 0.5, 20
+DECIMAL_COMMA = r"[+-]?\d*,\d+"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ def _object_dtype(values: pd.Series) -> str:
     bad = parsed.isna()
     if not bad.any() and len(present):
         return NUMBER
+    if len(present) and bad.all() and present.astype(str).str.fullmatch(DECIMAL_COMMA).all():
+        raise DegenetError(
+            f"column {values.name!r} holds numbers written with decimal commas (e.g. "
+            f"{present.iloc[0]!r}); save the table with decimal points")
     if (~bad).sum() >= bad.sum() and (~bad).any():
         raise stray_text_error(values.name, present[bad])
     if len(present) and not all(isinstance(v, str) for v in present):
@@ -192,8 +197,9 @@ def _conform_levels(column: ColumnSchema, values: pd.Series, dtype: str) -> pd.C
         raise _type_change(column, values, dtype)
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
-    coded = pd.Categorical(values, categories=list(column.levels))
-    unseen = values[(coded.codes == -1) & values.notna().to_numpy()]
+    codes = pd.Index(list(column.levels), dtype=object).get_indexer(values.astype(object))
+    coded = pd.Categorical.from_codes(codes, categories=list(column.levels))
+    unseen = values[(codes == -1) & values.notna().to_numpy()]
     if len(unseen):
         new = list(dict.fromkeys(unseen.tolist()))
         raise DegenetError(
@@ -224,4 +230,5 @@ def missing_error(counts: dict[str, int], n_rows: int, n_samples: int) -> Degene
     listed = ", ".join(f"{name!r} ({n} row{'s' * (n != 1)})" for name, n in counts.items())
     return DegenetError(
         f"missing values in {len(counts)} column(s): {listed}; {n_rows} of {n_samples} rows "
-        "are incomplete. Pass missing='drop' to leave those rows out, or fill them in")
+        "are incomplete. Pass missing='drop' (CLI: --missing drop) to leave those rows out, "
+        "or fill them in")

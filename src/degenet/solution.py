@@ -73,12 +73,14 @@ class Solution:
         return self.dispersion * self.unscaled_covariance
 
 
-def find_collinear(R: np.ndarray, n_samples: int) -> tuple[np.ndarray, np.ndarray, float]:
+def find_collinear(R: np.ndarray, n_samples: int, *, keep_last: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray, float]:
     """Kept and dropped columns of ``A`` from its triangular factor ``R``, and ``cond(A)``.
 
     The rank counts singular values above ``s_max * max(n, q) * eps`` (numpy's
     ``matrix_rank`` rule); pivoted QR of ``R`` then says which columns to leave out: those
-    it orders last (Golub & Van Loan 5.4.1).
+    it orders last (Golub & Van Loan 5.4.1). ``keep_last`` (the intercept) is factored
+    first, outside the pivoting, so it is never the one dropped.
     """
     q = R.shape[1]
     s = linalg.svdvals(R)
@@ -86,8 +88,13 @@ def find_collinear(R: np.ndarray, n_samples: int) -> tuple[np.ndarray, np.ndarra
     condition = float(s[0] / s[-1]) if s[-1] > 0 else np.inf
     if rank == q:
         return np.arange(q), np.arange(0), condition
-    pivots = linalg.qr(R, pivoting=True, mode="r")[1]
-    return np.sort(pivots[:rank]), np.sort(pivots[rank:]), condition
+    order = np.r_[q - 1, np.arange(q - 1)] if keep_last else np.arange(q)
+    if keep_last:
+        trailing = linalg.qr(R[:, order], mode="r")[0][1:, 1:]
+        ranked = np.r_[0, 1 + linalg.qr(trailing, pivoting=True, mode="r")[1]]
+    else:
+        ranked = linalg.qr(R, pivoting=True, mode="r")[1]
+    return np.sort(order[ranked[:rank]]), np.sort(order[ranked[rank:]]), condition
 
 
 def relations_of(design: Design, R: np.ndarray, kept, dropped, n_features: int) -> np.ndarray:
@@ -106,27 +113,36 @@ def relations_of(design: Design, R: np.ndarray, kept, dropped, n_features: int) 
     return relations
 
 
-def to_original(design: Design, theta: np.ndarray, covariance: np.ndarray, n_features: int,
-                categorical: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """beta ``(p, n_outputs)``, alpha and the covariance in the data's units.
+def estimates_to_original(design: Design, theta: np.ndarray, n_features: int,
+                          categorical: bool) -> tuple[np.ndarray, np.ndarray]:
+    """beta ``(p, n_outputs)`` and alpha from ``theta`` ``(q, k)`` on the design's columns.
 
-    ``theta`` is ``(q, k)`` on the standardized design; its covariance ``(q k, q k)``
-    goes through the Jacobian: ``T C T'`` block by block.
+    Categorical: ``n_outputs = k + 1`` with a zero first column (class 0).
     """
-    T = design.jacobian()
-    k, q, r = theta.shape[1], design.n_columns, len(design.keep)
-    u = T @ theta
-    offset = int(categorical)
+    u = design.jacobian() @ theta
+    k, r, offset = theta.shape[1], len(design.keep), int(categorical)
     beta = np.zeros((n_features, k + offset))
     alpha = np.zeros(k + offset)
     beta[design.keep, offset:] = u[:r]
     if design.intercept:
         alpha[offset:] = u[r]
+    return beta, alpha
+
+
+def covariance_to_original(design: Design, covariance: np.ndarray, n_features: int
+                           ) -> np.ndarray:
+    """The covariance ``(q k, q k)`` of ``theta`` as ``T C T'`` in the data's units.
+
+    Returns ``(k (p + 1), k (p + 1))`` (``p`` without intercept), NaN for dropped terms.
+    """
+    T = design.jacobian()
+    q = design.n_columns
+    k = covariance.shape[0] // q
     big = np.kron(np.eye(k), T)
-    kept_cov = big @ covariance @ big.T
+    kept = big @ covariance @ big.T
     width = n_features + int(design.intercept)
     positions = np.concatenate([design.keep, [n_features]])[:q]
     index = (np.arange(k)[:, None] * width + positions[None, :]).ravel()
     full = np.full((k * width, k * width), np.nan)
-    full[np.ix_(index, index)] = kept_cov
-    return beta, alpha, full
+    full[np.ix_(index, index)] = kept
+    return full

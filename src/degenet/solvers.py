@@ -26,8 +26,9 @@ from scipy import linalg
 from degenet.design import BLOCK_ROWS, Design, column_stats, equilibrated_condition, gram, r_factor
 from degenet.errors import ConvergenceWarning, DegenetError
 from degenet.families import Family, get_family
-from degenet.least_squares import least_squares
-from degenet.solution import Solution, find_collinear, relations_of, to_original
+from degenet.least_squares import CHOLESKY_MAX_CONDITION, least_squares
+from degenet.solution import (Solution, covariance_to_original, estimates_to_original,
+                              find_collinear, relations_of)
 
 # cond(A'A) at most this: A is surely of full rank, no QR pass is needed to find its rank.
 FULL_RANK_MAX_CONDITION = 1e10
@@ -75,21 +76,22 @@ def _check_inputs(family, X, y, sample_weight, n_classes):
     if len(y) != len(X):
         raise DegenetError(f"y has {len(y)} rows but X has {len(X)}; they must match")
     if not np.isfinite(y).all():
-        raise DegenetError(f"y holds {y[~np.isfinite(y)][0]!r}; it needs finite numbers")
+        raise DegenetError(f"y holds {y[~np.isfinite(y)][0]:g}; it needs finite numbers")
     weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
     if weight.shape != y.shape or not np.isfinite(weight).all() or (weight < 0).any() \
             or weight.sum() <= 0:
         raise DegenetError(f"sample_weight must be {len(y)} finite non-negative numbers, "
                            f"not all zero; received shape {weight.shape}")
     if family.name == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
-        raise DegenetError(f"bernoulli y must be 0 or 1; received {y[~np.isin(y, (0, 1))][0]!r}")
+        raise DegenetError(f"bernoulli y must be 0 or 1; received {y[~np.isin(y, (0, 1))][0]:g}")
     if family.name == "poisson" and (y < 0).any():
-        raise DegenetError(f"poisson y must be counts >= 0; received {y[y < 0][0]!r}")
+        raise DegenetError(f"poisson y must be counts >= 0; received {y[y < 0][0]:g}")
     if family.name == "categorical":
         n_classes = int(y.max()) + 1 if n_classes is None else int(n_classes)
         if (y != np.round(y)).any() or y.min() < 0 or y.max() >= n_classes or n_classes < 2:
             raise DegenetError(f"categorical y must hold class codes 0..{n_classes - 1} "
-                               f"(n_classes={n_classes}); received values {np.unique(y)[:5]}")
+                               f"(n_classes={n_classes}); received values "
+                               f"{', '.join(f'{v:g}' for v in np.unique(y)[:5])}")
     return X, y, weight, n_classes
 
 
@@ -178,8 +180,9 @@ def _newton(family, design, y, weight, n_classes, tol, max_iter):
     G, b = gram(design, weight, np.column_stack([targets, np.ones(len(y))]))
     design, G, b, dropped, relations, condition = _drop_collinear(design, weight, G, b)
     k, q = targets.shape[1], design.n_columns
-    start = (family.optimal_constant(y, weight) if design.intercept
+    start = (family.optimal_constant(y, weight, n_classes) if design.intercept
              else np.zeros(n_classes if categorical else 1))
+    start = np.where(np.isfinite(start), start, -30.0)  # a class absent from these rows
     theta = np.zeros((q, k))
     if design.intercept:
         theta[-1] = start[1:] if categorical else start
@@ -208,15 +211,31 @@ def _newton(family, design, y, weight, n_classes, tol, max_iter):
         loss, fresh = new_loss, False
     if not fresh:
         g, H = _curvature(family, design, y, weight, eta)
-    return _newton_solution(family, design, theta, H, g, loss, n_iter, converged, weight,
+    return _newton_solution(family, design, theta, H, g, eta, loss, n_iter, converged, weight,
                             dropped, relations, condition, n_features, categorical, max_iter)
 
 
-def _newton_solution(family, design, theta, H, g, loss, n_iter, converged, weight, dropped,
-                     relations, condition, n_features, categorical, max_iter):
+def _covariance(family, design, H, eta, weight, n_features, categorical):
+    """The inverse Fisher information ``(A'WA)^-1`` in the data's units, and the method.
+
+    Well-conditioned: invert ``H`` and map it back. Else (bernoulli, poisson) the final
+    ``W`` is known, so a QR pass of ``W^1/2 A`` on the uncentred design gives the accurate
+    ``R^-1 R^-T`` (see ``Design.uncentered``). Categorical keeps the mapped inverse.
+    """
+    inverse, method = spd_solve(H * weight.sum(), np.eye(len(H)))
+    if categorical or equilibrated_condition(H) <= CHOLESKY_MAX_CONDITION:
+        return covariance_to_original(design, inverse, n_features), method
+    uncentered = design.uncentered()
+    R = r_factor(uncentered, weight * family.hessian_weight(eta[:, 0]))
+    R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
+    return covariance_to_original(uncentered, R_inverse @ R_inverse.T, n_features), "qr"
+
+
+def _newton_solution(family, design, theta, H, g, eta, loss, n_iter, converged, weight,
+                     dropped, relations, condition, n_features, categorical, max_iter):
     total = weight.sum()
-    inverse, method = spd_solve(H * total, np.eye(len(H)))
-    beta, alpha, covariance = to_original(design, theta, inverse, n_features, categorical)
+    beta, alpha = estimates_to_original(design, theta, n_features, categorical)
+    covariance, method = _covariance(family, design, H, eta, weight, n_features, categorical)
     if not converged:
         warnings.warn(
             f"{family.name} exact solver: Newton did not converge in {n_iter} of "
@@ -261,7 +280,7 @@ def _drop_collinear(design, weight, G, b):
     if condition2 <= FULL_RANK_MAX_CONDITION:
         return design, G, b, (), nothing, float(np.sqrt(condition2))
     R = r_factor(design, weight)
-    kept, dropped, condition = find_collinear(R, design.n_samples)
+    kept, dropped, condition = find_collinear(R, design.n_samples, keep_last=design.intercept)
     if not len(dropped):
         return design, G, b, (), nothing, condition
     relations = relations_of(design, R, kept, dropped, design.X.shape[1])

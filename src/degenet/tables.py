@@ -171,17 +171,27 @@ def _read_csv(path: Path, *, delimiter: str | None, file_encoding: str | None) -
             f"cannot read {path} as CSV with delimiter {delimiter!r}: {error}") from None
 
 
-def _detect_encoding(path: Path) -> str:
-    raw = path.read_bytes()
+def _detect_encoding(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """The first of :data:`FALLBACK_ENCODINGS` that decodes the whole file."""
     for candidate in FALLBACK_ENCODINGS:
-        try:
-            raw.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        if candidate != FALLBACK_ENCODINGS[0]:
-            logger.info("%s is not UTF-8; reading it as %s", path, candidate)
-        return candidate
+        if _decodes(path, candidate, chunk_bytes):
+            if candidate != FALLBACK_ENCODINGS[0]:
+                logger.info("%s is not UTF-8; reading it as %s", path, candidate)
+            return candidate
     return FALLBACK_ENCODINGS[-1]  # unreachable: Latin-1 decodes every byte
+
+
+def _decodes(path: Path, file_encoding: str, chunk_bytes: int) -> bool:
+    # Incremental, so a large file is never held in memory whole.
+    decoder = codecs.getincrementaldecoder(file_encoding)()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(chunk_bytes):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _sniff_delimiter(text: str) -> str:

@@ -38,6 +38,9 @@ class TrainSettings:
         Epochs without a better validation loss before stopping; the best weights are restored.
     min_delta : float
         The least decrease in validation loss that counts as better.
+    plateau_factor : float
+        The learning rate is multiplied by this after every epoch without a better
+        validation loss (Keras's ``ReduceLROnPlateau`` with patience 1); 1.0 keeps it fixed.
     validation : float
         Share of the rows held out for validation.
     """
@@ -48,6 +51,7 @@ class TrainSettings:
     learning_rate: float = 1e-3
     patience: int = 5
     min_delta: float = 0.0
+    plateau_factor: float = 0.5
     validation: float = 0.2
 
     def __post_init__(self):
@@ -60,6 +64,9 @@ class TrainSettings:
                 f"learning_rate must be a positive number; received {self.learning_rate!r}")
         if not (isinstance(self.min_delta, (int, float)) and self.min_delta >= 0):
             raise DegenetError(f"min_delta must be >= 0; received {self.min_delta!r}")
+        if not (isinstance(self.plateau_factor, (int, float)) and 0 < self.plateau_factor <= 1):
+            raise DegenetError("plateau_factor must be in (0, 1] (1 keeps the learning rate "
+                               f"fixed); received {self.plateau_factor!r}")
         make_optimizer(self)  # fail now, with the name, rather than mid-training
 
     def to_dict(self) -> dict:
@@ -156,11 +163,17 @@ class _Progress(keras.callbacks.Callback):
 def _train_keras(net, family, X_train, y_train, X_val, y_val, settings, *, seed, progress):
     """Keras's own loop, for backends without the compiled engine."""
     keras.utils.set_random_seed(derive(seed, "shuffle"))
-    net.compile(optimizer=make_optimizer(settings), loss=lambda y, eta: family.loss(y, eta))
+    # Keras expands y to eta's rank, (batch, 1); the family's loss wants y of shape (batch,).
+    net.compile(optimizer=make_optimizer(settings),
+                loss=lambda y, eta: family.loss(keras.ops.reshape(y, (-1,)), eta))
     stopper = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=settings.patience, min_delta=settings.min_delta,
         restore_best_weights=True)
     callbacks = [stopper] + ([_Progress(progress, settings.max_epochs)] if progress else [])
+    if settings.plateau_factor < 1:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=settings.plateau_factor, patience=1,
+            min_delta=settings.min_delta, min_lr=0.0))
     start = time.perf_counter()
     fitted = net.fit(
         X_train.astype(np.float32), y_train.astype(np.float32), batch_size=settings.batch_size,

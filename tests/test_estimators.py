@@ -1,0 +1,192 @@
+"""The scikit-learn estimators: conformance, known answers, and meta-estimators."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import linear_model
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import degenet
+from degenet import (DegenetError, LinearRegression, LogisticRegression, MLPClassifier,
+                     MLPRegressor, PoissonRegressor)
+
+# Small settings keep the checks quick: the single-layer models use their exact solver
+# (a legitimate option of theirs), the networks few epochs and one small hidden layer.
+FAST = {"max_epochs": 30, "learning_rate": 0.05}
+CHECKED = [LinearRegression(solver="exact"), LogisticRegression(solver="exact"),
+           PoissonRegressor(solver="exact"), MLPRegressor(hidden_layer_sizes=(8,), **FAST),
+           MLPClassifier(hidden_layer_sizes=(8,), **FAST)]
+
+FLOAT32 = ("the network computes in float32 and XLA's matmul tiling depends on the batch "
+           "size, so a row's prediction can move by one float32 ulp (~1e-7 relative) "
+           "between batches; the check demands 1e-7")
+
+
+def expected_failures(estimator) -> dict[str, str]:
+    """Checks that fail by design, with the reason."""
+    if isinstance(estimator, MLPRegressor):
+        return {"check_methods_subset_invariance": FLOAT32,
+                "check_methods_sample_order_invariance": FLOAT32}
+    return {}
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=expected_failures)
+def test_sklearn_conventions(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes on the checks' random data
+        check(estimator)
+
+
+@pytest.fixture(scope="module")
+def regression_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3)) * [1.0, 10.0, 0.1] + [0.0, 50.0, 2.0]
+    eta = 0.5 + X @ [1.0, -0.2, 3.0]
+    return X, eta + rng.normal(size=400)
+
+
+@pytest.fixture(scope="module")
+def class_data():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 2))
+    logits = np.column_stack([np.zeros(400), 1.5 * X[:, 0], -1.5 * X[:, 1]])
+    y = np.array(["ant", "bee", "cat"])[
+        (rng.random(400)[:, None] > np.cumsum(np.exp(logits) / np.exp(logits).sum(1,
+                                                                                keepdims=True),
+                                                1)).sum(1)]
+    return X, y
+
+
+def test_linear_exact_is_least_squares_on_the_training_rows(regression_data):
+    X, y = regression_data
+    ours = LinearRegression(solver="exact").fit(X, y)
+    rows = ours.fit_.train_rows
+    reference = linear_model.LinearRegression().fit(X[rows], y[rows])
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-5)
+    np.testing.assert_allclose(ours.intercept_, reference.intercept_, rtol=1e-5)
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_the_estimator_is_degenet_fit(regression_data):
+    """A thin shell: the same network, weights and predictions as degenet.fit."""
+    X, y = regression_data
+    settings = {"max_epochs": 40, "learning_rate": 0.01, "batch_size": 64}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = LinearRegression(random_state=3, **settings).fit(X, y)
+        frame = pd.DataFrame(X, columns=["x0", "x1", "x2"]).assign(y=y)
+        core = degenet.fit(frame, "y", model="linear", seed=3, **settings)
+    estimates = core.coefficients["estimate"]
+    np.testing.assert_array_equal(ours.coef_, estimates.iloc[:3])
+    assert ours.intercept_ == estimates["intercept"]
+    np.testing.assert_array_equal(ours.predict(X), core.predict(frame))
+    assert ours.n_iter_ == core.epochs > 1 and ours.keras_model_.get_layer("eta").units == 1
+
+
+def test_multinomial_probabilities_match_sklearn(class_data):
+    X, y = class_data
+    ours = LogisticRegression(solver="exact").fit(X, y)
+    rows = ours.fit_.train_rows
+    reference = linear_model.LogisticRegression(C=np.inf, tol=1e-10, max_iter=10_000)
+    reference.fit(X[rows], y[rows])
+    assert list(ours.classes_) == ["ant", "bee", "cat"]
+    assert ours.coef_.shape == (3, 2) and ours.intercept_.shape == (3,)
+    np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X), atol=1e-4)
+    assert (ours.predict(X) == reference.predict(X)).mean() > 0.99
+
+
+def test_binary_logistic_coefficients_match_sklearn(class_data):
+    X, y = class_data
+    y = (y == "bee").astype(int)
+    ours = LogisticRegression(solver="exact").fit(X, y)
+    rows = ours.fit_.train_rows
+    reference = linear_model.LogisticRegression(C=np.inf, tol=1e-10, max_iter=10_000)
+    reference.fit(X[rows], y[rows])
+    assert ours.coef_.shape == (1, 2) and ours.intercept_.shape == (1,)
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-4)
+    np.testing.assert_allclose(ours.intercept_, reference.intercept_, rtol=1e-4, atol=1e-6)
+
+
+def test_poisson_matches_sklearn():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 2))
+    y = rng.poisson(np.exp(0.3 + X @ [0.4, -0.6]))
+    ours = PoissonRegressor(solver="exact").fit(X, y)
+    rows = ours.fit_.train_rows
+    reference = linear_model.PoissonRegressor(alpha=0.0, tol=1e-10, max_iter=1000)
+    reference.fit(X[rows], y[rows])
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-4)
+    np.testing.assert_allclose(ours.predict(X), reference.predict(X), rtol=1e-4)
+
+
+def test_dataframe_names_reach_the_summary(regression_data):
+    X, y = regression_data
+    frame = pd.DataFrame(X, columns=["age", "income", "rate"])
+    fitted = LinearRegression(solver="exact").fit(frame, y)
+    assert list(fitted.feature_names_in_) == ["age", "income", "rate"]
+    summary = fitted.summary()
+    assert list(summary.index) == ["age", "income", "rate", "intercept"]
+    np.testing.assert_allclose(summary["estimate"].iloc[:3], fitted.coef_)
+
+
+def test_networks_have_no_coefficients(regression_data):
+    X, y = regression_data
+    fitted = MLPRegressor(hidden_layer_sizes=(4,), max_epochs=3).fit(X[:100], y[:100])
+    assert not hasattr(fitted, "coef_")
+    with pytest.raises(DegenetError, match="hidden layers"):
+        fitted.summary()
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_parameters():
+    model = MLPClassifier(hidden_layer_sizes=(5, 3), learning_rate=0.01, random_state=4)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "fit_")
+    with pytest.raises(TypeError):
+        LinearRegression("exact")  # keyword-only, as scikit-learn requires
+
+
+@pytest.mark.parametrize("estimator, message", [
+    (MLPRegressor(solver="exact"), "solver='exact' needs a single-layer model"),
+    (LinearRegression(solver="newton"), "unknown solver 'newton'"),
+    (MLPRegressor(hidden_layer_sizes=(0,)), r"hidden_layer_sizes must be positive"),
+    (LinearRegression(max_epochs=0), "max_epochs must be a positive integer"),
+])
+def test_bad_parameters_are_named(regression_data, estimator, message):
+    X, y = regression_data
+    with pytest.raises(DegenetError, match=message):
+        estimator.fit(X, y)
+
+
+def test_single_class_is_refused():
+    with pytest.raises(DegenetError, match="single class 1; a classifier needs at least 2"):
+        LogisticRegression().fit(np.ones((20, 2)), np.ones(20, int))
+
+
+def test_grid_search_over_hidden_sizes(class_data):
+    X, y = class_data
+    search = GridSearchCV(MLPClassifier(max_epochs=20, learning_rate=0.05),
+                          {"hidden_layer_sizes": [(4,), (8, 4)]}, cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    assert search.best_params_["hidden_layer_sizes"] in [(4,), (8, 4)]
+    assert search.best_score_ > 0.5  # three classes: chance is 1/3
+    assert set(search.predict(X)) <= {"ant", "bee", "cat"}
+
+
+def test_pipeline_with_a_scaler_and_cross_validation(regression_data):
+    X, y = regression_data
+    pipeline = make_pipeline(StandardScaler(), LinearRegression(solver="exact"))
+    scores = cross_val_score(pipeline, X, y, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.7  # noise variance 1, signal 5.1
+    pipeline.fit(X, y)
+    # On standardized inputs the coefficients are the original ones times the column scales.
+    scaled = pipeline[-1].coef_ / pipeline[0].scale_
+    unscaled = LinearRegression(solver="exact").fit(X, y).coef_
+    np.testing.assert_allclose(scaled, unscaled, rtol=1e-6)

@@ -1,0 +1,102 @@
+"""The report: one self-contained HTML file (plus Markdown and JSON) holding every section."""
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from degenet.cli import app
+from degenet.comparison import compare
+from degenet.datasets import balloons
+from degenet.errors import DegenetError
+from degenet.report import SECTIONS, write_report
+
+runner = CliRunner()
+FAST = ["--max-epochs", "25", "--learning-rate", "0.01"]
+VERDICT_KEYS = {"network", "regression", "loss_difference", "ci_low", "ci_high", "prefer"}
+
+
+def assert_self_contained(page: str):
+    """No reference leaves the file: no URL, no script, no stylesheet link, no import."""
+    assert not re.search(r"https?://", page), "the page names a URL"
+    assert not re.search(r"<script|<link|<iframe|<object|<embed|@import", page, re.I)
+    assert not re.search(r"url\(", page, re.I)
+    for reference in re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page, re.I):
+        assert reference.startswith("data:image/png;base64,"), reference[:60]
+    assert page.count('src="data:image/png;base64,') >= 3  # curves, coefficients, predictions
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "balloons.csv"
+    balloons(1200, seed=3).drop(columns=["color"]).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def comparison(table):
+    return compare(str(table), "num_balloons", models="linear,mlp:16", seed=0,
+                   max_epochs=25, learning_rate=0.01)
+
+
+def test_html_is_self_contained_and_holds_every_section(comparison, tmp_path):
+    page = write_report(tmp_path / "out.html", comparison, title="t").read_text()
+    assert_self_contained(page)
+    for section in SECTIONS:
+        assert f">{section}<" in page, section
+    assert "children" in page and "baseline" in page and "mlp:16" in page
+    assert comparison.verdicts[0].sentence.split(":")[0] in page
+
+
+def test_markdown_and_json_carry_the_same_content(comparison, tmp_path):
+    markdown = write_report(tmp_path / "out.md", comparison, title="t").read_text()
+    for section in SECTIONS:
+        assert section in markdown
+    document = json.loads(write_report(tmp_path / "out.json", comparison, title="t").read_text())
+    (entry,) = document["comparisons"]
+    assert VERDICT_KEYS <= set(entry["verdicts"][0])
+    assert [row["model"] for row in entry["scores"]] == ["baseline", "linear", "mlp:16"]
+    assert {"linear"} == set(entry["coefficients"]) and "negative means" in document["method"]
+
+
+def test_report_paths_are_checked(comparison, table, tmp_path):
+    with pytest.raises(DegenetError, match=r"suffix '\.pdf'; use one of: \.html, \.md, \.json"):
+        write_report(tmp_path / "out.pdf", comparison, title="t")
+    with pytest.raises(DegenetError, match="is the input data file"):
+        write_report(table, comparison, title="t", inputs=(table,))
+
+
+def test_compare_cli_writes_the_report_and_json_verdicts(table, tmp_path):
+    out = tmp_path / "out.html"
+    result = runner.invoke(app, ["compare", str(table), "--target", "num_balloons", "--models",
+                                 "linear,mlp:8", "--cv", "2", "--json", "--report", str(out),
+                                 *FAST])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    (verdict,) = document["verdicts"]
+    assert VERDICT_KEYS <= set(verdict) and verdict["prefer"] in ("network", "regression",
+                                                                   "either")
+    assert verdict["network"] == "mlp:8" and "negative means" in document["sign_convention"]
+    assert document["design"] == "2-fold CV"
+    assert_self_contained(out.read_text())
+
+
+def test_compare_cli_refuses_to_overwrite_its_data(table):
+    before = table.read_bytes()
+    result = runner.invoke(app, ["compare", str(table), "--target", "num_balloons",
+                                 "--report", str(table), *FAST])
+    assert result.exit_code == 2
+    assert "is the input data file" in " ".join(result.stderr.split())
+    assert table.read_bytes() == before
+
+
+def test_demo_report(tmp_path):
+    out = tmp_path / "demo.html"
+    result = runner.invoke(app, ["demo", "--n", "2000", "--quiet", "--report", str(out),
+                                 "--max-epochs", "20"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert_self_contained(page)
+    assert "Target num_balloons" in page and "Target color" in page
+    assert "Calibration and ROC" in page and "Notes" in page
