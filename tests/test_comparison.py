@@ -12,11 +12,13 @@ from sklearn import metrics as skm
 
 from degenet.comparison import BASELINE, compare
 from degenet.datasets import balloons
-from degenet.errors import DegenetError
+from degenet.errors import ConvergenceWarning, DegenetError
 from degenet.families import FAMILIES
 from degenet.metrics import baseline_eta, score, unit_deviance
 from degenet.verdict import bootstrap_interval, corrected_t_interval, decide, judge
 
+# Short training on purpose: the convergence warnings it raises are not what is tested here.
+pytestmark = pytest.mark.filterwarnings("ignore::degenet.errors.ConvergenceWarning")
 FAST = {"max_epochs": 60, "batch_size": 64, "learning_rate": 0.01}
 FEATURES = ["relationship", "children", "age"]
 
@@ -154,12 +156,13 @@ def test_on_the_posts_data_the_network_is_better():
         assert verdict.sentence.startswith("The network mlp is better")
 
 
-@pytest.mark.filterwarnings("ignore::degenet.errors.ConvergenceWarning")
-def test_progress_reports_every_fold(linear_table):
+def test_progress_reports_every_fold_and_warnings_come_once(linear_table):
     seen = []
-    compare(linear_table.head(300), "y", models="linear", cv=2, seed=0, max_epochs=3,
-            progress=lambda label, done, total: seen.append((label, done, total)))
+    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3 .*\(in 2 of 2 folds"):
+        compare(linear_table.head(300), "y", models="linear", cv=2, seed=0, max_epochs=3,
+                progress=lambda label, done, total: seen.append((label, done, total)))
     assert ("linear fold 1/2", 3, 3) in seen and ("linear fold 2/2", 3, 3) in seen
+    assert {label for label, _, _ in seen} == {"linear fold 1/2", "linear fold 2/2"}
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -170,3 +173,10 @@ def test_progress_reports_every_fold(linear_table):
 def test_bad_designs_are_refused(linear_table, options, message):
     with pytest.raises(DegenetError, match=message):
         compare(linear_table, "y", models="linear", **options)
+
+
+def test_regressions_can_take_their_exact_optimum(linear_table):
+    result = compare(linear_table, "y", models="linear,mlp:4", seed=0, solver="exact",
+                     max_epochs=5)
+    assert result.fits["linear"].solver == "exact" and result.fits["mlp:4"].solver == "gd"
+    assert result.scores.loc["linear", "r2"] > 0.8 and len(result.verdicts) == 1

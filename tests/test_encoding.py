@@ -127,6 +127,10 @@ def test_formula_with_sum_contrast_and_stateful_transforms_round_trip(people):
     formula = "age ~ C(city, contr.sum) + center(children) + poly(children, 2) + owner"
     encoding, X, _ = encode(people, formula=formula)
     assert encoding.terms[:2] == ("city[Bergen]", "city[Oslo]")
+    assert encoding.describe() == [
+        "C(city, contr.sum): sum coding, last level 'Tromsø' omitted (levels: 'Bergen', 'Oslo',"
+        " 'Tromsø')",
+        "owner: treatment coding, reference level False (levels: False, True)"]
     loaded = roundtrip(encoding)
     assert loaded == encoding
     shuffled = people.sample(frac=1.0, random_state=1)
@@ -208,6 +212,14 @@ def test_infinite_values(people):
     with pytest.raises(DegenetError, match=r"column 'age' holds 1 infinite value\(s\) \(first in "
                                            "row 5\\)"):
         encode(frame, "color")
+
+
+def test_infinite_target(people):
+    frame = people.astype({"age": float})
+    frame.loc[7, "age"] = -np.inf
+    with pytest.raises(DegenetError, match=r"target column 'age' holds 1 infinite value\(s\) "
+                                           r"\(first in row 7\)"):
+        encode(frame, "age")
 
 
 def test_constant_target_and_single_class(people):
@@ -328,3 +340,40 @@ def test_the_callers_frame_is_never_changed(people):
     encoding, _, _ = encode(frame, formula="color ~ age + C(city) + owner", missing="drop")
     encoding.transform(frame.dropna())
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_nullable_and_arrow_dtypes_round_trip():
+    frame = pd.DataFrame({
+        "n": pd.array([1, 2, None, 4, 5, 6], dtype="Int64"),
+        "b": pd.array([True, False, True, None, False, True], dtype="boolean"),
+        "s": pd.array(["a", "b", "a", "b", None, "a"], dtype="string[pyarrow]"),
+        "c": pd.Categorical([1, 2, 1, 2, 1, 2]),
+        "y": ["1", "2", "3.5", "4", "5", "6"]})  # numbers as text: a numeric target
+    with pytest.warns(DataWarning, match="dropped 3 of 6 rows"):
+        encoding, X, y = encode(frame, "y", missing="drop")
+    assert encoding.terms == ("n", "b[True]", "s[b]", "c[2]")
+    assert y.dtype == np.float64 and y.tolist() == [1.0, 2.0, 6.0]
+    np.testing.assert_array_equal(X, [[1, 1, 0, 0], [2, 0, 1, 1], [6, 1, 0, 1]])
+    np.testing.assert_array_equal(roundtrip(encoding).transform(frame.dropna()), X)
+
+
+def test_identifier_like_text_column_is_flagged():
+    frame = pd.DataFrame({"name": [f"person {i}" for i in range(30)],
+                          "y": np.arange(30.0) % 7})
+    with pytest.warns(DataWarning, match="column 'name' has 30 distinct text values in 30 rows"):
+        encode(frame, "y")
+
+
+def test_duplicate_index_labels_keep_one_row_each(people):
+    frame = people.set_index(np.zeros(len(people), dtype=int)).astype({"age": float})
+    frame.iloc[3, 0] = np.nan
+    with pytest.warns(DataWarning, match="dropped 1 of 60 rows"):
+        _, X, y = encode(frame, "color", missing="drop")
+    assert X.shape[0] == len(y) == 59
+
+
+def test_a_malformed_encoding_is_refused():
+    with pytest.raises(DegenetError, match="not a valid degenet encoding"):
+        Encoding.from_dict({"target": "y", "terms": ["x"]})
+    with pytest.raises(DegenetError, match="not a degenet encoding"):
+        Encoding.from_dict(["y"])

@@ -28,8 +28,15 @@ FLOAT32 = ("the network computes in float32 and XLA's matmul tiling depends on t
            "between batches; the check demands 1e-7")
 
 
+SPLIT = ("degenet holds out a validation share of the rows (a seeded split, as degenet.fit "
+         "does): repeating a row or giving it weight zero changes which rows are held out, so "
+         "weight 2 is not the same fit as a repeated row, nor weight 0 as a removed one")
+
+
 def expected_failures(estimator) -> dict[str, str]:
     """Checks that fail by design, with the reason."""
+    if isinstance(estimator, (LinearRegression, LogisticRegression, PoissonRegressor)):
+        return {"check_sample_weight_equivalence_on_dense_data": SPLIT}
     if isinstance(estimator, MLPRegressor):
         return {"check_methods_subset_invariance": FLOAT32,
                 "check_methods_sample_order_invariance": FLOAT32}
@@ -190,3 +197,38 @@ def test_pipeline_with_a_scaler_and_cross_validation(regression_data):
     scaled = pipeline[-1].coef_ / pipeline[0].scale_
     unscaled = LinearRegression(solver="exact").fit(X, y).coef_
     np.testing.assert_allclose(scaled, unscaled, rtol=1e-6)
+
+
+def test_sample_weight_matches_weighted_least_squares(regression_data):
+    X, y = regression_data
+    weight = np.random.default_rng(7).uniform(0.0, 3.0, len(y))
+    ours = LinearRegression(solver="exact").fit(X, y, sample_weight=weight)
+    rows = ours.fit_.train_rows
+    reference = linear_model.LinearRegression().fit(X[rows], y[rows], sample_weight=weight[rows])
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=1e-6)
+    unweighted = LinearRegression(solver="exact").fit(X, y)
+    assert not np.allclose(ours.coef_, unweighted.coef_, rtol=1e-3)  # the weights mattered
+    assert ours.fit_.data_sha256 != unweighted.fit_.data_sha256
+
+
+def test_sample_weight_reaches_logistic_regression_through_a_pipeline(class_data):
+    X, y = class_data
+    y = (y == "bee").astype(int)
+    weight = np.where(y == 1, 3.0, 1.0)
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(solver="exact"))
+    pipeline.fit(X, y, logisticregression__sample_weight=weight)
+    rows = pipeline[-1].fit_.train_rows
+    Z = pipeline[0].transform(X)
+    reference = linear_model.LogisticRegression(C=np.inf, tol=1e-10, max_iter=10_000)
+    reference.fit(Z[rows], y[rows], sample_weight=weight[rows])
+    np.testing.assert_allclose(pipeline[-1].coef_, reference.coef_, rtol=1e-4)
+
+
+def test_sample_weight_needs_the_exact_solver(regression_data):
+    X, y = regression_data
+    with pytest.raises(DegenetError, match="sample_weight needs solver='exact'"):
+        LinearRegression().fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(DegenetError, match="finite and >= 0"):
+        LinearRegression(solver="exact").fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(TypeError):  # the networks train by gradient descent only
+        MLPRegressor().fit(X, y, sample_weight=np.ones(len(y)))

@@ -12,6 +12,8 @@ from degenet.datasets import balloons
 from degenet.errors import DegenetError
 from degenet.report import SECTIONS, write_report
 
+# Short training on purpose: the convergence warnings it raises are not what is tested here.
+pytestmark = pytest.mark.filterwarnings("ignore::degenet.errors.ConvergenceWarning")
 runner = CliRunner()
 FAST = ["--max-epochs", "25", "--learning-rate", "0.01"]
 VERDICT_KEYS = {"network", "regression", "loss_difference", "ci_low", "ci_high", "prefer"}

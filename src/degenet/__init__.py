@@ -11,13 +11,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 from degenet import _keras  # noqa: F401  (sets the JAX backend before anything imports Keras)
 from degenet import datasets
+from degenet.comparison import Comparison, compare
 from degenet.errors import ConvergenceWarning, DataWarning, DegenetError
 from degenet.families import get_family
 from degenet.estimators import (LinearRegression, LogisticRegression, MLPClassifier,
                                  MLPRegressor, PoissonRegressor)
 from degenet.fitting import Fit, fit
 from degenet.persistence import SavedModel, load
+from degenet.prediction import prediction_frame
 from degenet.specs import parse_spec
+from degenet.tables import read_table
 from degenet.training import TrainSettings
 
 try:
@@ -28,4 +31,5 @@ except PackageNotFoundError:  # running from a source tree
 __all__ = ["ConvergenceWarning", "DataWarning", "DegenetError", "Fit", "TrainSettings",
            "datasets", "fit", "get_family", "parse_spec", "__version__",
            "LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
-           "PoissonRegressor", "SavedModel", "load"]
+           "PoissonRegressor", "SavedModel", "load", "Comparison", "compare",
+           "prediction_frame", "read_table"]

@@ -212,6 +212,9 @@ def compare_command(
         cv: Annotated[Optional[int], typer.Option(
             help="K-fold cross-validation (stratified for classes) instead of one split.")] = None,
         repeats: Annotated[int, typer.Option(help="Draw the K folds this many times.")] = 1,
+        solver: Annotated[str, typer.Option(
+            help="How the regressions are fitted: gd (gradient descent, like the networks) or "
+                 "exact (their exact optimum). Networks always use gd.")] = "gd",
         report_path: Report = None):
     """Fit several models on the same rows, score them alike, say if the network is worth it."""
     from degenet.comparison import compare
@@ -224,7 +227,8 @@ def compare_command(
     _check_report(report_path, data)
     with _progress(quiet or json_) as report:
         result = _run(lambda: compare(str(data), target, models=models, family=family,
-                                      seed=seed, cv=cv, repeats=repeats, progress=report,
+                                      seed=seed, cv=cv, repeats=repeats, solver=solver,
+                                      progress=report,
                                       **table, **training))
     _emit(document=comparison_dict(result)) if json_ else _emit(comparison_text(result))
     _write_report(report_path, {result.target: result},

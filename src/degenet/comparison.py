@@ -18,7 +18,10 @@ Two designs:
 from __future__ import annotations
 
 import inspect
+import re
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -162,8 +165,9 @@ def default_models(family: Family) -> list[str]:
 
 def compare(data, target: str | None = None, *, models: str | list | None = None,
             family: str | Family | None = None, seed: int = 0, cv: int | None = None,
-            repeats: int = 1, confidence: float = CONFIDENCE, tolerance: float = TOLERANCE,
-            progress: CompareProgress | None = None, **options) -> Comparison:
+            repeats: int = 1, solver: str = "gd", confidence: float = CONFIDENCE,
+            tolerance: float = TOLERANCE, progress: CompareProgress | None = None,
+            **options) -> Comparison:
     """Fit several models on the same rows, score them alike and judge the networks.
 
     Parameters
@@ -175,6 +179,9 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
         K for K-fold cross-validation (stratified for classes); default one split.
     repeats : int
         How many times the K folds are drawn afresh (only with ``cv``).
+    solver : {'gd', 'exact'}
+        How the regressions are fitted: gradient descent like the networks, or their exact
+        optimum (the regression at its best). Networks always train by gradient descent.
     confidence, tolerance : float
         The verdict's interval level, and the smallest difference that matters as a share
         of the regression's deviance (see :mod:`degenet.verdict`).
@@ -197,17 +204,18 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     first = families[0]
     plan = _plan(encoded[first.name].y, first.is_classifier, settings.validation, seed, cv,
                  repeats)
-    run = _Run(prepared, settings, seed, progress, len(plan))
+    run = _Run(prepared, settings, seed, progress, len(plan), solver)
     folds, fold_fits, seconds = [], {name: [] for name in names}, dict.fromkeys(names, 0.0)
-    for number, (repeat, train, val, test) in enumerate(plan, start=1):
-        eta = {BASELINE: baseline_eta(first, encoded[first.name].y[train], len(test),
-                                      _n_classes(encoded[first.name]))}
-        for spec, chosen in zip(specs, families):
-            fitted, took = run.fit(spec, chosen, encoded[chosen.name], train, val, number)
-            fold_fits[spec.text].append(fitted)
-            seconds[spec.text] += took
-            eta[spec.text] = held_out_eta(fitted, prepared.X[test])
-        folds.append(Fold(number, repeat, train, test, eta))
+    with _once_per_kind(len(plan)):
+        for number, (repeat, train, val, test) in enumerate(plan, start=1):
+            eta = {BASELINE: baseline_eta(first, encoded[first.name].y[train], len(test),
+                                          _n_classes(encoded[first.name]))}
+            for spec, chosen in zip(specs, families):
+                fitted, took = run.fit(spec, chosen, encoded[chosen.name], train, val, number)
+                fold_fits[spec.text].append(fitted)
+                seconds[spec.text] += took
+                eta[spec.text] = held_out_eta(fitted, prepared.X[test])
+            folds.append(Fold(number, repeat, train, test, eta))
     y = {name: target_.y for name, target_ in encoded.items()}
     scores = score_table(folds, y, first, dict(zip(names, families)))
     verdicts = tuple(_verdicts(folds, y, dict(zip(names, families)), specs, scores, seed,
@@ -228,6 +236,30 @@ def _check_design(cv, repeats, n_samples: int) -> None:
         raise DegenetError(f"repeats must be a positive integer; received repeats={repeats!r}")
     if repeats > 1 and cv is None:
         raise DegenetError(f"repeats={repeats} needs cv (e.g. cv=5); one split is not repeated")
+
+
+@contextmanager
+def _once_per_kind(n_folds: int):
+    """Under cv, each kind of warning once per model, saying in how many folds it arose.
+
+    Ten folds that each stop short of convergence are one finding, not ten; the first
+    fold's message is kept with its figures. One split passes warnings through untouched.
+    """
+    if n_folds == 1:
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    groups: dict[tuple, list] = {}
+    for warning in caught:
+        head, sep, tail = str(warning.message).partition("': ")
+        key = (warning.category, head + sep + re.sub(r"\d[\d.e+-]*", "#", tail))
+        groups.setdefault(key, []).append(warning)
+    for (category, _), items in groups.items():
+        note = (f" (in {len(items)} of {n_folds} folds; the figures are the first's)"
+                if len(items) > 1 else "")
+        warnings.warn(f"{items[0].message}{note}", category, stacklevel=4)
 
 
 def _n_classes(target) -> int | None:
@@ -270,6 +302,7 @@ class _Run:
     seed: int
     progress: CompareProgress | None
     n_folds: int
+    solver: str = "gd"
 
     def fit(self, spec: ModelSpec, family: Family, encoded, train, val, number: int):
         label = spec.text if self.n_folds == 1 else f"{spec.text} fold {number}/{self.n_folds}"
@@ -277,9 +310,11 @@ class _Run:
         start = time.perf_counter()
         fitted = fit_prepared(self.prepared, spec, family, encoded, train, val, self.settings,
                               seed=self.seed, progress=report,
-                              intercept=getattr(self.prepared.encoding, "intercept", True))
+                              intercept=getattr(self.prepared.encoding, "intercept", True),
+                              solver=self.solver if spec.is_regression else "gd")
         if self.progress:  # early stopping ends before max_epochs: mark the fit done
-            self.progress(label, self.settings.max_epochs, self.settings.max_epochs)
+            done = max(fitted.epochs, 1)
+            self.progress(label, done, done)
         return fitted, time.perf_counter() - start
 
 

@@ -62,6 +62,7 @@ class Design:
         self.keep = np.asarray(keep, dtype=np.int64)
         self._full = (mean, scale)
         self.mean, self.scale = mean[self.keep], scale[self.keep]
+        self._inverse_scale = 1.0 / self.scale
         self._all = len(self.keep) == X.shape[1] and np.array_equal(self.keep, np.arange(X.shape[1]))
         self._buffer = None
 
@@ -126,9 +127,9 @@ class Design:
         for start in range(0, n, self.block_rows):
             rows = slice(start, min(start + self.block_rows, n))
             A = self._buffer[:rows.stop - start]
-            A[:, :r] = self.X[rows] if self._all else self.X[rows][:, self.keep]
-            A[:, :r] -= self.mean
-            A[:, :r] /= self.scale
+            block = self.X[rows] if self._all else self.X[rows][:, self.keep]
+            np.subtract(block, self.mean, out=A[:, :r])  # converts to float64 on the way
+            A[:, :r] *= self._inverse_scale
             if self.intercept:
                 A[:, r] = 1.0
             yield rows, A
@@ -161,11 +162,10 @@ def gram(design: Design, weight: np.ndarray, targets: np.ndarray | None = None
     G = np.zeros((q, q))
     b = None if targets is None else np.zeros((q, targets.shape[1]))
     for rows, A in design.blocks():
-        root = np.sqrt(weight[rows])
-        Aw = A * root[:, None]
-        G += Aw.T @ Aw  # numpy hands X.T @ X of one buffer to BLAS syrk: half the flops
         if b is not None:
-            b += Aw.T @ (targets[rows] * root[:, None])
+            b += A.T @ (targets[rows] * weight[rows][:, None])
+        A *= np.sqrt(weight[rows])[:, None]  # in place: the block is rebuilt on each pass
+        G += A.T @ A  # numpy hands X.T @ X of one buffer to BLAS syrk: half the flops
     return G, b
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from degenet.coding import check_coding, code_column, level_name
 from degenet.errors import DataWarning, DegenetError
-from degenet.formula import model_matrix, parse_formula, term_names
+from degenet.formula import describe_factors, model_matrix, parse_formula, term_names
 from degenet.schema import (
     CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, as_numbers, column_dtype, conform, fit_column,
     is_constant, missing_counts, missing_error)
@@ -81,10 +81,10 @@ class Encoding:
         return {c.name: c.levels[0] for c in self._schema() if c.kind == CATEGORICAL}
 
     def describe(self) -> list[str]:
-        """One line per categorical column: its coding, reference level and levels."""
-        coding = ("treatment coding unless the formula codes it otherwise" if self.formula
-                  else f"{self.coding} coding")
-        return [f"{c.name}: {coding}, reference level {c.levels[0]!r} (levels: "
+        """One line per categorical column (or formula factor): coding, reference, levels."""
+        if self.formula is not None:
+            return describe_factors(self.formula_state)
+        return [f"{c.name}: {self.coding} coding, reference level {c.levels[0]!r} (levels: "
                 f"{', '.join(map(repr, c.levels))})"
                 for c in self._schema() if c.kind == CATEGORICAL]
 
@@ -153,15 +153,18 @@ class Encoding:
             raise DegenetError(
                 f"encoding format version {data['version']} is newer than this degenet "
                 f"reads ({FORMAT_VERSION}); upgrade degenet")
-        formula = data.get("formula")
-        if formula is not None:  # refuse a formula that calls anything outside the allow-list
-            parse_formula(formula, [*data["columns"], data["target"]])
-        return cls(
-            str(data["target"]), tuple(data["columns"]), tuple(data["terms"]),
-            tuple(ColumnSchema.from_dict(c) for c in data.get("schema", ())),
-            str(data.get("coding", "treatment")), formula, data.get("formula_state"),
-            bool(data.get("intercept", True)), str(data.get("missing", "error")),
-            int(data.get("dropped_rows", 0)), tuple(data.get("excluded", ())))
+        try:
+            formula = data.get("formula")
+            if formula is not None:  # refuse a formula calling anything off the allow-list
+                parse_formula(formula, [*data["columns"], data["target"]])
+            return cls(
+                str(data["target"]), tuple(data["columns"]), tuple(data["terms"]),
+                tuple(ColumnSchema.from_dict(c) for c in data.get("schema", ())),
+                str(data.get("coding", "treatment")), formula, data.get("formula_state"),
+                bool(data.get("intercept", True)), str(data.get("missing", "error")),
+                int(data.get("dropped_rows", 0)), tuple(data.get("excluded", ())))
+        except (KeyError, TypeError, AttributeError) as error:
+            raise DegenetError(f"not a valid degenet encoding: {error!r}") from None
 
 
 def encode(frame, target: str | None = None, *, features: list[str] | None = None,
@@ -203,8 +206,8 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     columns = _columns(frame, target, features, parsed)
     for column in columns:  # stray text is reported before missing values
         column_dtype(frame[column])
-    rows, dropped = _complete_rows(frame, [*columns, target], missing)
-    kept = frame.loc[rows]
+    complete, dropped = _complete_rows(frame, [*columns, target], missing)
+    kept = frame if complete is None else frame.iloc[np.flatnonzero(complete)]
     y = _check_target(kept[target])
     schema = tuple(fit_column(kept[c]) for c in columns)
     if parsed is None:
@@ -280,10 +283,11 @@ def _row_counter(values: pd.Series) -> bool:
 
 
 def _complete_rows(frame: pd.DataFrame, columns: list[str], missing: str
-                   ) -> tuple[pd.Index, int]:
+                   ) -> tuple[np.ndarray | None, int]:
+    """A mask of the rows to keep (None: all) and how many were dropped."""
     counts = missing_counts(frame, columns)
     if not counts:
-        return frame.index, 0
+        return None, 0
     incomplete = frame[columns].isna().any(axis=1).to_numpy()
     n_dropped = int(incomplete.sum())
     if missing == "error":
@@ -294,12 +298,19 @@ def _complete_rows(frame: pd.DataFrame, columns: list[str], missing: str
     warnings.warn(
         f"dropped {n_dropped} of {len(frame)} rows with missing values ({listed}); "
         f"{len(frame) - n_dropped} rows remain", DataWarning, stacklevel=4)
-    return frame.index[~incomplete], n_dropped
+    return ~incomplete, n_dropped
 
 
 def _check_target(values: pd.Series) -> pd.Series:
-    if column_dtype(values) == NUMBER and not pd.api.types.is_numeric_dtype(values.dtype):
-        values = pd.Series(as_numbers(values), index=values.index, name=values.name)
+    if column_dtype(values) == NUMBER:
+        y = as_numbers(values)
+        infinite = ~np.isfinite(y)
+        if infinite.any():
+            raise DegenetError(
+                f"target column {values.name!r} holds {int(infinite.sum())} infinite value(s) "
+                f"(first in row {values.index[infinite.argmax()]!r}); it needs finite numbers")
+        if not pd.api.types.is_numeric_dtype(values.dtype):
+            values = pd.Series(y, index=values.index, name=values.name)
     distinct = pd.unique(values)
     if len(distinct) < 2:
         value = distinct[0].item() if isinstance(distinct[0], np.generic) else distinct[0]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from degenet.errors import DegenetError
 from degenet.fitting import fit
@@ -44,14 +44,14 @@ class _DegenetEstimator(BaseEstimator):
                 "patience": self.patience, "validation": self.validation}
 
     # -- fitting -----------------------------------------------------------------------------
-    def _fit(self, X, y) -> "_DegenetEstimator":
+    def _fit(self, X, y, sample_weight=None) -> "_DegenetEstimator":
         spec = parse_spec(self._spec_text())
         frame = self._frame(X)
         target = _free_name(frame.columns)
         frame[target] = y
         self.fit_ = fit(frame, target, model=spec, family=self._family_for(y),
                         seed=self.random_state, intercept=self.fit_intercept,
-                        solver=self.solver, **self._settings())
+                        solver=self.solver, sample_weight=sample_weight, **self._settings())
         self.keras_model_ = self.fit_.model
         self.n_iter_ = self.fit_.epochs
         if spec.is_regression:
@@ -111,11 +111,14 @@ class _DegenetEstimator(BaseEstimator):
 
 
 class _Regressor(RegressorMixin, _DegenetEstimator):
-    def fit(self, X, y) -> "_Regressor":
-        """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``."""
+    def fit(self, X, y, sample_weight=None) -> "_Regressor":
+        """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``.
+
+        ``sample_weight`` ``(n_samples,)`` needs ``solver="exact"`` (single-layer models).
+        """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
                              ensure_min_samples=2)
-        return self._fit(X, y)
+        return self._fit(X, y, _weights(sample_weight, X))
 
     def predict(self, X) -> np.ndarray:
         """The mean ``mu`` for each row, shape ``(n_samples,)``."""
@@ -127,15 +130,22 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
     def _family_for(self, y):
         return "bernoulli" if len(self.classes_) == 2 else "categorical"
 
-    def fit(self, X, y) -> "_Classifier":
-        """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``."""
+    def fit(self, X, y, sample_weight=None) -> "_Classifier":
+        """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``.
+
+        ``sample_weight`` ``(n_samples,)`` needs ``solver="exact"`` (single-layer models).
+        """
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise DegenetError(f"y has a single class {self.classes_.tolist()[0]!r}; a classifier "
-                               "needs at least 2 classes")
-        return self._fit(X, y)
+        weight = _weights(sample_weight, X)
+        present = np.unique(y if weight is None else y[weight > 0])
+        if len(present) < 2:
+            raise DegenetError(
+                f"y has a single class {present.tolist()[0]!r}"
+                + ("" if weight is None else " among the rows with sample_weight > 0")
+                + "; a classifier needs at least 2 classes")
+        return self._fit(X, y, weight)
 
     def _shape_coefficients(self, coef, alpha):
         """``coef_`` ``(1, n_features)`` for two classes, else ``(n_classes, n_features)``."""
@@ -308,6 +318,13 @@ class MLPRegressor(_Regressor):
     def _spec_text(self):
         return _mlp_spec(self.hidden_layer_sizes)
 
+    def fit(self, X, y) -> "MLPRegressor":
+        """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``.
+
+        No ``sample_weight``: the gradient-descent engine trains unweighted.
+        """
+        return super().fit(X, y)
+
 
 @_init_doc
 class MLPClassifier(_Classifier):
@@ -336,6 +353,18 @@ class MLPClassifier(_Classifier):
 
     def _spec_text(self):
         return _mlp_spec(self.hidden_layer_sizes)
+
+    def fit(self, X, y) -> "MLPClassifier":
+        """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``.
+
+        No ``sample_weight``: the gradient-descent engine trains unweighted.
+        """
+        return super().fit(X, y)
+
+
+def _weights(sample_weight, X) -> np.ndarray | None:
+    """scikit-learn's checks of shape and type; the core checks the values."""
+    return None if sample_weight is None else _check_sample_weight(sample_weight, X)
 
 
 def _free_name(columns) -> str:

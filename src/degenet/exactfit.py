@@ -44,13 +44,17 @@ def check_solver(solver: str, spec) -> None:
 
 
 def solve_training_rows(family: Family, X: np.ndarray, y: np.ndarray, *, intercept: bool,
-                        classes, terms, model: str) -> tuple[Solution, Diagnostics, float]:
+                        classes, terms, model: str, sample_weight: np.ndarray | None = None
+                        ) -> tuple[Solution, Diagnostics, float]:
     """The exact optimum on the training rows, its diagnostics (emitted), and its seconds."""
     start = time.perf_counter()
     n_classes = len(classes) if family.name == "categorical" else None
-    solution = solve(family, X, y, intercept=intercept, n_classes=n_classes)
+    solution = solve(family, X, y, intercept=intercept, n_classes=n_classes,
+                     sample_weight=sample_weight)
     seconds = time.perf_counter() - start
-    diagnostics = diagnose(family, solution, X, y, terms, intercept=intercept, classes=classes)
+    rows = slice(None) if sample_weight is None else np.asarray(sample_weight) > 0
+    diagnostics = diagnose(family, solution, X[rows], y[rows], terms, intercept=intercept,
+                           classes=classes)
     emit(diagnostics, model, stacklevel=4)
     return solution, diagnostics, seconds
 
@@ -74,7 +78,7 @@ def exact_training_result(seconds: float) -> TrainResult:
 def regression_of(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
                   train_rows: np.ndarray, val_rows: np.ndarray, solution: Solution,
                   diagnostics: Diagnostics, *, solver: str, intercept: bool,
-                  model: str) -> Regression:
+                  model: str, sample_weight: np.ndarray | None = None) -> Regression:
     """Read the model as a regression; for ``gd``, warn when it is off the optimum.
 
     ``X, y`` are every row of the design (original units); the rows index them.
@@ -92,9 +96,11 @@ def regression_of(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray
             set_weights(net, beta, alpha)
             beta, alpha = regression_weights(net)
     regression = assess(family, X[train_rows], y[train_rows], beta, alpha, solution,
-                        diagnostics, solver=solver, intercept=intercept)
+                        diagnostics, solver=solver, intercept=intercept,
+                        sample_weight=None if sample_weight is None else sample_weight[train_rows])
     regression = dataclasses.replace(
-        regression, val_loss=mean_loss(family, X[val_rows], y[val_rows], beta, alpha))
+        regression, val_loss=mean_loss(family, X[val_rows], y[val_rows], beta, alpha,
+                                       None if sample_weight is None else sample_weight[val_rows]))
     if not regression.at_optimum and diagnostics.separation is None:
         warnings.warn(
             f"model {model!r}: gradient descent stopped short of the exact optimum: "
@@ -106,12 +112,15 @@ def regression_of(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray
 
 
 def mean_loss(family: Family, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
-              alpha: np.ndarray) -> float:
+              alpha: np.ndarray, weight: np.ndarray | None = None) -> float:
     """The mean loss of weights ``beta, alpha`` on rows ``X, y`` (NaN for no rows)."""
     if len(y) == 0:
         return float("nan")
     eta = np.asarray(X, dtype=np.float64) @ beta + alpha
-    return float(np.mean(family.loss_np(y, eta if family.name == "categorical" else eta[:, 0])))
+    loss = family.loss_np(y, eta if family.name == "categorical" else eta[:, 0])
+    if weight is not None and weight.sum() == 0:
+        return float("nan")  # every validation row has weight zero
+    return float(np.average(loss, weights=weight))
 
 
 def table(regression: Regression | None, frame: pd.DataFrame, family: Family, classes,

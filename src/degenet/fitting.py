@@ -14,14 +14,15 @@ from degenet.encoding import Encoding, encode
 from degenet.errors import ConvergenceWarning, DegenetError
 from degenet import exactfit
 from degenet.families import Family, Target, get_family, infer_family
-from degenet.network import (build_network, fold_scaling, logits_model, regression_weights,
-                             rescale_output)
+from degenet.network import (build_network, fold_scaling, logits_model, predict_logits,
+                             regression_weights, rescale_output)
 from degenet.persistence import data_hash
 from degenet.randomness import check_seed
 from degenet.scaling import Scaling, fit_scaling
 from degenet.specs import ModelSpec, parse_spec
 from degenet.split import validation_split
 from degenet.tables import read_table
+from degenet.weights import check_sample_weight
 from degenet.training import ProgressCallback, TrainResult, TrainSettings, make_optimizer, train
 
 
@@ -172,7 +173,7 @@ class Fit:
     def linear_predictor(self, data) -> np.ndarray:
         """``eta`` for each row of ``data``: ``(n,)``, or ``(n, n_classes)`` for categorical."""
         X = self.encoding.transform(read_table(data))
-        eta = logits_model(self.model).predict(X.astype(np.float32), verbose=0, batch_size=4096)
+        eta = predict_logits(self.model, X)
         return eta if self.family.name == "categorical" else eta[:, 0]
 
     def predict_proba(self, data) -> np.ndarray:
@@ -225,6 +226,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         delimiter: str | None = None, file_encoding: str | None = None,
         columns: list[str] | None = None,
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
+        sample_weight: np.ndarray | None = None,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -265,6 +267,8 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         the exact optimum (``fit.exact``; a ConvergenceWarning when it is not within 1 std
         error). ``exact`` puts the exact optimum (Newton / least squares, float64) into
         the model's weights, with no training; single-layer models only.
+    sample_weight : ndarray, shape (n_samples,), optional
+        Non-negative row weights (frequencies in the inference); ``solver="exact"`` only.
     **training
         :class:`~degenet.training.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``validation``.
@@ -286,14 +290,17 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         encoded.y, validation=settings.validation, stratify=chosen.is_classifier, seed=seed)
     return fit_prepared(prepared, spec, chosen, encoded, train_rows, val_rows, settings,
                         seed=seed, intercept=intercept, reference=reference, progress=progress,
-                        solver=solver)
+                        solver=solver, sample_weight=sample_weight)
 
 
 def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: Target,
                  train_rows: np.ndarray, val_rows: np.ndarray, settings: TrainSettings, *,
                  seed: int, intercept: bool = True, reference=None,
-                 progress: ProgressCallback | None = None, solver: str = "gd") -> Fit:
+                 progress: ProgressCallback | None = None, solver: str = "gd",
+                 sample_weight: np.ndarray | None = None) -> Fit:
     """Train ``spec`` on an already prepared table and split."""
+    weight = check_sample_weight(sample_weight, len(prepared.X), solver=solver,
+                                 dropped_rows=prepared.encoding.dropped_rows)
     if reference is not None and (encoded.classes is None or reference not in encoded.classes):
         raise DegenetError(
             f"reference class {reference!r} is not a class of the target; classes are: "
@@ -311,7 +318,8 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
     if spec.is_regression:
         solution, diagnostics, seconds = exactfit.solve_training_rows(
             family, X[train_rows], encoded.y[train_rows], intercept=intercept,
-            classes=encoded.classes, terms=prepared.terms, model=spec.text)
+            classes=encoded.classes, terms=prepared.terms, model=spec.text,
+            sample_weight=None if weight is None else weight[train_rows])
     if solver == "exact":
         result = exactfit.exact_training_result(seconds)
         exactfit.set_weights(net, solution.beta, solution.alpha)
@@ -328,11 +336,11 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
     exact = None
     if spec.is_regression:
         exact = exactfit.regression_of(net, family, X, encoded.y, train_rows, val_rows,
-                                       solution, diagnostics, solver=solver,
+                                       solution, diagnostics, solver=solver, sample_weight=weight,
                                        intercept=intercept, model=spec.text)
     return Fit(spec, family, net, prepared.encoding, scaling, encoded.classes, settings, seed,
                result, train_rows, val_rows, intercept, reference,
-               data_sha256=data_hash(X, encoded.y), solver=solver, exact=exact)
+               data_sha256=data_hash(X, encoded.y, weight), solver=solver, exact=exact)
 
 
 def _in_target_units(result: TrainResult, scale: float) -> TrainResult:

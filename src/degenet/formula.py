@@ -200,7 +200,34 @@ def state_to_json(spec) -> dict:
         categories = entry.get("categories")
         encoder[str(name)] = {"kind": kind.value, "categories": None if categories is None
                               else [_scalar(c) for c in categories]}
+        if "contrasts" in entry:  # for the description only; levels are the source of truth
+            contrasts = entry["contrasts"].contrasts
+            base = getattr(contrasts, "base", None)
+            encoder[str(name)]["contrasts"] = type(contrasts).__name__
+            encoder[str(name)]["base"] = _scalar(base) if isinstance(
+                _scalar(base), (str, int, float, bool)) else None
     return {"encoder": encoder, "transforms": encode(spec.transform_state)}
+
+
+def describe_factors(state: dict) -> list[str]:
+    """One line per categorical factor of a formula: its coding and reference level."""
+    lines = []
+    for name, entry in state["encoder"].items():
+        levels = entry.get("categories")
+        if entry["kind"] != "categorical" or not levels:
+            continue
+        contrasts = entry.get("contrasts", "TreatmentContrasts")
+        listed = ", ".join(map(repr, levels))
+        if contrasts in ("TreatmentContrasts", "SASContrasts"):
+            base = entry.get("base")
+            base = levels[-1 if contrasts == "SASContrasts" else 0] if base is None else base
+            lines.append(f"{name}: treatment coding, reference level {base!r} (levels: {listed})")
+        elif contrasts == "SumContrasts":
+            lines.append(f"{name}: sum coding, last level {levels[-1]!r} omitted (levels: "
+                         f"{listed})")
+        else:
+            lines.append(f"{name}: {contrasts} (levels: {listed})")
+    return lines
 
 
 def _scalar(value):

@@ -46,10 +46,10 @@ ALLOWED_MODULES = ("keras", "keras.layers", "keras.initializers", "keras.src.mod
                    "keras.models")
 
 
-def data_hash(X: np.ndarray, y: np.ndarray) -> str:
-    """sha256 of the training design and target (float64, C order): names the data exactly."""
+def data_hash(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> str:
+    """sha256 of the design, target and weights (float64, C order): names the data exactly."""
     digest = hashlib.sha256()
-    for array in (X, y):
+    for array in (X, y) if sample_weight is None else (X, y, sample_weight):
         array = np.ascontiguousarray(array, dtype=np.float64)
         digest.update(str(array.shape).encode())
         digest.update(array.tobytes())

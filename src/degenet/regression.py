@@ -121,12 +121,15 @@ def fold_dropped(beta: np.ndarray, alpha: np.ndarray, solution: Solution
 
 def assess(family: Family, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
            alpha: np.ndarray, solution: Solution, diagnostics: Diagnostics, *, solver: str,
-           intercept: bool = True) -> Regression:
-    """Compare the weights ``beta, alpha`` with the exact ``solution`` on rows ``X, y``."""
-    weight = np.ones(len(y))
+           intercept: bool = True, sample_weight: np.ndarray | None = None) -> Regression:
+    """Compare the weights ``beta, alpha`` with the exact ``solution`` on rows ``X, y``.
+
+    ``sample_weight`` (as given to the solver) weights every figure, as frequencies.
+    """
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
     eta = np.asarray(X, dtype=np.float64) @ beta + alpha
     eta = eta if family.name == "categorical" else eta[:, 0]
-    loss = float(np.mean(family.loss_np(y, eta)))
+    loss = float(np.average(family.loss_np(y, eta), weights=weight))
     log_likelihood = family.log_likelihood(y, eta, weight)
     exact_eta = np.asarray(X, dtype=np.float64) @ solution.beta + solution.alpha
     exact_eta = exact_eta if family.name == "categorical" else exact_eta[:, 0]
@@ -140,7 +143,7 @@ def assess(family: Family, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
         solution, diagnostics, solver, beta, alpha, loss, max_diff, worst,
         max(2.0 * (exact_ll - log_likelihood), 0.0), log_likelihood,
         family.log_likelihood(y, null_eta, weight), family.deviance(y, eta, weight),
-        family.deviance(y, null_eta, weight), float(len(y)))
+        family.deviance(y, null_eta, weight), float(weight.sum()))
 
 
 def _max_std_diff(family, beta, alpha, solution, intercept):

@@ -249,6 +249,9 @@ def to_html(content: dict, images: dict[str, dict[str, str]]) -> str:
                 parts.append(f"<pre>{e(c['summaries'][name])}</pre>")
         if not c["coefficients"]:
             parts.append("<p>No single-layer model: no coefficients.</p>")
+        elif c["design"] != "one split":
+            parts.append('<p class="meta">Coefficients, summaries and learning curves (solid '
+                         "lines) are those of the first fold's fits.</p>")
         parts += ["</section>", '<section class="plots"><h3>Plots</h3>']
         for title, data in images.get(c["target"], {}).items():
             parts.append(f'<figure><img alt="{e(title)}" src="data:image/png;base64,{data}">'

@@ -77,24 +77,28 @@ def find_collinear(R: np.ndarray, n_samples: int, *, keep_last: bool = False
                    ) -> tuple[np.ndarray, np.ndarray, float]:
     """Kept and dropped columns of ``A`` from its triangular factor ``R``, and ``cond(A)``.
 
-    The rank counts singular values above ``s_max * max(n, q) * eps`` (numpy's
-    ``matrix_rank`` rule); pivoted QR of ``R`` then says which columns to leave out: those
-    it orders last (Golub & Van Loan 5.4.1). ``keep_last`` (the intercept) is factored
-    first, outside the pivoting, so it is never the one dropped.
+    As R's ``lm``: columns are taken in order (``keep_last``, the intercept, first) and
+    one is dropped when its distance to the span of those kept is at most
+    ``max(n, q) * eps`` of its norm (numpy's ``matrix_rank`` tolerance, here per column).
+    Exact collinearity leaves ~1e-16; a degree-10 polynomial on [-9, -3] still ~1e-7.
+    So the later of two collinear columns goes, whatever their scale.
     """
     q = R.shape[1]
     s = linalg.svdvals(R)
-    rank = int(np.sum(s > s[0] * max(n_samples, q) * np.finfo(float).eps))
     condition = float(s[0] / s[-1]) if s[-1] > 0 else np.inf
-    if rank == q:
+    if s[-1] > 1e-8 * s[0]:
         return np.arange(q), np.arange(0), condition
-    order = np.r_[q - 1, np.arange(q - 1)] if keep_last else np.arange(q)
-    if keep_last:
-        trailing = linalg.qr(R[:, order], mode="r")[0][1:, 1:]
-        ranked = np.r_[0, 1 + linalg.qr(trailing, pivoting=True, mode="r")[1]]
-    else:
-        ranked = linalg.qr(R, pivoting=True, mode="r")[1]
-    return np.sort(order[ranked[:rank]]), np.sort(order[ranked[rank:]]), condition
+    tolerance = max(n_samples, q) * np.finfo(float).eps
+    norms = np.linalg.norm(R, axis=0)
+    kept, dropped = [], []
+    for j in ([q - 1] + list(range(q - 1)) if keep_last else range(q)):
+        if norms[j] > 0:
+            r = linalg.qr(R[:, kept + [j]], mode="r")[0]
+            if abs(r[len(kept), len(kept)]) > tolerance * norms[j]:
+                kept.append(j)
+                continue
+        dropped.append(j)
+    return np.sort(kept), np.sort(dropped), condition
 
 
 def relations_of(design: Design, R: np.ndarray, kept, dropped, n_features: int) -> np.ndarray:

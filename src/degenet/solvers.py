@@ -86,6 +86,12 @@ def _check_inputs(family, X, y, sample_weight, n_classes):
         raise DegenetError(f"bernoulli y must be 0 or 1; received {y[~np.isin(y, (0, 1))][0]:g}")
     if family.name == "poisson" and (y < 0).any():
         raise DegenetError(f"poisson y must be counts >= 0; received {y[y < 0][0]:g}")
+    present = np.unique(y[weight > 0])
+    if family.is_classifier and len(present) < 2:
+        raise DegenetError(f"{family.name} y has a single class ({present[0]:g}) among the rows "
+                           "with positive weight; a classifier needs at least 2 classes")
+    if family.name == "poisson" and not (y[weight > 0] > 0).any():
+        raise DegenetError("poisson y is 0 on every row with positive weight; nothing to fit")
     if family.name == "categorical":
         n_classes = int(y.max()) + 1 if n_classes is None else int(n_classes)
         if (y != np.round(y)).any() or y.min() < 0 or y.max() >= n_classes or n_classes < 2:
@@ -142,8 +148,8 @@ def _curvature(family, design, y, weight, eta):
                     H[i * q:(i + 1) * q, j * q:(j + 1) * q] += (A * c[:, None]).T @ A
             continue
         g[:, 0] += A.T @ (family.gradient(y[rows], e[:, 0]) * w)
-        Aw = A * np.sqrt(family.hessian_weight(e[:, 0]) * w)[:, None]
-        H += Aw.T @ Aw
+        A *= np.sqrt(family.hessian_weight(e[:, 0]) * w)[:, None]  # in place: rebuilt next pass
+        H += A.T @ A
     H = np.triu(H) + np.triu(H, 1).T
     return g / weight.sum(), H / weight.sum()
 
