@@ -30,7 +30,7 @@ def digits(a, b) -> float:
 
 
 def main() -> None:
-    head = (f"{'case':<27}{'family':<12}{'n x p':>10}{'cond':>10}  {'method':<24}{'reference':<12}"
+    head = (f"{'case':<27}{'family':<12}{'n x p':>10}{'cond':>10}  {'method':<26}{'reference':<12}"
             f"{'coef':>6}{'se':>6}  {'sm coef':>8}{'sm se':>6}{'seconds':>9}")
     print(head)
     print("-" * len(head))
@@ -54,7 +54,7 @@ def main() -> None:
                  f"{digits(sm['std_error'], ref['std_error']):>6.1f}") if source == "mpmath"
                 else f"{'(ref)':>8}{'':>6}")
         print(f"{name:<27}{family:<12}{f'{X.shape[0]}x{X.shape[1]}':>10}"
-              f"{solution.condition_number:>10.2g}  {solution.method:<24}{source:<12}"
+              f"{solution.condition_number:>10.2g}  {solution.method:<26}{source:<12}"
               f"{digits(estimate, ref['estimate']):>6.1f}"
               f"{digits(std_error, ref['std_error']):>6.1f}  {peer}{seconds:>9.3f}")
 

@@ -1,6 +1,7 @@
 """Honest warnings: separation (bernoulli, categorical), collinearity (every family), and
 a large condition number; p-values withheld where they cannot be trusted."""
 
+import re
 import warnings
 
 import numpy as np
@@ -38,7 +39,9 @@ def test_complete_separation_is_named_and_p_values_withheld():
     assert table["p_value"].isna().all() and table["ci_low"].isna().all()
     assert "separation" in table.attrs["withheld"]
     assert fitted.exact.diagnostics.separation.terms == ("x1",)
-    assert "p-values and intervals withheld" in fitted.summary()
+    assert "p-values and intervals are withheld" in fitted.summary()
+    assert re.search(r"Converged:\s+no \(separation\)", fitted.summary())
+    assert fitted.exact.diagnostics.separation.n_separated == len(fitted.train_rows)
 
 
 def test_quasi_complete_separation_is_told_apart():

@@ -176,3 +176,18 @@ def test_engine_does_not_touch_the_callers_arrays(linear_data):
                       TrainSettings(max_epochs=1), train_rows=np.arange(500),
                       val_rows=np.arange(500, 600), scaling=fit_scaling(X[:500]), seed=0)
     np.testing.assert_array_equal(X32, before)
+
+
+def test_default_batch_size_keeps_enough_steps_per_epoch():
+    from degenet.training import batch_size_for
+
+    sizes = {n: batch_size_for(TrainSettings(), n) for n in (20, 455, 40_000, 80_000, 10**7)}
+    assert sizes == {20: 20, 455: 32, 40_000: 128, 80_000: 256, 10**7: 256}
+    assert batch_size_for(TrainSettings(batch_size=64), 50) == 50
+
+
+def test_bad_plateau_factor_is_named():
+    from degenet.errors import DegenetError
+
+    with pytest.raises(DegenetError, match=r"plateau_factor must be in \(0, 1\].*received 0"):
+        TrainSettings(plateau_factor=0)

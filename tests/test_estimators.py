@@ -35,12 +35,11 @@ SPLIT = ("degenet holds out a validation share of the rows (a seeded split, as d
 
 def expected_failures(estimator) -> dict[str, str]:
     """Checks that fail by design, with the reason."""
-    if isinstance(estimator, (LinearRegression, LogisticRegression, PoissonRegressor)):
-        return {"check_sample_weight_equivalence_on_dense_data": SPLIT}
+    failures = {"check_sample_weight_equivalence_on_dense_data": SPLIT}
     if isinstance(estimator, MLPRegressor):
-        return {"check_methods_subset_invariance": FLOAT32,
-                "check_methods_sample_order_invariance": FLOAT32}
-    return {}
+        failures.update({"check_methods_subset_invariance": FLOAT32,
+                         "check_methods_sample_order_invariance": FLOAT32})
+    return failures
 
 
 @parametrize_with_checks(CHECKED, expected_failed_checks=expected_failures)
@@ -224,11 +223,27 @@ def test_sample_weight_reaches_logistic_regression_through_a_pipeline(class_data
     np.testing.assert_allclose(pipeline[-1].coef_, reference.coef_, rtol=1e-4)
 
 
-def test_sample_weight_needs_the_exact_solver(regression_data):
+def test_gradient_descent_ignores_rows_of_weight_zero(regression_data):
+    """Known answer: a row of weight zero has no say, whatever its target."""
     X, y = regression_data
-    with pytest.raises(DegenetError, match="sample_weight needs solver='exact'"):
-        LinearRegression().fit(X, y, sample_weight=np.ones(len(y)))
+    weight = np.where(np.arange(len(y)) % 4 == 0, 0.0, 1.0)
+    scrambled = np.where(weight == 0, 1e3 * np.sign(y), y)
+    settings = {"hidden_layer_sizes": (4,), "max_epochs": 10, "learning_rate": 0.01}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = MLPRegressor(**settings).fit(X, y, sample_weight=weight)
+        second = MLPRegressor(**settings).fit(X, scrambled, sample_weight=weight)
+        unweighted = MLPRegressor(**settings).fit(X, y)
+        doubled = MLPRegressor(**settings).fit(X, y, sample_weight=np.full(len(y), 2.0))
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+    assert not np.allclose(first.predict(X), unweighted.predict(X))
+    # Only relative weights count: twice every weight is the same fit.
+    np.testing.assert_array_equal(doubled.predict(X), unweighted.predict(X))
+
+
+def test_bad_sample_weights_are_named(regression_data):
+    X, y = regression_data
     with pytest.raises(DegenetError, match="finite and >= 0"):
         LinearRegression(solver="exact").fit(X, y, sample_weight=-np.ones(len(y)))
-    with pytest.raises(TypeError):  # the networks train by gradient descent only
-        MLPRegressor().fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(3,\), expected \(400,\)"):
+        LinearRegression().fit(X, y, sample_weight=np.ones(3))

@@ -123,6 +123,8 @@ def test_softmax_table_is_against_the_chosen_reference_class():
         np.testing.assert_allclose(part["std_error"], np.sqrt(np.diag(L @ covariance @ L.T)),
                                    rtol=1e-7)
     assert "reference class 3.0" in fitted.summary()
+    assert fitted.exact.log_likelihood == pytest.approx(result.llf, rel=RTOL)
+    assert fitted.exact.null_log_likelihood == pytest.approx(result.llnull, rel=RTOL)
 
 
 def test_the_exact_fit_is_the_keras_model(spector):
@@ -187,3 +189,30 @@ def test_level_must_be_a_probability(spector):
     with pytest.raises(DegenetError, match="level must be a number between 0 and 1; "
                                            "received level=95"):
         fitted.coefficient_table(level=95)
+
+
+def test_cli_fit_prints_the_summary_and_puts_the_table_in_json(spector, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from degenet.cli import app
+
+    path = tmp_path / "spector.csv"
+    spector.to_csv(path, index=False)
+    runner = CliRunner()
+    text = runner.invoke(app, ["fit", str(path), "-t", "GRADE", "-m", "logistic", "--solver",
+                               "exact", "-q"])
+    assert text.exit_code == 0, text.output
+    assert "degenet regression results: logistic (bernoulli)" in text.stdout
+    assert "Log-likelihood:" in text.stdout and "P>|z|" in text.stdout
+    result = runner.invoke(app, ["fit", str(path), "-t", "GRADE", "-m", "logistic", "--solver",
+                                 "exact", "--json"])
+    document = json.loads(result.stdout)
+    assert document["solver"] == "exact"
+    rows = document["coefficient_table"]
+    assert [row["term"] for row in rows] == ["GPA", "TUCE", "PSI", "intercept"]
+    assert set(rows[0]) == {"term", *COLUMNS}
+    fitted = degenet.fit(spector, "GRADE", model="logistic", solver="exact")
+    assert rows[0]["std_error"] == pytest.approx(fitted.coefficients["std_error"].iloc[0])
+    assert document["exact"]["coefficients"]["GPA"] == pytest.approx(rows[0]["estimate"])

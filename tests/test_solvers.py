@@ -39,7 +39,8 @@ def test_estimates_and_std_errors_match_the_reference(name, solved):
     stored = exact_cases.reference(name)
     source = "mpmath" if "mpmath" in stored else "statsmodels"
     solution = solved[name]
-    estimate, std_error = _ordered(solution, stored["intercept"], stored["family"] == "categorical")
+    categorical = stored["family"] == "categorical"
+    estimate, std_error = _ordered(solution, stored["intercept"], categorical)
     rtol = 10.0 ** -DIGITS
     np.testing.assert_allclose(estimate, np.asarray(stored[source]["estimate"], float), rtol=rtol)
     np.testing.assert_allclose(std_error, np.asarray(stored[source]["std_error"], float),

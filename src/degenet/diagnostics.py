@@ -140,6 +140,7 @@ def find_separation(family: Family, X: np.ndarray, y: np.ndarray, terms, *,
     rows = margins @ b
     n_separated = len(np.unique(np.nonzero(rows > MARGIN)[0] % n))
     kind = "complete" if _complete(margins) else "quasi-complete"
+    n_separated = n if kind == "complete" else n_separated
     q = A.shape[1]
     b = _sparse_direction(margins, q, intercept, fallback=b)
     size = np.abs(b).reshape(q, -1, order="F")

@@ -40,8 +40,8 @@ from degenet._keras import keras
 from degenet.families import Family
 from degenet.randomness import derive
 from degenet.scaling import Scaling
-from degenet.training import (ProgressCallback, TrainResult, TrainSettings, history_frame,
-                              make_optimizer)
+from degenet.training import (ProgressCallback, TrainResult, TrainSettings, batch_size_for,
+                              history_frame, make_optimizer)
 
 # Python regains control about this often (seconds), to report progress.
 _CALL_SECONDS = 0.5
@@ -199,7 +199,10 @@ def _batches(rows: jax.Array, size: int) -> tuple[jax.Array, jax.Array]:
 
 def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
              batch_size: int) -> Callable:
-    """The jitted ``run(state, X, y, train_rows, val_rows, mean, scale, stop_at) -> state``."""
+    """The jitted ``run(state, X, y, w, train_rows, val_rows, mean, scale, stop_at) -> state``.
+
+    ``w`` ``(n_samples,)`` weights each row's loss (ones without sample weights).
+    """
 
     def batch_loss(weights, X, y, mask):
         total = jnp.sum(family.loss(y, _forward(stack, weights, X)) * mask)
@@ -207,12 +210,13 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
 
     grad = jax.value_and_grad(batch_loss, has_aux=True)
 
-    def epoch(state: _State, X, y, train_rows, val_rows, mean, scale) -> _State:
+    def epoch(state: _State, X, y, w, train_rows, val_rows, mean, scale) -> _State:
         def step(carry, batch):
             weights, opt_state = carry
             rows, mask = batch
             rows = train_rows[rows]
-            (_, total), grads = grad(weights, (X[rows] - mean) / scale, y[rows], mask)
+            (_, total), grads = grad(weights, (X[rows] - mean) / scale, y[rows],
+                                     mask * w[rows])
             weights, opt_state = optimizer.update(opt_state, grads, weights, state.rate)
             return (weights, opt_state), total
 
@@ -223,7 +227,7 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
         def score(total, chunk):
             rows, mask = chunk
             eta = _forward(stack, weights, (X[rows] - mean) / scale)
-            return total + jnp.sum(family.loss(y[rows], eta) * mask), None
+            return total + jnp.sum(family.loss(y[rows], eta) * mask * w[rows]), None
 
         chunk = min(_VAL_CHUNK, val_rows.shape[0])
         val, _ = jax.lax.scan(score, jnp.zeros((), jnp.float32), _batches(val_rows, chunk))
@@ -238,12 +242,12 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
             state.loss.at[state.epoch].set(jnp.sum(totals) / train_rows.shape[0]),
             state.val_loss.at[state.epoch].set(val))
 
-    def run(state: _State, X, y, train_rows, val_rows, mean, scale, stop_at) -> _State:
+    def run(state: _State, X, y, w, train_rows, val_rows, mean, scale, stop_at) -> _State:
         def going(s):
             return (s.epoch < stop_at) & (s.wait < settings.patience)
 
         return jax.lax.while_loop(
-            going, lambda s: epoch(s, X, y, train_rows, val_rows, mean, scale), state)
+            going, lambda s: epoch(s, X, y, w, train_rows, val_rows, mean, scale), state)
 
     return jax.jit(run, donate_argnums=0)
 
@@ -284,18 +288,20 @@ def _compiled(stack, family, optimizer, settings, batch_size, state, args):
 
 def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
                settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
-               scaling: Scaling, seed: int, progress: ProgressCallback | None = None
-               ) -> TrainResult:
+               scaling: Scaling, seed: int, progress: ProgressCallback | None = None,
+               weight: np.ndarray | None = None) -> TrainResult:
     """Train the Dense stack ``net`` (outputting logits) in place; see ``training.train``.
 
     ``X`` is ``(n_samples, n_features)`` in the data's units (read as float32, never
-    copied to float64); ``y`` is ``(n_samples,)``; the split is given by row indices.
+    copied to float64); ``y`` is ``(n_samples,)``; the split is given by row indices;
+    ``weight`` ``(n_samples,)`` weights the rows' losses (``training.row_weights``).
     """
     stack = dense_stack(net)
     optimizer = _optimizer(net, settings)
-    batch_size = min(settings.batch_size, len(train_rows))
+    batch_size = batch_size_for(settings, len(train_rows))
     y_dtype = jnp.int32 if family.name == "categorical" else jnp.float32
-    args = (_device_array(X), jnp.asarray(y, y_dtype),
+    weight = np.ones(len(y)) if weight is None else weight
+    args = (_device_array(X), jnp.asarray(y, y_dtype), jnp.asarray(weight, jnp.float32),
             jnp.asarray(train_rows, jnp.int32), jnp.asarray(val_rows, jnp.int32),
             jnp.asarray(scaling.mean, jnp.float32), jnp.asarray(scaling.scale, jnp.float32))
     # The state is donated to the program, so it holds copies, never the variables' buffers.

@@ -22,11 +22,13 @@ from degenet.errors import DegenetError
 from degenet.fitting import fit
 from degenet.network import regression_weights
 from degenet.specs import parse_spec
+from degenet.training import TrainSettings
+
 
 class _DegenetEstimator(BaseEstimator):
     """What every degenet estimator shares: validation, the call to the core, the readers.
 
-    Subclasses set ``_family`` (or override :meth:`_family_for`) and ``_spec``.
+    Subclasses give :meth:`_spec_text` and ``_family`` (or override :meth:`_family_for`).
     """
 
     _family: str | None = None
@@ -103,18 +105,11 @@ class _DegenetEstimator(BaseEstimator):
         save(self.fit_, path, estimator={"class": type(self).__name__,
                                           "params": _json_params(self.get_params())})
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
-        return tags
-
-
 class _Regressor(RegressorMixin, _DegenetEstimator):
     def fit(self, X, y, sample_weight=None) -> "_Regressor":
         """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``.
 
-        ``sample_weight`` ``(n_samples,)`` needs ``solver="exact"`` (single-layer models).
+        ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
                              ensure_min_samples=2)
@@ -133,7 +128,7 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
     def fit(self, X, y, sample_weight=None) -> "_Classifier":
         """Train on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``.
 
-        ``sample_weight`` ``(n_samples,)`` needs ``solver="exact"`` (single-layer models).
+        ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
         check_classification_targets(y)
@@ -158,6 +153,7 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
         return self.fit_.predict_proba(frame)
 
     def predict_log_proba(self, X) -> np.ndarray:
+        """The logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -167,16 +163,14 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
         return self.classes_[proba.argmax(axis=1)]
 
 
-_PARAMETERS = """
-    Parameters
-    ----------
+_SHARED_DOC = """
     solver : {'gd', 'exact'}
         ``gd``: the Keras network trained by gradient descent with early stopping, as
         :func:`degenet.fit` does; ``exact``: the exact optimum of the same model and loss on
         the same training rows (single-layer models only).
     fit_intercept : bool
     max_epochs, batch_size, optimizer, learning_rate, patience, validation
-        :class:`~degenet.TrainSettings` fields.
+        :class:`~degenet.TrainSettings` fields, with its defaults.
     random_state : int
         degenet's ``seed``: the validation split, the initial weights and the shuffling.
 
@@ -193,20 +187,29 @@ _PARAMETERS = """
 
 
 def _init_doc(cls):
-    cls.__doc__ = cls.__doc__.rstrip() + "\n" + _PARAMETERS
+    """Append the parameters every estimator shares to its docstring."""
+    doc = cls.__doc__.rstrip()
+    if "Parameters\n" not in doc:
+        doc += "\n\n    Parameters\n    ----------"
+    cls.__doc__ = doc + _SHARED_DOC
     return cls
+
+
+# Defaults come from TrainSettings, the one place they are set.
+_D = TrainSettings
 
 
 @_init_doc
 class LinearRegression(_Regressor):
-    """Multiple regression: one Dense layer, squared error (gaussian family, identity link).
-    """
+    """Multiple regression: one Dense layer, squared error (gaussian family, identity link)."""
 
     _family = "gaussian"
 
-    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True, max_epochs: int = 200,
-                 batch_size: int = 32, optimizer: str = "adam", learning_rate: float = 1e-3,
-                 patience: int = 5, validation: float = 0.2, random_state: int = 0):
+    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
+                 max_epochs: int = _D.max_epochs, batch_size: int = _D.batch_size,
+                 optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
+                 patience: int = _D.patience, validation: float = _D.validation,
+                 random_state: int = 0):
         self.solver = solver
         self.fit_intercept = fit_intercept
         self.max_epochs = max_epochs
@@ -223,14 +226,15 @@ class LinearRegression(_Regressor):
 
 @_init_doc
 class PoissonRegressor(_Regressor):
-    """Poisson regression: Dense(1) under ``exp`` (log link), loss ``exp(eta) - y * eta``.
-    """
+    """Poisson regression: Dense(1) under ``exp`` (log link), loss ``exp(eta) - y * eta``."""
 
     _family = "poisson"
 
-    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True, max_epochs: int = 200,
-                 batch_size: int = 32, optimizer: str = "adam", learning_rate: float = 1e-3,
-                 patience: int = 5, validation: float = 0.2, random_state: int = 0):
+    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
+                 max_epochs: int = _D.max_epochs, batch_size: int = _D.batch_size,
+                 optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
+                 patience: int = _D.patience, validation: float = _D.validation,
+                 random_state: int = 0):
         self.solver = solver
         self.fit_intercept = fit_intercept
         self.max_epochs = max_epochs
@@ -259,9 +263,11 @@ class LogisticRegression(_Classifier):
     to a common shift: :meth:`summary` gives the contrasts against the reference class).
     """
 
-    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True, max_epochs: int = 200,
-                 batch_size: int = 32, optimizer: str = "adam", learning_rate: float = 1e-3,
-                 patience: int = 5, validation: float = 0.2, random_state: int = 0):
+    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
+                 max_epochs: int = _D.max_epochs, batch_size: int = _D.batch_size,
+                 optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
+                 patience: int = _D.patience, validation: float = _D.validation,
+                 random_state: int = 0):
         self.solver = solver
         self.fit_intercept = fit_intercept
         self.max_epochs = max_epochs
@@ -301,9 +307,10 @@ class MLPRegressor(_Regressor):
     _family = "gaussian"
 
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
-                 fit_intercept: bool = True, max_epochs: int = 200, batch_size: int = 32,
-                 optimizer: str = "adam", learning_rate: float = 1e-3, patience: int = 5,
-                 validation: float = 0.2, random_state: int = 0):
+                 fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
+                 batch_size: int = _D.batch_size, optimizer: str = _D.optimizer,
+                 learning_rate: float = _D.learning_rate, patience: int = _D.patience,
+                 validation: float = _D.validation, random_state: int = 0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.solver = solver
         self.fit_intercept = fit_intercept
@@ -317,13 +324,6 @@ class MLPRegressor(_Regressor):
 
     def _spec_text(self):
         return _mlp_spec(self.hidden_layer_sizes)
-
-    def fit(self, X, y) -> "MLPRegressor":
-        """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``.
-
-        No ``sample_weight``: the gradient-descent engine trains unweighted.
-        """
-        return super().fit(X, y)
 
 
 @_init_doc
@@ -337,9 +337,10 @@ class MLPClassifier(_Classifier):
     """
 
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
-                 fit_intercept: bool = True, max_epochs: int = 200, batch_size: int = 32,
-                 optimizer: str = "adam", learning_rate: float = 1e-3, patience: int = 5,
-                 validation: float = 0.2, random_state: int = 0):
+                 fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
+                 batch_size: int = _D.batch_size, optimizer: str = _D.optimizer,
+                 learning_rate: float = _D.learning_rate, patience: int = _D.patience,
+                 validation: float = _D.validation, random_state: int = 0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.solver = solver
         self.fit_intercept = fit_intercept
@@ -353,13 +354,6 @@ class MLPClassifier(_Classifier):
 
     def _spec_text(self):
         return _mlp_spec(self.hidden_layer_sizes)
-
-    def fit(self, X, y) -> "MLPClassifier":
-        """Train on ``X`` ``(n_samples, n_features)`` and ``y`` ``(n_samples,)``.
-
-        No ``sample_weight``: the gradient-descent engine trains unweighted.
-        """
-        return super().fit(X, y)
 
 
 def _weights(sample_weight, X) -> np.ndarray | None:

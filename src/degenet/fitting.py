@@ -268,7 +268,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         error). ``exact`` puts the exact optimum (Newton / least squares, float64) into
         the model's weights, with no training; single-layer models only.
     sample_weight : ndarray, shape (n_samples,), optional
-        Non-negative row weights (frequencies in the inference); ``solver="exact"`` only.
+        Non-negative row weights of the loss (frequencies in the inference).
     **training
         :class:`~degenet.training.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``validation``.
@@ -299,7 +299,7 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
                  progress: ProgressCallback | None = None, solver: str = "gd",
                  sample_weight: np.ndarray | None = None) -> Fit:
     """Train ``spec`` on an already prepared table and split."""
-    weight = check_sample_weight(sample_weight, len(prepared.X), solver=solver,
+    weight = check_sample_weight(sample_weight, len(prepared.X),
                                  dropped_rows=prepared.encoding.dropped_rows)
     if reference is not None and (encoded.classes is None or reference not in encoded.classes):
         raise DegenetError(
@@ -308,12 +308,13 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
     X = prepared.X
     scaling = fit_scaling(X[train_rows], center=intercept)
     n_classes = len(encoded.classes) if encoded.classes else None
-    y_train = encoded.y[train_rows]
-    center, scale = family.target_scaling(y_train, intercept)
+    # Rows of weight zero have no say, not even in the target's scaling or the start.
+    counted = train_rows if weight is None else train_rows[weight[train_rows] > 0]
+    center, scale = family.target_scaling(encoded.y[counted], intercept)
     y = (encoded.y - center) / scale
     net = build_network(spec, family, n_features=X.shape[1], seed=seed, intercept=intercept,
                         n_outputs=family.n_outputs(n_classes),
-                        bias=family.null_eta(y[train_rows], n_classes))
+                        bias=family.null_eta(y[counted], n_classes))
     exactfit.check_solver(solver, spec)
     if spec.is_regression:
         solution, diagnostics, seconds = exactfit.solve_training_rows(
@@ -325,7 +326,8 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
         exactfit.set_weights(net, solution.beta, solution.alpha)
     else:
         result = train(logits_model(net), family, X, y, settings, train_rows=train_rows,
-                       val_rows=val_rows, scaling=scaling, seed=seed, progress=progress)
+                       val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
+                       sample_weight=weight)
         if progress:
             progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
         result = _in_target_units(result, scale)

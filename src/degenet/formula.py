@@ -159,12 +159,10 @@ def model_matrix(rhs: str, frame: pd.DataFrame, state: dict | None = None
     ``Intercept`` column is left out, since the network has its own bias.
     """
     from formulaic import Formula, ModelSpec
-    from formulaic.errors import FormulaicError
+    from formulaic.errors import DataMismatchWarning, FormulaicError
 
     spec = ModelSpec(formula=Formula(rhs), materializer="pandas", ensure_full_rank=True,
                      na_action="ignore", output="pandas", **_spec_state(state))
-    from formulaic.errors import DataMismatchWarning
-
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         # An unseen level would silently become NaN; log(0) is caught by the finite check.
         warnings.simplefilter("error", DataMismatchWarning)

@@ -319,6 +319,8 @@ class SavedModel:
         keys = ["class", "term"] if "class" in table.columns else ["term"]
         return table.set_index(keys)
 
+    # Fit's own prediction code, run on this object (it has the attributes that code reads):
+    # a loaded model predicts exactly as the fit that was saved.
     def linear_predictor(self, data) -> np.ndarray:
         from degenet.fitting import Fit
 
@@ -366,6 +368,10 @@ def load(path) -> SavedModel:
                       sidecar.get("reference"), bool(sidecar["intercept"]), sidecar)
 
 
+def _shown(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def describe(sidecar: dict) -> list[str]:
     """What a sidecar says, as lines of text (for ``degenet inspect``)."""
     encoding, training, versions = sidecar["encoding"], sidecar.get("training") or {}, \
@@ -378,7 +384,7 @@ def describe(sidecar: dict) -> list[str]:
         f"inputs     {', '.join(map(str, encoding.get('columns', [])))}",
         f"terms      {', '.join(map(str, encoding.get('terms', [])))}",
         f"trained    {training.get('engine', '?')}: {training.get('epochs', '?')} epochs, best "
-        f"{training.get('best_epoch', '?')}, val_loss {training.get('val_loss')}, seed "
+        f"{training.get('best_epoch', '?')}, val_loss {_shown(training.get('val_loss'))}, seed "
         f"{sidecar.get('seed')}, {training.get('n_train', '?')} training / "
         f"{training.get('n_val', '?')} validation rows",
         "settings   " + ", ".join(f"{k}={v}" for k, v in (sidecar.get("settings") or {}).items()),

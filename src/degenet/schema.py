@@ -78,21 +78,23 @@ def column_dtype(values: pd.Series) -> str:
 
 
 def _object_dtype(values: pd.Series) -> str:
-    present = values.dropna()
-    if len(present) and all(isinstance(v, (bool, np.bool_)) for v in present):
+    # Judged on the distinct values: a million rows of three labels cost three checks.
+    distinct = pd.Series(pd.unique(values.dropna()), dtype=object)
+    if len(distinct) == 0:
+        return TEXT
+    if all(isinstance(v, (bool, np.bool_)) for v in distinct):
         return BOOLEAN
-    parsed = pd.to_numeric(present, errors="coerce")
-    bad = parsed.isna()
-    if not bad.any() and len(present):
+    bad = pd.to_numeric(distinct, errors="coerce").isna().to_numpy()
+    if not bad.any():
         return NUMBER
-    if len(present) and bad.all() and present.astype(str).str.fullmatch(DECIMAL_COMMA).all():
+    if bad.all() and distinct.astype(str).str.fullmatch(DECIMAL_COMMA).all():
         raise DegenetError(
             f"column {values.name!r} holds numbers written with decimal commas (e.g. "
-            f"{present.iloc[0]!r}); save the table with decimal points")
-    if (~bad).sum() >= bad.sum() and (~bad).any():
-        raise stray_text_error(values.name, present[bad])
-    if len(present) and not all(isinstance(v, str) for v in present):
-        sample = next(v for v in present if not isinstance(v, str))
+            f"{distinct.iloc[0]!r}); save the table with decimal points")
+    if (~bad).sum() >= bad.sum():
+        raise stray_text_error(values.name, values[values.isin(set(distinct[bad]))])
+    if not all(isinstance(v, str) for v in distinct):
+        sample = next(v for v in distinct if not isinstance(v, str))
         raise DegenetError(
             f"column {values.name!r} mixes text with {type(sample).__name__} values "
             f"(e.g. {sample!r}); give it one type")
@@ -195,11 +197,13 @@ def _conform_levels(column: ColumnSchema, values: pd.Series, dtype: str) -> pd.C
                   CATEGORY: (TEXT, BOOLEAN, NUMBER, CATEGORY)}[column.dtype]
     if dtype not in compatible:
         raise _type_change(column, values, dtype)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    codes = pd.Index(list(column.levels), dtype=object).get_indexer(values.astype(object))
-    coded = pd.Categorical.from_codes(codes, categories=list(column.levels))
-    unseen = values[(codes == -1) & values.notna().to_numpy()]
+    # Match the distinct values to the levels, then map every row's code through that.
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Index(np.asarray(distinct, dtype=object), dtype=object)
+    position = pd.Index(list(column.levels), dtype=object).get_indexer(distinct)
+    mapped = np.where(codes >= 0, position[codes], -1)
+    coded = pd.Categorical.from_codes(mapped, categories=list(column.levels))
+    unseen = values[(mapped == -1) & (codes >= 0)]
     if len(unseen):
         new = list(dict.fromkeys(unseen.tolist()))
         raise DegenetError(

@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-from degenet.design import BLOCK_ROWS, Design, column_stats, equilibrated_condition, gram, r_factor
+from degenet.design import (BLOCK_ROWS, Design, add_gram, add_product, column_stats,
+                            equilibrated_condition, gram, r_factor, symmetric)
 from degenet.errors import ConvergenceWarning, DegenetError
 from degenet.families import Family, get_family
 from degenet.least_squares import CHOLESKY_MAX_CONDITION, least_squares
@@ -55,6 +56,20 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
         Newton: stop when the Newton decrement ``sqrt(g' H^-1 g)`` of the mean loss is at
         most ``tol`` (then ``loss - optimum ~ tol^2 / 2``).
     max_iter : int
+    block_rows : int
+        Rows per block of a pass over ``X`` (memory: ``block_rows * n_features`` float64).
+
+    Returns
+    -------
+    Solution
+        The optimum in the units of ``X``, with the covariance inference needs.
+
+    Notes
+    -----
+    Exactly collinear columns are dropped (``Solution.dropped``: coefficient 0, std error
+    NaN) with the relation that makes them redundant. Separation is not checked here
+    (Newton's iterates then grow until the loss stops falling); see
+    :func:`degenet.diagnostics.find_separation`.
     """
     family = get_family(family)
     X, y, weight, n_classes = _check_inputs(family, X, y, sample_weight, n_classes)
@@ -133,25 +148,33 @@ def _first_step(family, G, b, weight, n_classes, start):
     return ((mu[0] * ones - b[:, 0]) / total)[:, None], h * G / total
 
 
-def _curvature(family, design, y, weight, eta):
-    """Gradient ``(q, k)`` and Hessian ``(q k, q k)`` of the mean loss, one pass."""
-    k, q = eta.shape[1] - int(family.name == "categorical"), design.n_columns
-    g, H = np.zeros((q, k)), np.zeros((q * k, q * k))
+def _curvature(family, design, y, weight, theta):
+    """Gradient ``(q, k)``, Hessian ``(q k, q k)`` of the mean loss, and ``eta``: one pass.
+
+    ``eta = A theta`` is recomputed exactly here, in float64, so the cheaper ``A d`` of
+    the line search (in X's own precision) never accumulates into it.
+    """
+    categorical = family.name == "categorical"
+    k, q = theta.shape[1], design.n_columns
+    eta = np.zeros((design.n_samples, k + int(categorical)))
+    g, H = np.zeros((q, k)), np.zeros((q * k, q * k), order="F")
     for rows, A in design.blocks():
+        eta[rows, int(categorical):] = A @ theta
         w, e = weight[rows], eta[rows]
-        if family.name == "categorical":
+        if categorical:
             mu = family.mean(e)[:, 1:]
             g += A.T @ (family.gradient(y[rows], e)[:, 1:] * w[:, None])
             for i in range(k):
                 for j in range(i, k):
                     c = w * mu[:, i] * ((i == j) - mu[:, j])
-                    H[i * q:(i + 1) * q, j * q:(j + 1) * q] += (A * c[:, None]).T @ A
+                    H[i * q:(i + 1) * q, j * q:(j + 1) * q] = add_product(
+                        np.asfortranarray(H[i * q:(i + 1) * q, j * q:(j + 1) * q]),
+                        A * c[:, None], A)
             continue
         g[:, 0] += A.T @ (family.gradient(y[rows], e[:, 0]) * w)
         A *= np.sqrt(family.hessian_weight(e[:, 0]) * w)[:, None]  # in place: rebuilt next pass
-        H += A.T @ A
-    H = np.triu(H) + np.triu(H, 1).T
-    return g / weight.sum(), H / weight.sum()
+        H = add_gram(H, A)
+    return g / weight.sum(), symmetric(H) / weight.sum(), eta
 
 
 def spd_solve(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, str]:
@@ -198,8 +221,8 @@ def _newton(family, design, y, weight, n_classes, tol, max_iter):
     converged, fresh = False, True
     for n_iter in range(1, max_iter + 1):
         if n_iter > 1:
-            g, H = _curvature(family, design, y, weight, eta)
-            fresh = True
+            g, H, eta = _curvature(family, design, y, weight, theta)
+            loss, fresh = _mean_loss(family, y, weight, eta), True
         d = -spd_solve(H, g.reshape(-1, 1, order="F"))[0].reshape(q, k, order="F")
         decrement2 = max(-float(np.sum(g * d)), 0.0)
         # Stop on the Newton decrement (Boyd & Vandenberghe 9.5.1): lambda^2 / 2 estimates
@@ -207,7 +230,7 @@ def _newton(family, design, y, weight, n_classes, tol, max_iter):
         if np.sqrt(decrement2) <= tol:
             converged = True
             break
-        Ad = design.matmul(d)
+        Ad = design.matmul_fast(d)
         step, new_loss = _line_search(family, y, weight, eta, Ad, loss, -decrement2)
         if step == 0.0:  # no decrease left to find: at the floor of rounding error
             converged = decrement2 <= 1e-14 * (1.0 + abs(loss))
@@ -216,7 +239,8 @@ def _newton(family, design, y, weight, n_classes, tol, max_iter):
         eta[:, int(categorical):] += step * Ad
         loss, fresh = new_loss, False
     if not fresh:
-        g, H = _curvature(family, design, y, weight, eta)
+        g, H, eta = _curvature(family, design, y, weight, theta)
+        loss = _mean_loss(family, y, weight, eta)
     return _newton_solution(family, design, theta, H, g, eta, loss, n_iter, converged, weight,
                             dropped, relations, condition, n_features, categorical, max_iter)
 

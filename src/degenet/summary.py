@@ -37,6 +37,8 @@ def header_rows(fit) -> list[tuple[str, str]]:
               else f"gd ({fit.settings.optimizer})")
     iterations = solution.n_iter if fit.solver == "exact" else fit.epochs
     converged = solution.converged if fit.solver == "exact" else regression.at_optimum
+    converged = ("no (separation)" if regression.diagnostics.separation is not None
+                 else "yes" if converged else "NO")
     return [
         ("Model", fit.spec.text), ("Family", fit.family.name), ("Link", fit.family.link),
         ("Target", fit.encoding.target), ("No. observations", f"{n:.0f}"),
@@ -45,8 +47,7 @@ def header_rows(fit) -> list[tuple[str, str]]:
         ("AIC", f"{-2 * ll + 2 * k:.6g}"), ("BIC", f"{-2 * ll + k * np.log(n):.6g}"),
         (fit_label, f"{fit_value:.4f}"), ("Solver", solver),
         ("Iterations" if fit.solver == "exact" else "Epochs", str(iterations)),
-        ("Converged" if fit.solver == "exact" else "At exact optimum",
-         "yes" if converged else "NO"),
+        ("Converged" if fit.solver == "exact" else "At exact optimum", converged),
     ]
 
 
@@ -95,7 +96,7 @@ def notes(fit) -> list[str]:
                    f"tolerance ({MAX_STD_ERRORS:g} std error).")
     out.extend(regression.diagnostics.notes)
     withheld = fit.coefficients.attrs.get("withheld")
-    if withheld:
+    if withheld and not any(withheld in note for note in out):
         out.append(f"p-values and intervals withheld: {withheld}.")
     return out
 

@@ -29,11 +29,15 @@ class TrainSettings:
     ----------
     max_epochs : int
         Upper bound on passes over the training rows.
-    batch_size : int
-        Rows per step (the last partial batch is padded and masked, not dropped).
+    batch_size : int or None
+        Rows per step (the last partial batch is padded and masked, not dropped). ``None``
+        (the default): the largest power of two from 32 to 256 that still leaves at least
+        256 steps per epoch (see :func:`batch_size_for`).
     optimizer : str
         A Keras optimizer name (``adam``, ``sgd``, ``rmsprop``, ...).
     learning_rate : float
+        Default 0.003, with the batch size above (chosen by ``bench/defaults.py``; the
+        figures are in ``bench/defaults.md``).
     patience : int
         Epochs without a better validation loss before stopping; the best weights are restored.
     min_delta : float
@@ -46,17 +50,19 @@ class TrainSettings:
     """
 
     max_epochs: int = 200
-    batch_size: int = 32
+    batch_size: int | None = None
     optimizer: str = "adam"
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     patience: int = 5
     min_delta: float = 0.0
-    plateau_factor: float = 0.5
+    plateau_factor: float = 1.0
     validation: float = 0.2
 
     def __post_init__(self):
         for name in ("max_epochs", "batch_size", "patience"):
             value = getattr(self, name)
+            if name == "batch_size" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise DegenetError(f"{name} must be a positive integer; received {name}={value!r}")
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
@@ -109,6 +115,20 @@ class TrainResult:
 ProgressCallback = Callable[[int, int], None]  # (epochs done, max epochs)
 
 
+def batch_size_for(settings: TrainSettings, n_train: int) -> int:
+    """The batch size used on ``n_train`` training rows.
+
+    An explicit ``settings.batch_size`` (at most ``n_train``), else the largest power of two
+    in [32, 256] with ``n_train / batch >= 256``: big batches cut the per-step overhead on
+    large data, small data keep enough steps per epoch (on 455 rows, batch 256 left the
+    logistic unconverged after 200 epochs; bench/defaults.md).
+    """
+    if settings.batch_size is not None:
+        return max(1, min(settings.batch_size, n_train))
+    size = 2 ** int(np.log2(max(n_train, 1) / 256)) if n_train >= 512 else 32
+    return max(1, min(256, max(32, size), n_train))
+
+
 def make_optimizer(settings: TrainSettings) -> keras.optimizers.Optimizer:
     """A fresh Keras optimizer from the settings; errors name the optimizer received."""
     try:
@@ -125,10 +145,28 @@ def history_frame(loss: np.ndarray, val_loss: np.ndarray) -> pd.DataFrame:
                          "val_loss": np.asarray(val_loss, float)})
 
 
+def row_weights(sample_weight: np.ndarray | None, train_rows: np.ndarray,
+                val_rows: np.ndarray) -> np.ndarray | None:
+    """Sample weights rescaled to mean 1 on the training rows and on the validation rows.
+
+    A batch loss stays a mean over its rows (``sum w_i loss_i / batch_size``), an unbiased
+    estimate of the weighted mean loss, and the learning rate keeps its meaning; the epoch
+    and validation losses are weighted means.
+    """
+    if sample_weight is None:
+        return None
+    weight = np.asarray(sample_weight, dtype=np.float64).copy()
+    for rows in (train_rows, val_rows):
+        total = weight[rows].sum()
+        if total > 0:
+            weight[rows] *= len(rows) / total
+    return weight
+
+
 def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
           settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
-          scaling: Scaling, seed: int, progress: ProgressCallback | None = None
-          ) -> TrainResult:
+          scaling: Scaling, seed: int, progress: ProgressCallback | None = None,
+          sample_weight: np.ndarray | None = None) -> TrainResult:
     """Train the logits network ``net`` in place; the best weights are left in it.
 
     Parameters
@@ -139,13 +177,20 @@ def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
     y : ndarray, shape (n_samples,)
     train_rows, val_rows : ndarray of int
         Row indices of the split.
+    sample_weight : ndarray, shape (n_samples,), optional
+        Non-negative row weights of the loss.
     """
+    weight = row_weights(sample_weight, train_rows, val_rows)
     if backend() == "jax":
         from degenet.engine import dense_stack, train_scan
 
         if dense_stack(net) is not None:
             return train_scan(net, family, X, y, settings, train_rows=train_rows,
-                              val_rows=val_rows, scaling=scaling, seed=seed, progress=progress)
+                              val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
+                              weight=weight)
+    if weight is not None:
+        raise DegenetError(f"sample_weight with solver='gd' needs the JAX backend; the "
+                           f"{backend()} backend trains unweighted (use solver='exact')")
     return _train_keras(net, family, scaling.apply(X[train_rows]), y[train_rows],
                         scaling.apply(X[val_rows]), y[val_rows], settings, seed=seed,
                         progress=progress)
@@ -176,7 +221,8 @@ def _train_keras(net, family, X_train, y_train, X_val, y_val, settings, *, seed,
             min_delta=settings.min_delta, min_lr=0.0))
     start = time.perf_counter()
     fitted = net.fit(
-        X_train.astype(np.float32), y_train.astype(np.float32), batch_size=settings.batch_size,
+        X_train.astype(np.float32), y_train.astype(np.float32),
+        batch_size=batch_size_for(settings, len(X_train)),
         epochs=settings.max_epochs, validation_data=(X_val.astype(np.float32),
                                                      y_val.astype(np.float32)),
         shuffle=True, callbacks=callbacks, verbose=0)

@@ -2,8 +2,8 @@
 
 Weights scale each row's loss (``sum_i w_i loss_i / sum_i w_i``) and count as frequencies
 in the inference (std errors, log-likelihood), as in scikit-learn and statsmodels' GLM
-``freq_weights``. They reach the exact solver; the gradient-descent engine trains
-unweighted, so weights need ``solver="exact"`` for now.
+``freq_weights``. Gradient descent weights each row's loss (``training.row_weights``); the
+exact solver and the inference take them as they are.
 """
 
 from __future__ import annotations
@@ -13,15 +13,10 @@ import numpy as np
 from degenet.errors import DegenetError
 
 
-def check_sample_weight(sample_weight, n_samples: int, *, solver: str,
-                        dropped_rows: int = 0) -> np.ndarray | None:
+def check_sample_weight(sample_weight, n_samples: int, *, dropped_rows: int = 0) -> np.ndarray | None:
     """``sample_weight`` as float64 ``(n_samples,)``, or None; errors name what is wrong."""
     if sample_weight is None:
         return None
-    if solver != "exact":
-        raise DegenetError(
-            "sample_weight needs solver='exact': the gradient-descent engine trains unweighted; "
-            f"received solver={solver!r}")
     if dropped_rows:
         raise DegenetError(
             f"sample_weight cannot be matched to the rows after missing='drop' removed "
