@@ -142,15 +142,19 @@ def _forbid_keras_loading(monkeypatch):
 
 
 def test_a_lambda_layer_is_refused_before_keras_sees_it(copy, monkeypatch):
+    from degenet._keras import keras
+
+    # What Keras itself writes for a Lambda layer: the lambda's marshalled bytecode.
+    evil = keras.saving.serialize_keras_object(keras.layers.Lambda(lambda x: x, name="evil"))
+    assert evil["config"]["function"]["class_name"] == "__lambda__"
+
     def add_lambda(config):
         layers = config["config"]["layers"]
-        layers.insert(1, {
-            "module": "keras.layers", "class_name": "Lambda", "registered_name": None,
-            "name": "evil", "config": {"name": "evil", "function": {
-                "class_name": "__lambda__",
-                "config": {"code": "4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMEAAAAfABTACkBTqkAKQHaAXhyAQAAAHIBAAAA",
-                           "defaults": None, "closure": None}}},
-            "inbound_nodes": []})
+        evil.update(name="evil", inbound_nodes=layers[-1]["inbound_nodes"])
+        layers[-1]["inbound_nodes"] = [{"args": [{"class_name": "__keras_tensor__", "config": {
+            "shape": [None, 3], "dtype": "float32", "keras_history": ["evil", 0, 0]}}],
+            "kwargs": {}}]
+        layers.insert(len(layers) - 1, evil)
 
     _rewrite_config(copy, add_lambda)
     _forbid_keras_loading(monkeypatch)
@@ -167,6 +171,21 @@ def test_an_unknown_class_is_refused(copy, monkeypatch):
     _forbid_keras_loading(monkeypatch)
     with pytest.raises(DegenetError, match="class 'TotallyHarmlessLayer' from module "
                                            "'my_package.layers', which degenet never writes"):
+        degenet.load(copy)
+
+
+def test_an_unknown_activation_or_member_is_refused(copy, monkeypatch):
+    def activation(config):
+        config["config"]["layers"][-1]["config"]["activation"] = "my_package.evil"
+
+    _rewrite_config(copy, activation)
+    _forbid_keras_loading(monkeypatch)
+    with pytest.raises(DegenetError, match="activation 'my_package.evil', which degenet never"):
+        degenet.load(copy)
+    with zipfile.ZipFile(copy / ARCHIVE, "a") as bundle:
+        bundle.writestr("assets/payload.py", "print('hello')")
+    _resign(copy)
+    with pytest.raises(DegenetError, match="holds files degenet never writes: assets/payload.py"):
         degenet.load(copy)
 
 
@@ -281,7 +300,7 @@ def test_cli_fit_save_predict_inspect(tmp_path, table, csv_table):
     assert fitted.exit_code == 0, fitted.output
     assert f"model saved to {model}" in _unwrapped(fitted.stderr)
 
-    new = table.drop(columns=["colour"]).iloc[::-1]  # reversed rows, no target column
+    new = table[["age", "children"]].iloc[::-1]  # reversed rows, no target column
     new_path = tmp_path / "new.parquet"
     new.to_parquet(new_path, index=False)
     out = tmp_path / "predictions.csv"
@@ -289,9 +308,10 @@ def test_cli_fit_save_predict_inspect(tmp_path, table, csv_table):
     assert predicted.exit_code == 0, predicted.output
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["prediction", "proba_blue", "proba_green", "proba_red"]
-    expected = degenet.load(model).predict_proba(new)
+    loaded = degenet.load(model)
+    expected = loaded.predict_proba(table[["age", "children"]])[::-1]  # the input's order
     np.testing.assert_allclose(frame.iloc[:, 1:].to_numpy(), expected, rtol=1e-6)
-    assert list(frame["prediction"]) == list(degenet.load(model).predict(new))
+    assert list(frame["prediction"]) == list(loaded.predict(table[["age", "children"]])[::-1])
 
     shown = _invoke("inspect", model)
     assert shown.exit_code == 0, shown.output

@@ -117,29 +117,50 @@ class Design:
         M[r, :r] = -kept.mean / kept.scale
         return M
 
+    @property
+    def column_scale(self) -> np.ndarray:
+        """``D`` with ``A = B D`` for the blocks of :meth:`raw_blocks`, shape ``(q,)``."""
+        return np.r_[self._inverse_scale, np.ones(int(self.intercept))]
+
+    def raw_blocks(self):
+        """Yield ``(rows, B)`` with ``B = [X - mean, 1]``, so that ``A = B diag(column_scale)``.
+
+        The hot passes (``A'WA``, gradients, ``A theta``) apply the diagonal scaling to
+        their small results instead of to every element of the block: one elementwise
+        pass fewer. ``B`` is a view of one reused buffer: use it before the next block.
+        """
+        n, r = self.n_samples, len(self.keep)
+        if self._buffer is None:
+            self._buffer = np.empty((min(n, self.block_rows), self.n_columns))
+        centered = bool(np.any(self.mean != 0.0))
+        for start in range(0, n, self.block_rows):
+            rows = slice(start, min(start + self.block_rows, n))
+            B = self._buffer[:rows.stop - start]
+            block = self.X[rows] if self._all else self.X[rows][:, self.keep]
+            if centered:
+                np.subtract(block, self.mean, out=B[:, :r])  # converts to float64 on the way
+            else:
+                B[:, :r] = block
+            if self.intercept:
+                B[:, r] = 1.0
+            yield rows, B
+
     def blocks(self):
         """Yield ``(rows, A)``: a slice of rows and their block of ``A``, shape ``(m, q)``.
 
         ``A`` is a view of one reused buffer: use it before asking for the next block.
         """
-        n, r = self.n_samples, len(self.keep)
-        if self._buffer is None:
-            self._buffer = np.empty((min(n, self.block_rows), self.n_columns))
-        for start in range(0, n, self.block_rows):
-            rows = slice(start, min(start + self.block_rows, n))
-            A = self._buffer[:rows.stop - start]
-            block = self.X[rows] if self._all else self.X[rows][:, self.keep]
-            np.subtract(block, self.mean, out=A[:, :r])  # converts to float64 on the way
+        r = len(self.keep)
+        for rows, A in self.raw_blocks():
             A[:, :r] *= self._inverse_scale
-            if self.intercept:
-                A[:, r] = 1.0
             yield rows, A
 
     def matmul(self, theta: np.ndarray) -> np.ndarray:
         """``A @ theta`` for ``theta`` of shape ``(q, k)``: shape ``(n_samples, k)``."""
         out = np.empty((self.n_samples, theta.shape[1]))
-        for rows, A in self.blocks():
-            out[rows] = A @ theta
+        scaled = self.column_scale[:, None] * theta
+        for rows, B in self.raw_blocks():
+            out[rows] = B @ scaled
         return out
 
     def matmul_fast(self, theta: np.ndarray) -> np.ndarray:
@@ -199,12 +220,13 @@ def gram(design: Design, weight: np.ndarray, targets: np.ndarray | None = None
     q = design.n_columns
     G = np.zeros((q, q), order="F")
     b = None if targets is None else np.zeros((q, targets.shape[1]))
-    for rows, A in design.blocks():
+    for rows, B in design.raw_blocks():
         if b is not None:
-            b += A.T @ (targets[rows] * weight[rows][:, None])
-        A *= np.sqrt(weight[rows])[:, None]  # in place: the block is rebuilt on each pass
-        G = add_gram(G, A)
-    return symmetric(G), b
+            b += B.T @ (targets[rows] * weight[rows][:, None])
+        B *= np.sqrt(weight[rows])[:, None]  # in place: the block is rebuilt on each pass
+        G = add_gram(G, B)
+    d = design.column_scale
+    return d[:, None] * symmetric(G) * d[None, :], None if b is None else d[:, None] * b
 
 
 def r_factor(design: Design, weight: np.ndarray, extra: np.ndarray | None = None

@@ -102,8 +102,9 @@ def _normal_equations(design, y, weight, G, b, condition2, family):
     for steps in range(1, 4):
         residual = y - design.matmul(theta)[:, 0]
         g = np.zeros_like(theta)
-        for rows, A in design.blocks():
-            g[:, 0] += A.T @ (weight[rows] * residual[rows])
+        for rows, B in design.raw_blocks():
+            g[:, 0] += B.T @ (weight[rows] * residual[rows])
+        g *= design.column_scale[:, None]
         delta = linalg.cho_solve(factor, g)
         theta += delta
         # |r - A delta|^2_W = |r|^2_W - delta' A'W r, since A'WA delta = A'W r.

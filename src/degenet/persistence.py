@@ -7,6 +7,15 @@ Layout of a model folder ``MODEL/``::
                           coefficients, how and on what it was trained, and the sha256 of
                           model.keras
 
+Sidecar keys: ``format`` ("degenet-model"), ``format_version`` (1), ``created``, ``model``
+(the spec, e.g. ``mlp:64,32``), ``hidden``, ``family``, ``classes``, ``reference``,
+``intercept``, ``n_features``, ``n_outputs``, ``encoding`` (``Encoding.to_dict()``),
+``scaling`` (``Scaling.to_dict()``), ``coefficients`` (the coefficient table as records, or
+null for networks), ``settings`` (``TrainSettings.to_dict()``), ``seed``, ``training``
+(epochs, best epoch, val_loss, engine, rows), ``data_sha256`` (of the training design,
+target and weights), ``estimator`` (class and parameters, when saved from one),
+``versions`` (degenet, keras, backend, backend_version, python) and ``keras_sha256``.
+
 Opening a model never runs code from the file. Nothing is pickled; the network holds only
 ``InputLayer``, ``Dense`` and ``Activation`` layers (no ``Lambda``). Before Keras sees the
 archive, :func:`load` checks the sidecar (format, version, keys), the archive's sha256
@@ -41,6 +50,9 @@ REQUIRED = ("format", "format_version", "model", "hidden", "family", "classes", 
 ALLOWED_CLASSES = frozenset({
     "Functional", "InputLayer", "Dense", "Activation", "DTypePolicy", "FloatDTypePolicy",
     "Zeros", "GlorotUniform", "__keras_tensor__"})
+# The activations degenet's layers use (hidden ReLU, each family's inverse link).
+ALLOWED_ACTIVATIONS = frozenset({"linear", "relu", "sigmoid", "softmax", "exponential"})
+ARCHIVE_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"})
 # Modules the allowed classes come from (``module`` keys of the config).
 ALLOWED_MODULES = ("keras", "keras.layers", "keras.initializers", "keras.src.models.functional",
                    "keras.models")
@@ -77,6 +89,8 @@ def save(fitted, path, *, estimator: dict | None = None) -> Path:
     folder = Path(path)
     check_destination(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    # The sidecar goes first and comes back last: a save cut short never looks like a model.
+    (folder / SIDECAR).unlink(missing_ok=True)
     archive = folder / ARCHIVE
     network = _plain_copy(fitted.model, keras)
     with warnings.catch_warnings():
@@ -250,12 +264,20 @@ def check_archive(archive: Path) -> None:
     """
     try:
         with zipfile.ZipFile(archive) as bundle:
+            members = set(bundle.namelist())
             config = json.loads(bundle.read("config.json"))
     except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, json.JSONDecodeError):
         raise DegenetError(f"{archive} is not a readable Keras archive (a zip with "
                            "config.json)") from None
+    if not members <= ARCHIVE_MEMBERS:
+        raise DegenetError(f"{archive} holds files degenet never writes: "
+                           f"{', '.join(sorted(members - ARCHIVE_MEMBERS))}; refusing to load it")
     for node in _config_nodes(config):
         name, module = node.get("class_name"), node.get("module")
+        activation = (node.get("config") or {}).get("activation")
+        if activation is not None and activation not in ALLOWED_ACTIVATIONS:
+            raise DegenetError(f"{archive} asks for the activation {activation!r}, which "
+                               "degenet never writes; refusing to load it")
         if name == "Lambda":
             raise DegenetError(
                 f"{archive} asks for a Lambda layer, which would run code stored in the file; "

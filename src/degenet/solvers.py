@@ -156,25 +156,29 @@ def _curvature(family, design, y, weight, theta):
     """
     categorical = family.name == "categorical"
     k, q = theta.shape[1], design.n_columns
+    d = design.column_scale
+    scaled = d[:, None] * theta  # A theta = B (D theta): the scaling stays off the blocks
     eta = np.zeros((design.n_samples, k + int(categorical)))
     g, H = np.zeros((q, k)), np.zeros((q * k, q * k), order="F")
-    for rows, A in design.blocks():
-        eta[rows, int(categorical):] = A @ theta
+    for rows, B in design.raw_blocks():
+        eta[rows, int(categorical):] = B @ scaled
         w, e = weight[rows], eta[rows]
         if categorical:
             mu = family.mean(e)[:, 1:]
-            g += A.T @ (family.gradient(y[rows], e)[:, 1:] * w[:, None])
+            g += B.T @ (family.gradient(y[rows], e)[:, 1:] * w[:, None])
             for i in range(k):
                 for j in range(i, k):
                     c = w * mu[:, i] * ((i == j) - mu[:, j])
                     H[i * q:(i + 1) * q, j * q:(j + 1) * q] = add_product(
                         np.asfortranarray(H[i * q:(i + 1) * q, j * q:(j + 1) * q]),
-                        A * c[:, None], A)
+                        B * c[:, None], B)
             continue
-        g[:, 0] += A.T @ (family.gradient(y[rows], e[:, 0]) * w)
-        A *= np.sqrt(family.hessian_weight(e[:, 0]) * w)[:, None]  # in place: rebuilt next pass
-        H = add_gram(H, A)
-    return g / weight.sum(), symmetric(H) / weight.sum(), eta
+        g[:, 0] += B.T @ (family.gradient(y[rows], e[:, 0]) * w)
+        B *= np.sqrt(family.hessian_weight(e[:, 0]) * w)[:, None]  # in place: rebuilt next pass
+        H = add_gram(H, B)
+    D = np.tile(d, k)
+    total = weight.sum()
+    return d[:, None] * g / total, D[:, None] * symmetric(H) * D[None, :] / total, eta
 
 
 def spd_solve(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, str]:

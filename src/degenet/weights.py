@@ -13,7 +13,8 @@ import numpy as np
 from degenet.errors import DegenetError
 
 
-def check_sample_weight(sample_weight, n_samples: int, *, dropped_rows: int = 0) -> np.ndarray | None:
+def check_sample_weight(sample_weight, n_samples: int, *, dropped_rows: int = 0
+                        ) -> np.ndarray | None:
     """``sample_weight`` as float64 ``(n_samples,)``, or None; errors name what is wrong."""
     if sample_weight is None:
         return None
