@@ -13,8 +13,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import degenet
-from degenet import (DegenetError, LinearRegression, LogisticRegression, MLPClassifier,
-                     MLPRegressor, PoissonRegressor)
+from degenet import (ConvergenceWarning, DataWarning, DegenetError, LinearRegression,
+                     LogisticRegression, MLPClassifier, MLPRegressor, PoissonRegressor)
 
 # Small settings keep the checks quick: the single-layer models use their exact solver
 # (a legitimate option of theirs), the networks few epochs and one small hidden layer.
@@ -144,7 +144,8 @@ def test_dataframe_names_reach_the_summary(regression_data):
 
 def test_networks_have_no_coefficients(regression_data):
     X, y = regression_data
-    fitted = MLPRegressor(hidden_layer_sizes=(4,), max_epochs=3).fit(X[:100], y[:100])
+    with pytest.warns(ConvergenceWarning, match="reached max_epochs=3"):
+        fitted = MLPRegressor(hidden_layer_sizes=(4,), max_epochs=3).fit(X[:100], y[:100])
     assert not hasattr(fitted, "coef_")
     with pytest.raises(DegenetError, match="hidden layers"):
         fitted.summary()
@@ -255,5 +256,6 @@ def test_core_sample_weight_errors_name_the_problem():
     with pytest.raises(DegenetError, match=r"sample_weight must have shape \(20,\)"):
         degenet.fit(frame, "y", solver="exact", sample_weight=np.ones(19))
     holes = frame.assign(x=frame["x"].where(frame.index != 3))
-    with pytest.raises(DegenetError, match="missing='drop' removed 1 row"):
+    with pytest.warns(DataWarning, match="dropped 1 of 20 rows"), \
+            pytest.raises(DegenetError, match="missing='drop' removed 1 row"):
         degenet.fit(holes, "y", solver="exact", missing="drop", sample_weight=np.ones(20))

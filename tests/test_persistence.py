@@ -313,6 +313,12 @@ def test_cli_fit_save_predict_inspect(tmp_path, table, csv_table):
     np.testing.assert_allclose(frame.iloc[:, 1:].to_numpy(), expected, rtol=1e-6)
     assert list(frame["prediction"]) == list(loaded.predict(table[["age", "children"]])[::-1])
 
+    as_parquet = tmp_path / "predictions.parquet"
+    assert _invoke("predict", model, new_path, "-o", as_parquet).exit_code == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(as_parquet), frame, check_exact=False)
+    wrong = _invoke("predict", model, new_path, "-o", tmp_path / "predictions.xlsx")
+    assert wrong.exit_code == 2 and "--output must end in .csv or .parquet" in wrong.stderr
+
     shown = _invoke("inspect", model)
     assert shown.exit_code == 0, shown.output
     assert "softmax (categorical family, classes blue, green, red)" in shown.stdout

@@ -206,7 +206,7 @@ class LinearRegression(_Regressor):
     _family = "gaussian"
 
     def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
-                 max_epochs: int = _D.max_epochs, batch_size: int = _D.batch_size,
+                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
                  optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
                  patience: int = _D.patience, validation: float = _D.validation,
                  random_state: int = 0):
@@ -231,7 +231,7 @@ class PoissonRegressor(_Regressor):
     _family = "poisson"
 
     def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
-                 max_epochs: int = _D.max_epochs, batch_size: int = _D.batch_size,
+                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
                  optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
                  patience: int = _D.patience, validation: float = _D.validation,
                  random_state: int = 0):
@@ -264,7 +264,7 @@ class LogisticRegression(_Classifier):
     """
 
     def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
-                 max_epochs: int = _D.max_epochs, batch_size: int = _D.batch_size,
+                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
                  optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
                  patience: int = _D.patience, validation: float = _D.validation,
                  random_state: int = 0):
@@ -308,7 +308,7 @@ class MLPRegressor(_Regressor):
 
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
                  fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
-                 batch_size: int = _D.batch_size, optimizer: str = _D.optimizer,
+                 batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
                  learning_rate: float = _D.learning_rate, patience: int = _D.patience,
                  validation: float = _D.validation, random_state: int = 0):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -338,7 +338,7 @@ class MLPClassifier(_Classifier):
 
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
                  fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
-                 batch_size: int = _D.batch_size, optimizer: str = _D.optimizer,
+                 batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
                  learning_rate: float = _D.learning_rate, patience: int = _D.patience,
                  validation: float = _D.validation, random_state: int = 0):
         self.hidden_layer_sizes = hidden_layer_sizes
