@@ -182,7 +182,7 @@ def test_default_batch_size_keeps_enough_steps_per_epoch():
     from degenet.training import batch_size_for
 
     sizes = {n: batch_size_for(TrainSettings(), n) for n in (20, 455, 40_000, 80_000, 10**7)}
-    assert sizes == {20: 20, 455: 32, 40_000: 128, 80_000: 256, 10**7: 256}
+    assert sizes == {20: 20, 455: 32, 40_000: 128, 80_000: 256, 10**7: 4096}
     assert batch_size_for(TrainSettings(batch_size=64), 50) == 50
 
 

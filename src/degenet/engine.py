@@ -19,8 +19,9 @@ model) is what is left to save, and the program is written to compile quickly:
 - compiled programs are kept (a few, keyed by everything that shapes them), so models of
   the same shapes and family, e.g. the folds or seeds of one comparison, compile once.
 
-Memory: the program reads one float32 copy of the design (all rows, in the data's units)
-and the row indices of the split; each minibatch is gathered and standardized inside the
+Memory: the program reads one float32 copy of the design (all rows, in the data's units;
+the caller's own array when it is float32 and 64-byte aligned, see ``_device_array``) and
+the row indices of the split; each minibatch is gathered and standardized inside the
 program, and the validation loss is accumulated over chunks of rows, so work space is
 proportional to the batch, never to the data.
 """

@@ -31,7 +31,7 @@ class TrainSettings:
         Upper bound on passes over the training rows.
     batch_size : int or None
         Rows per step (the last partial batch is padded and masked, not dropped). ``None``
-        (the default): the largest power of two from 32 to 256 that still leaves at least
+        (the default): the largest power of two from 32 to 4096 that still leaves at least
         256 steps per epoch (see :func:`batch_size_for`).
     optimizer : str
         A Keras optimizer name (``adam``, ``sgd``, ``rmsprop``, ...).
@@ -119,14 +119,14 @@ def batch_size_for(settings: TrainSettings, n_train: int) -> int:
     """The batch size used on ``n_train`` training rows.
 
     An explicit ``settings.batch_size`` (at most ``n_train``), else the largest power of two
-    in [32, 256] with ``n_train / batch >= 256``: big batches cut the per-step overhead on
-    large data, small data keep enough steps per epoch (on 455 rows, batch 256 left the
-    logistic unconverged after 200 epochs; bench/defaults.md).
+    in [32, 4096] with ``n_train / batch >= 256``: big batches cut the per-step overhead on
+    large data (1,600,000 rows: 4096), small data keep enough steps per epoch (on 455 rows,
+    batch 256 left the logistic unconverged after 200 epochs; bench/defaults.md).
     """
     if settings.batch_size is not None:
         return max(1, min(settings.batch_size, n_train))
     size = 2 ** int(np.log2(max(n_train, 1) / 256)) if n_train >= 512 else 32
-    return max(1, min(256, max(32, size), n_train))
+    return max(1, min(4096, max(32, size), n_train))
 
 
 def make_optimizer(settings: TrainSettings) -> keras.optimizers.Optimizer:
