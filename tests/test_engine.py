@@ -76,13 +76,16 @@ def test_one_sgd_epoch_is_minibatch_gradient_descent_with_a_padded_last_batch():
                                train_rows=train_rows, val_rows=val_rows, scaling=scaling, seed=4)
     Z = scaling.apply(X)
     order = np.asarray(engine.permutation(jnp.uint32(derive(4, "shuffle")), jnp.asarray(0), 10))
-    beta, alpha, losses = np.zeros(2), 0.0, []
+    beta, alpha, losses, iterates = np.zeros(2), 0.0, [], []
     for start in range(0, 10, 4):
         rows = train_rows[order[start:start + 4]]
         residual = Z[rows] @ beta + alpha - y[rows]
         losses.append(np.sum(residual**2))
         beta = beta - 0.1 * 2 * Z[rows].T @ residual / len(rows)
         alpha = alpha - 0.1 * 2 * residual.mean()
+        iterates.append(np.r_[beta, alpha])
+    # A regression keeps the mean of the epoch's iterates (Polyak averaging), not the last.
+    beta, alpha = np.mean(iterates, axis=0)[:2], np.mean(iterates, axis=0)[2]
     kernel, bias = _weights(net)
     np.testing.assert_allclose(kernel[:, 0], beta, rtol=1e-5)
     np.testing.assert_allclose(bias, [alpha], rtol=1e-5)

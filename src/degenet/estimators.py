@@ -207,7 +207,7 @@ class LinearRegression(_Regressor):
 
     def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
                  max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
-                 optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
+                 optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
                  patience: int = _D.patience, validation: float = _D.validation,
                  random_state: int = 0):
         self.solver = solver
@@ -232,7 +232,7 @@ class PoissonRegressor(_Regressor):
 
     def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
                  max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
-                 optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
+                 optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
                  patience: int = _D.patience, validation: float = _D.validation,
                  random_state: int = 0):
         self.solver = solver
@@ -265,7 +265,7 @@ class LogisticRegression(_Classifier):
 
     def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
                  max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
-                 optimizer: str = _D.optimizer, learning_rate: float = _D.learning_rate,
+                 optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
                  patience: int = _D.patience, validation: float = _D.validation,
                  random_state: int = 0):
         self.solver = solver
@@ -309,7 +309,7 @@ class MLPRegressor(_Regressor):
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
                  fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
                  batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
-                 learning_rate: float = _D.learning_rate, patience: int = _D.patience,
+                 learning_rate: float | None = _D.learning_rate, patience: int = _D.patience,
                  validation: float = _D.validation, random_state: int = 0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.solver = solver
@@ -339,7 +339,7 @@ class MLPClassifier(_Classifier):
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
                  fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
                  batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
-                 learning_rate: float = _D.learning_rate, patience: int = _D.patience,
+                 learning_rate: float | None = _D.learning_rate, patience: int = _D.patience,
                  validation: float = _D.validation, random_state: int = 0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.solver = solver

@@ -23,7 +23,8 @@ from degenet.specs import ModelSpec, parse_spec
 from degenet.split import validation_split
 from degenet.tables import read_table
 from degenet.weights import check_sample_weight
-from degenet.training import ProgressCallback, TrainResult, TrainSettings, make_optimizer, train
+from degenet.training import (ProgressCallback, TrainResult, TrainSettings, learning_rate_for,
+                              make_optimizer, train)
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,7 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
                  progress: ProgressCallback | None = None, solver: str = "gd",
                  sample_weight: np.ndarray | None = None) -> Fit:
     """Train ``spec`` on an already prepared table and split."""
+    settings = learning_rate_for(settings, regression=spec.is_regression)
     weight = check_sample_weight(sample_weight, len(prepared.X),
                                  dropped_rows=prepared.encoding.dropped_rows)
     if reference is not None and (encoded.classes is None or reference not in encoded.classes):
