@@ -88,7 +88,7 @@ def degenet_fit(frame, target: str, model: str, *, seed: int) -> dict:
 
 
 def degenet_test_loss(fitted, test, target: str) -> float:
-    eta = fitted.linear_predictor(test).astype(np.float64)
+    eta = fitted.linear_predictor(test[FEATURES]).astype(np.float64)
     y = fitted.family.encode_target(test[target]).y
     return float(np.mean(fitted.family.loss_np(y, eta)))
 
@@ -143,15 +143,18 @@ def summarize(rows) -> None:
     print(f"keras   total {theirs:.2f} s")
     print(f"speed-up (keras wall / degenet wall): {theirs / ours:.1f}x "
           "(target >= 10x, goal 20x)")
-    worst = 0.0
+    worst_val = worst_test = 0.0
     for target, model, a, b in rows:
         ratio_val = a["val_loss"] / b["val_loss"]
         ratio_test = a["test_loss"] / b["test_loss"]
-        worst = max(worst, ratio_val, ratio_test)
+        worst_val, worst_test = max(worst_val, ratio_val), max(worst_test, ratio_test)
         print(f"  {target:<13}{model:<9} speed-up {b['seconds'] / a['seconds']:6.1f}x   "
               f"val_loss degenet/keras {ratio_val:6.3f}   test_loss degenet/keras "
               f"{ratio_test:6.3f}")
-    print(f"worst loss ratio degenet/keras: {worst:.3f} (target <= 1.05)")
+    # The criterion is the validation loss; the fresh test table is the fairer
+    # yardstick (Keras validates on the last rows, degenet on a shuffled share), so both show.
+    print(f"worst val_loss ratio degenet/keras: {worst_val:.3f} (target <= 1.05); "
+          f"worst test_loss ratio: {worst_test:.3f}")
 
 
 if __name__ == "__main__":
