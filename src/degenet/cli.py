@@ -19,7 +19,7 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Linear, logistic, softmax and Poisson regressions as degenerate Keras networks, "
          "side by side with real ones.")
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 Seed = Annotated[int, typer.Option(help="Seeds the split, the initial weights and shuffling.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
