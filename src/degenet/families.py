@@ -66,10 +66,6 @@ class Family(abc.ABC):
         return 0.0, 1.0
 
     @abc.abstractmethod
-    def null_eta(self, y: np.ndarray, n_classes: int | None = None) -> np.ndarray:
-        """eta of the intercept-only model, shape ``(n_outputs,)``: where the bias starts."""
-
-    @abc.abstractmethod
     def loss(self, y, eta):
         """Per-sample loss in ``keras.ops``; shape ``(n_samples,)``."""
 
@@ -102,8 +98,9 @@ class Family(abc.ABC):
         return np.atleast_1d(self.link_np(np.average(y, weights=weight)))
 
     def link_np(self, mu):
-        """The link: ``eta`` of a mean ``mu``."""
-        raise NotImplementedError
+        """The link: ``eta`` of a mean ``mu`` (families whose constant is not the link of
+        the mean, like the categorical one, override :meth:`optimal_constant` instead)."""
+        raise DegenetError(f"the {self.name} family has no scalar link")
 
     def log_likelihood(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray) -> float:
         """The full log-likelihood, constants included (weights count as frequencies)."""
@@ -151,9 +148,6 @@ class Gaussian(Family):
             return 0.0, float(np.sqrt(np.mean(y**2))) or 1.0
         return float(np.mean(y)), float(np.std(y)) or 1.0
 
-    def null_eta(self, y, n_classes=None):
-        return np.zeros(1)
-
     def loss(self, y, eta):
         return ops.square(y - _column_eta(eta))
 
@@ -198,9 +192,6 @@ class Bernoulli(Family):
         "bernoulli", "logit", "sigmoid", "logistic", "binary_crossentropy")
     is_classifier = True
 
-    def null_eta(self, y, n_classes=None):
-        return np.array([special.logit(np.clip(np.mean(y), 1e-6, 1 - 1e-6))])
-
     def loss(self, y, eta):
         eta = _column_eta(eta)
         return ops.softplus(eta) - y * eta
@@ -243,10 +234,6 @@ class Categorical(Family):
 
     def n_outputs(self, n_classes):
         return int(n_classes)
-
-    def null_eta(self, y, n_classes=None):
-        counts = np.bincount(y.astype(np.int64), minlength=n_classes) + 0.5
-        return np.log(counts / counts.sum())
 
     def loss(self, y, eta):
         picked = ops.take_along_axis(eta, ops.expand_dims(ops.cast(y, "int32"), -1), axis=-1)
@@ -292,9 +279,6 @@ class Poisson(Family):
 
     name, link, activation, regression, keras_loss = (
         "poisson", "log", "exponential", "poisson", "poisson")
-
-    def null_eta(self, y, n_classes=None):
-        return np.array([np.log(max(np.mean(y), 1e-6))])
 
     def loss(self, y, eta):
         eta = _column_eta(eta)

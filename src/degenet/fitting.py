@@ -316,7 +316,7 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
     y = (encoded.y - center) / scale
     net = build_network(spec, family, n_features=X.shape[1], seed=seed, intercept=intercept,
                         n_outputs=family.n_outputs(n_classes),
-                        bias=family.null_eta(y[counted], n_classes))
+                        bias=_start_bias(family, y[counted], n_classes))
     exactfit.check_solver(solver, spec)
     if spec.is_regression:
         solution, diagnostics, seconds = exactfit.solve_training_rows(
@@ -345,6 +345,13 @@ def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: T
     return Fit(spec, family, net, prepared.encoding, scaling, encoded.classes, settings, seed,
                result, train_rows, val_rows, intercept, reference,
                data_sha256=data_hash(X, encoded.y, weight), solver=solver, exact=exact)
+
+
+def _start_bias(family: Family, y: np.ndarray, n_classes: int | None) -> np.ndarray:
+    """The ``eta`` bias starts at the intercept-only optimum (finite: an empty class would
+    give log 0), so training spends no epochs learning the base rate."""
+    constant = family.optimal_constant(y, np.ones(len(y)), n_classes)
+    return np.clip(np.nan_to_num(constant, neginf=-30.0, posinf=30.0), -30.0, 30.0)
 
 
 def _in_target_units(result: TrainResult, scale: float) -> TrainResult:
