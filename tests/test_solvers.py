@@ -12,6 +12,7 @@ import pytest
 import exact_cases
 from degenet.errors import DataWarning, DegenetError
 from degenet.families import get_family
+from degenet import solvers
 from degenet.solvers import solve
 
 DIGITS = 8  # significant digits required against the reference
@@ -192,3 +193,49 @@ def test_large_rows_take_the_normal_equations_when_well_conditioned():
     qr = solve("gaussian", X, y)
     np.testing.assert_allclose(blocked.beta, qr.beta, rtol=1e-12)
     assert blocked.dispersion == pytest.approx(qr.dispersion, rel=1e-12)
+
+
+@pytest.mark.parametrize("warm_start_rows", [200_000, 1000])
+@pytest.mark.parametrize("family", ["bernoulli", "poisson"])
+def test_float32_rows_in_threaded_blocks_give_the_float64_optimum_and_covariance(
+        family, warm_start_rows, monkeypatch):
+    # 9000 rows: three blocks of 4096 or fewer, spread over threads; float32 X builds the
+    # Hessians by float32 products but the last, which must leave no trace in the result;
+    # nor must starting from Newton on every 10th row (warm_start_rows=1000).
+    monkeypatch.setattr(solvers, "WARM_START_ROWS", warm_start_rows)
+    rng = np.random.default_rng(5)
+    X = (rng.normal(size=(9000, 4)) * [1.0, 2.0, 0.5, 3.0] + [0.0, 5.0, -1.0, 2.0])
+    X = X.astype(np.float32)
+    eta = (X - X.mean(axis=0)) @ np.array([0.5, -0.2, 0.8, 0.1]) - 0.5
+    y = ((rng.random(9000) < 1 / (1 + np.exp(-eta))) if family == "bernoulli"
+         else rng.poisson(np.exp(eta))).astype(float)
+    single = solve(family, X, y)
+    exact = solve(family, X.astype(np.float64), y, block_rows=9000)
+    np.testing.assert_allclose(single.beta, exact.beta, rtol=1e-10)
+    np.testing.assert_allclose(single.alpha, exact.alpha, rtol=1e-10)
+    np.testing.assert_allclose(single.covariance, exact.covariance, rtol=1e-10,
+                               atol=1e-12 * np.abs(exact.covariance).max())
+    assert single.loss == pytest.approx(exact.loss, rel=1e-14)
+
+
+def test_a_full_newton_step_that_overshoots_is_searched_back(monkeypatch):
+    # Poisson from the null model: the first full step overshoots. Taking every full step
+    # unchecked makes the next pass find the rise and search back from half the step.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = rng.poisson(np.exp(3.0 * X[:, 0] - 1.0)).astype(float)
+    reference = solve("poisson", X, y)
+    searches = []
+    line_search = solvers._line_search
+
+    def spy(*args):
+        searches.append(args[7] if len(args) > 7 else 1.0)
+        return line_search(*args)
+
+    monkeypatch.setattr(solvers, "FULL_STEP_DECREMENT", np.inf)
+    monkeypatch.setattr(solvers, "_line_search", spy)
+    unchecked = solve("poisson", X, y)
+    assert searches == [0.5]
+    assert unchecked.converged
+    np.testing.assert_allclose(unchecked.beta, reference.beta, rtol=1e-12)
+    assert unchecked.loss == reference.loss
