@@ -12,6 +12,8 @@ saved from an estimator reads the same tables back through :func:`degenet.load`.
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -25,7 +27,7 @@ from degenet.specs import parse_spec
 from degenet.training import TrainSettings
 
 
-class _DegenetEstimator(BaseEstimator):
+class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
     """What every degenet estimator shares: validation, the call to the core, the readers.
 
     Subclasses give :meth:`_spec_text` and ``_family`` (or override :meth:`_family_for`).
@@ -34,8 +36,9 @@ class _DegenetEstimator(BaseEstimator):
     _family: str | None = None
 
     # -- the model this estimator trains ---------------------------------------------------
+    @abc.abstractmethod
     def _spec_text(self) -> str:
-        raise NotImplementedError
+        """The model spec this estimator trains (``linear``, ``mlp:64,32``, ...)."""
 
     def _family_for(self, y: np.ndarray) -> str:
         return self._family
