@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import mpmath as mp
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import exact_cases  # noqa: E402

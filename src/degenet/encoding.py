@@ -20,7 +20,7 @@ from degenet.coding import check_coding, code_column, level_name
 from degenet.errors import DataWarning, DegenetError
 from degenet.formula import describe_factors, model_matrix, parse_formula, term_names
 from degenet.schema import (
-    CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, as_numbers, column_dtype, conform, fit_column,
+    CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, column_dtype, conform, finite_numbers, fit_column,
     is_constant, missing_counts, missing_error)
 from degenet.tables import read_table
 
@@ -303,12 +303,7 @@ def _complete_rows(frame: pd.DataFrame, columns: list[str], missing: str
 
 def _check_target(values: pd.Series) -> pd.Series:
     if column_dtype(values) == NUMBER:
-        y = as_numbers(values)
-        infinite = ~np.isfinite(y)
-        if infinite.any():
-            raise DegenetError(
-                f"target column {values.name!r} holds {int(infinite.sum())} infinite value(s) "
-                f"(first in row {values.index[infinite.argmax()]!r}); it needs finite numbers")
+        y = finite_numbers(values, "target column")
         if not pd.api.types.is_numeric_dtype(values.dtype):
             values = pd.Series(y, index=values.index, name=values.name)
     distinct = pd.unique(values)

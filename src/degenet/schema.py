@@ -117,6 +117,17 @@ def as_numbers(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def finite_numbers(values: pd.Series, what: str = "column") -> np.ndarray:
+    """:func:`as_numbers`, refusing infinite values with the count and the first row."""
+    x = as_numbers(values)
+    infinite = ~np.isfinite(x)
+    if infinite.any():
+        raise DegenetError(
+            f"{what} {str(values.name)!r} holds {int(infinite.sum())} infinite value(s) (first "
+            f"in row {values.index[infinite.argmax()]!r}); it needs finite numbers")
+    return x
+
+
 def fit_column(values: pd.Series) -> ColumnSchema:
     """The schema of a complete (no missing values) predictor column.
 
@@ -127,12 +138,7 @@ def fit_column(values: pd.Series) -> ColumnSchema:
     name = str(values.name)
     dtype = column_dtype(values)
     if dtype == NUMBER:
-        x = as_numbers(values)
-        infinite = ~np.isfinite(x)
-        if infinite.any():
-            raise DegenetError(
-                f"column {name!r} holds {int(infinite.sum())} infinite value(s) (first in row "
-                f"{values.index[infinite.argmax()]!r}); it needs finite numbers")
+        finite_numbers(values)
         return ColumnSchema(name, NUMERIC, NUMBER)
     levels = _observed_levels(values, dtype)
     if dtype == TEXT and len(levels) > max(ID_MIN_LEVELS, ID_SHARE * len(values)):
