@@ -202,54 +202,65 @@ def _init_doc(cls):
 _D = TrainSettings
 
 
+class _SingleLayer:
+    """The parameters of the single-layer (regression) estimators; ``_spec`` names the model."""
+
+    _spec: str
+
+    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
+                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
+                 optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
+                 patience: int = _D.patience, validation: float = _D.validation,
+                 random_state: int = 0):
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation = validation
+        self.random_state = random_state
+
+    def _spec_text(self):
+        return self._spec
+
+
+class _Network:
+    """The parameters of the network estimators: the single-layer ones and the hidden layers."""
+
+    def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
+                 fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
+                 batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
+                 learning_rate: float | None = _D.learning_rate, patience: int = _D.patience,
+                 validation: float = _D.validation, random_state: int = 0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation = validation
+        self.random_state = random_state
+
+    def _spec_text(self):
+        return _mlp_spec(self.hidden_layer_sizes)
+
+
 @_init_doc
-class LinearRegression(_Regressor):
+class LinearRegression(_SingleLayer, _Regressor):
     """Multiple regression: one Dense layer, squared error (gaussian family, identity link)."""
 
-    _family = "gaussian"
-
-    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
-                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
-                 optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
-                 patience: int = _D.patience, validation: float = _D.validation,
-                 random_state: int = 0):
-        self.solver = solver
-        self.fit_intercept = fit_intercept
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.patience = patience
-        self.validation = validation
-        self.random_state = random_state
-
-    def _spec_text(self):
-        return "linear"
+    _family, _spec = "gaussian", "linear"
 
 
 @_init_doc
-class PoissonRegressor(_Regressor):
+class PoissonRegressor(_SingleLayer, _Regressor):
     """Poisson regression: Dense(1) under ``exp`` (log link), loss ``exp(eta) - y * eta``."""
 
-    _family = "poisson"
-
-    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
-                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
-                 optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
-                 patience: int = _D.patience, validation: float = _D.validation,
-                 random_state: int = 0):
-        self.solver = solver
-        self.fit_intercept = fit_intercept
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.patience = patience
-        self.validation = validation
-        self.random_state = random_state
-
-    def _spec_text(self):
-        return "poisson"
+    _family, _spec = "poisson", "poisson"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -258,7 +269,7 @@ class PoissonRegressor(_Regressor):
 
 
 @_init_doc
-class LogisticRegression(_Classifier):
+class LogisticRegression(_SingleLayer, _Classifier):
     """Logistic regression: Dense(1) + sigmoid for two classes, Dense(k) + softmax for more.
 
     Loss: the cross-entropy from the logits. ``coef_`` has shape ``(1, n_features)`` for
@@ -266,23 +277,7 @@ class LogisticRegression(_Classifier):
     to a common shift: :meth:`summary` gives the contrasts against the reference class).
     """
 
-    def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
-                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
-                 optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
-                 patience: int = _D.patience, validation: float = _D.validation,
-                 random_state: int = 0):
-        self.solver = solver
-        self.fit_intercept = fit_intercept
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.patience = patience
-        self.validation = validation
-        self.random_state = random_state
-
-    def _spec_text(self):
-        return "logistic"
+    _spec = "logistic"
 
 
 def _mlp_spec(hidden_layer_sizes) -> str:
@@ -298,7 +293,7 @@ def _mlp_spec(hidden_layer_sizes) -> str:
 
 
 @_init_doc
-class MLPRegressor(_Regressor):
+class MLPRegressor(_Network, _Regressor):
     """A network with ReLU hidden layers under the gaussian head (squared error).
 
     Parameters
@@ -309,28 +304,9 @@ class MLPRegressor(_Regressor):
 
     _family = "gaussian"
 
-    def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
-                 fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
-                 batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
-                 learning_rate: float | None = _D.learning_rate, patience: int = _D.patience,
-                 validation: float = _D.validation, random_state: int = 0):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.solver = solver
-        self.fit_intercept = fit_intercept
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.patience = patience
-        self.validation = validation
-        self.random_state = random_state
-
-    def _spec_text(self):
-        return _mlp_spec(self.hidden_layer_sizes)
-
 
 @_init_doc
-class MLPClassifier(_Classifier):
+class MLPClassifier(_Network, _Classifier):
     """A network with ReLU hidden layers under the sigmoid (two classes) or softmax head.
 
     Parameters
@@ -338,25 +314,6 @@ class MLPClassifier(_Classifier):
     hidden_layer_sizes : tuple of int
         Widths of the hidden layers.
     """
-
-    def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
-                 fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
-                 batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
-                 learning_rate: float | None = _D.learning_rate, patience: int = _D.patience,
-                 validation: float = _D.validation, random_state: int = 0):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.solver = solver
-        self.fit_intercept = fit_intercept
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.patience = patience
-        self.validation = validation
-        self.random_state = random_state
-
-    def _spec_text(self):
-        return _mlp_spec(self.hidden_layer_sizes)
 
 
 def _weights(sample_weight, X) -> np.ndarray | None:
