@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import exact_cases  # noqa: E402
 
-from degenet.solvers import solve  # noqa: E402
+from degenet.exact.solvers import solve  # noqa: E402
 
 
 def digits(a, b) -> float:

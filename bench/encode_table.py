@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from formulaic import model_matrix
 
-from degenet.encoding import encode
+from degenet.data.encoding import encode
 
 FORMULA = "y ~ a + b + c + city + rel + flag + a:city"
 

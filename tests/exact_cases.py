@@ -2,7 +2,7 @@
 makes their reference values, tests/make_exact_reference.py, and bench/agreement.py).
 
 Every case is ``(family, X, y, intercept)`` in float64 with ``y`` as the solver takes it.
-Parameters are ordered as :class:`degenet.solvers.Solution` orders them: output by output
+Parameters are ordered as :class:`degenet.exact.solvers.Solution` orders them: output by output
 (categorical: classes 1.. against class 0), each ``[beta..., intercept]``; statsmodels
 orders them the same way when its constant is appended last.
 """

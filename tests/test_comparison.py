@@ -10,12 +10,12 @@ import pytest
 from scipy import special, stats
 from sklearn import metrics as skm
 
-from degenet.comparison import BASELINE, compare
+from degenet.comparison.comparison import BASELINE, compare
 from degenet.datasets import balloons
 from degenet.errors import ConvergenceWarning, DegenetError
-from degenet.families import FAMILIES
-from degenet.metrics import baseline_eta, score, unit_deviance
-from degenet.verdict import bootstrap_interval, corrected_t_interval, decide, judge
+from degenet.model.families import FAMILIES
+from degenet.comparison.metrics import baseline_eta, score, unit_deviance
+from degenet.comparison.verdict import bootstrap_interval, corrected_t_interval, decide, judge
 
 # Short training on purpose: the convergence warnings it raises are not what is tested here.
 pytestmark = pytest.mark.filterwarnings("ignore::degenet.errors.ConvergenceWarning")

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import degenet
-from degenet import diagnostics
-from degenet.diagnostics import find_separation
+from degenet.exact import diagnostics
+from degenet.exact.diagnostics import find_separation
 from degenet.errors import DataWarning
-from degenet.families import get_family
-from degenet.solvers import solve
+from degenet.model.families import get_family
+from degenet.exact.solvers import solve
 
 RNG = np.random.default_rng(11)
 

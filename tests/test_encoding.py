@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from degenet.coding import contrast_matrix
-from degenet.encoding import Encoding, encode
+from degenet.data.coding import contrast_matrix
+from degenet.data.encoding import Encoding, encode
 from degenet.errors import DataWarning, DegenetError
 
 

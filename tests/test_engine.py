@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 
 import degenet
-from degenet import engine
+from degenet.train import engine
 from degenet._keras import keras
-from degenet.families import get_family
-from degenet.network import build_network, logits_model
+from degenet.model.families import get_family
+from degenet.model.network import build_network, logits_model
 from degenet.randomness import derive
-from degenet.scaling import fit_scaling
-from degenet.specs import parse_spec
-from degenet.training import TrainSettings, _train_keras, train
+from degenet.train.scaling import fit_scaling
+from degenet.model.specs import parse_spec
+from degenet.train.settings import TrainSettings, _train_keras, train
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_engine_does_not_touch_the_callers_arrays(linear_data):
 
 
 def test_default_batch_size_keeps_enough_steps_per_epoch():
-    from degenet.training import batch_size_for
+    from degenet.train.settings import batch_size_for
 
     sizes = {n: batch_size_for(TrainSettings(), n) for n in (20, 455, 40_000, 80_000, 10**7)}
     assert sizes == {20: 20, 455: 32, 40_000: 128, 80_000: 256, 10**7: 4096}

@@ -6,7 +6,7 @@ import pytest
 
 from degenet._keras import keras
 from degenet.errors import DegenetError
-from degenet.families import FAMILIES, get_family, infer_family
+from degenet.model.families import FAMILIES, get_family, infer_family
 
 RNG = np.random.default_rng(0)
 N = 7

@@ -6,7 +6,7 @@ import pytest
 
 import degenet
 from degenet.errors import DegenetError
-from degenet.split import validation_split
+from degenet.data.split import validation_split
 
 FAST = {"max_epochs": 60, "batch_size": 64, "learning_rate": 0.01}
 
@@ -135,7 +135,7 @@ def test_csv_and_parquet_paths(linear_table, tmp_path):
 
 
 def test_compare_shares_one_split(linear_table):
-    from degenet.comparison import compare
+    from degenet.comparison.comparison import compare
 
     result = compare(linear_table, "y", models="linear,mlp:8", seed=0, **FAST)
     first, second = result.fits.values()

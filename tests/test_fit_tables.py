@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import degenet
-from degenet.encoding import Encoding
+from degenet.data.encoding import Encoding
 from degenet.errors import DataWarning, DegenetError
 from degenet.fitting import prepare
 from degenet.prediction import prediction_frame
@@ -54,7 +54,7 @@ def test_categorical_coefficients_match_statsmodels_in_original_units(shops):
     expected = np.array([ols.params[names[term]] for term in estimate.index])
     np.testing.assert_allclose(estimate.to_numpy(), expected, atol=2e-3, rtol=1e-3)
     # The Keras model itself holds these weights, folded back to the data's units.
-    from degenet.network import regression_weights
+    from degenet.model.network import regression_weights
 
     beta, alpha = regression_weights(fitted.model)
     np.testing.assert_allclose(np.r_[beta[:, 0], alpha], expected, atol=2e-3, rtol=1e-3)

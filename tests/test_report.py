@@ -7,10 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 from degenet.cli import app
-from degenet.comparison import compare
+from degenet.comparison.comparison import compare
 from degenet.datasets import balloons
 from degenet.errors import DegenetError
-from degenet.report import SECTIONS, write_report
+from degenet.report.document import SECTIONS, write_report
 
 # Short training on purpose: the convergence warnings it raises are not what is tested here.
 pytestmark = pytest.mark.filterwarnings("ignore::degenet.errors.ConvergenceWarning")

@@ -11,9 +11,9 @@ import pytest
 
 import exact_cases
 from degenet.errors import DataWarning, DegenetError
-from degenet.families import get_family
-from degenet import solvers
-from degenet.solvers import solve
+from degenet.model.families import get_family
+from degenet.exact import solvers
+from degenet.exact.solvers import solve
 
 DIGITS = 8  # significant digits required against the reference
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from degenet.errors import DegenetError
-from degenet.tables import read_table
+from degenet.data.tables import read_table
 
 FRAME = pd.DataFrame({
     "age": [31.5, 42.0, 25.25, 58.0],

@@ -11,17 +11,17 @@ from importlib.metadata import PackageNotFoundError, version
 
 from degenet import _keras  # noqa: F401  (sets the JAX backend before anything imports Keras)
 from degenet import datasets
-from degenet.comparison import Comparison, compare
+from degenet.comparison.comparison import Comparison, compare
 from degenet.errors import ConvergenceWarning, DataWarning, DegenetError
-from degenet.families import get_family
+from degenet.model.families import get_family
 from degenet.estimators import (LinearRegression, LogisticRegression, MLPClassifier,
                                  MLPRegressor, PoissonRegressor)
 from degenet.fitting import Fit, fit
 from degenet.persistence import SavedModel, load
 from degenet.prediction import prediction_frame
-from degenet.specs import parse_spec
-from degenet.tables import read_table
-from degenet.training import TrainSettings
+from degenet.model.specs import parse_spec
+from degenet.data.tables import read_table
+from degenet.train.settings import TrainSettings
 
 try:
     __version__ = version("degenet")

@@ -147,7 +147,7 @@ def demo(n: Annotated[int, typer.Option(help="Number of people to generate.")] =
          report_path: Report = None):
     """Run the post's experiment: balloons, four models, and what theory expects."""
     from degenet.demo import run_demo
-    from degenet.render import demo_dict, demo_notes, demo_text
+    from degenet.report.render import demo_dict, demo_notes, demo_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size,
                          learning_rate=learning_rate, patience=patience)
@@ -176,7 +176,7 @@ def fit_command(
                  "exact optimum (Newton / least squares; single-layer models).")] = "gd"):
     """Fit one model to a table and print what it learned."""
     import degenet
-    from degenet.render import fit_dict, fit_text
+    from degenet.report.render import fit_dict, fit_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience, validation=validation)
@@ -217,8 +217,8 @@ def compare_command(
                  "exact (their exact optimum). Networks always use gd.")] = "gd",
         report_path: Report = None):
     """Fit several models on the same rows, score them alike, say if the network is worth it."""
-    from degenet.comparison import compare
-    from degenet.render import comparison_dict, comparison_text
+    from degenet.comparison.comparison import compare
+    from degenet.report.render import comparison_dict, comparison_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience, validation=validation)
@@ -238,7 +238,7 @@ def compare_command(
 def _check_report(path: Path | None, *inputs: Path) -> None:
     """Fail before any training when the report could not be written."""
     if path is not None:
-        from degenet.report import check_report_path
+        from degenet.report.document import check_report_path
 
         _run(lambda: check_report_path(path, inputs))
 
@@ -246,7 +246,7 @@ def _check_report(path: Path | None, *inputs: Path) -> None:
 def _write_report(path: Path | None, comparisons: dict, title: str, notes=None, inputs=()):
     if path is None:
         return
-    from degenet.report import write_report
+    from degenet.report.document import write_report
 
     written = _run(lambda: write_report(path, comparisons, title=title, notes=notes,
                                         inputs=inputs))

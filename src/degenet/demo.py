@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from degenet.comparison import CompareProgress, Comparison, compare
+from degenet.comparison.comparison import CompareProgress, Comparison, compare
 from degenet.datasets import balloons
 
 FEATURES = ["relationship", "children", "age"]

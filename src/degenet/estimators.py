@@ -6,7 +6,7 @@ it gets back as ``fit_``. Nothing is computed here that the core does not comput
 network, the training, the exact solver and the coefficient table are the core's.
 
 Columns are named ``feature_names_in_`` when ``X`` was a DataFrame with string column names,
-else ``x0, x1, ...`` (the names :func:`degenet.tables.read_table` gives an array), so a model
+else ``x0, x1, ...`` (the names :func:`degenet.data.tables.read_table` gives an array), so a model
 saved from an estimator reads the same tables back through :func:`degenet.load`.
 """
 
@@ -22,9 +22,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from degenet.errors import DegenetError
 from degenet.fitting import fit
-from degenet.network import regression_weights
-from degenet.specs import parse_spec
-from degenet.training import TrainSettings
+from degenet.model.network import regression_weights
+from degenet.model.specs import parse_spec
+from degenet.train.settings import TrainSettings
 
 
 class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):

@@ -10,20 +10,20 @@ import numpy as np
 import pandas as pd
 
 from degenet._keras import keras
-from degenet.encoding import Encoding, encode
+from degenet.data.encoding import Encoding, encode
 from degenet.errors import ConvergenceWarning, DegenetError
-from degenet import exactfit
-from degenet.families import Family, Target, get_family, infer_family
-from degenet.network import (build_network, fold_scaling, logits_model, predict_logits,
+from degenet.exact import exactfit
+from degenet.model.families import Family, Target, get_family, infer_family
+from degenet.model.network import (build_network, fold_scaling, logits_model, predict_logits,
                              regression_weights, rescale_output)
 from degenet.persistence import data_hash
 from degenet.randomness import check_seed
-from degenet.scaling import Scaling, fit_scaling
-from degenet.specs import ModelSpec, parse_spec
-from degenet.split import validation_split
-from degenet.tables import read_table
-from degenet.weights import check_sample_weight
-from degenet.training import (ProgressCallback, TrainResult, TrainSettings, learning_rate_for,
+from degenet.train.scaling import Scaling, fit_scaling
+from degenet.model.specs import ModelSpec, parse_spec
+from degenet.data.split import validation_split
+from degenet.data.tables import read_table
+from degenet.data.weights import check_sample_weight
+from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings, learning_rate_for,
                               make_optimizer, train)
 
 
@@ -56,9 +56,9 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
     """Read ``data`` and encode it for ``target``; errors name the column at fault.
 
     ``target`` may be omitted when ``formula`` names it (``"y ~ x1 + C(g)"``). ``features``
-    or ``formula``, ``coding`` and ``missing`` are those of :func:`degenet.encoding.encode`;
+    or ``formula``, ``coding`` and ``missing`` are those of :func:`degenet.data.encoding.encode`;
     ``delimiter``, ``file_encoding`` and ``columns`` those of
-    :func:`degenet.tables.read_table`.
+    :func:`degenet.data.tables.read_table`.
     """
     if target is not None and (not isinstance(target, str) or not target):
         raise DegenetError(f"target must be a column name; received target={target!r}")
@@ -107,7 +107,7 @@ class Fit:
     reference: object = None
     data_sha256: str | None = None  # of the training design and target: see persistence
     solver: str = "gd"  # "gd" (gradient descent) or "exact" (the exact optimum's weights)
-    exact: object = None  # degenet.regression.Regression of a single-layer fit
+    exact: object = None  # degenet.exact.results.Regression of a single-layer fit
 
     def save(self, path) -> None:
         """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``."""
@@ -167,7 +167,7 @@ class Fit:
 
     def summary(self, level: float = 0.95) -> str:
         """A statsmodels-like text summary of a single-layer fit: header, table, notes."""
-        from degenet.summary import summary_text
+        from degenet.exact.summary import summary_text
 
         return summary_text(self, level)
 
@@ -271,7 +271,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative row weights of the loss (frequencies in the inference).
     **training
-        :class:`~degenet.training.TrainSettings` fields: ``max_epochs``, ``batch_size``,
+        :class:`~degenet.train.settings.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``validation``.
     """
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,

@@ -366,10 +366,10 @@ def load(path) -> SavedModel:
     mode, uncompiled. Errors are :class:`~degenet.errors.DegenetError` naming the file.
     """
     from degenet._keras import keras
-    from degenet.encoding import Encoding
-    from degenet.families import get_family
-    from degenet.scaling import Scaling
-    from degenet.specs import parse_spec
+    from degenet.data.encoding import Encoding
+    from degenet.model.families import get_family
+    from degenet.train.scaling import Scaling
+    from degenet.model.specs import parse_spec
 
     folder = Path(path)
     sidecar = verify(folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from degenet.tables import read_table
+from degenet.data.tables import read_table
 
 
 def prediction_frame(fit, data) -> pd.DataFrame:

@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
-from degenet.comparison import BASELINE, Comparison
+from degenet.comparison.comparison import BASELINE, Comparison
 from degenet.fitting import Fit
-from degenet.metrics import mean_prediction, probabilities
+from degenet.comparison.metrics import mean_prediction, probabilities
 from degenet.randomness import derive
 
 MOST_POINTS = 3000  # scatter plots show a seeded sample of held-out rows beyond this

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, sparse
 
-from degenet.design import column_stats
+from degenet.exact.design import column_stats
 from degenet.errors import DataWarning
-from degenet.families import Family
-from degenet.solution import Solution
+from degenet.model.families import Family
+from degenet.exact.solution import Solution
 
 MAX_LP_CELLS = 2_000_000
 MARGIN = 1e-7  # margins in standardized units above this count as > 0 (HiGHS tolerance 1e-7)

@@ -5,7 +5,7 @@ optimum, times the dispersion (gaussian: ``sigma^2 (X'X)^-1`` with
 ``sigma^2 = RSS / df_residual`` and t statistics on ``df_residual`` degrees of freedom; the
 other families: dispersion 1 and z statistics). The solver already took it from the
 standardized design to the data's units through the Jacobian of the standardization
-(:func:`degenet.solution.to_original`), so the intercept's std error is the one of the
+(:func:`degenet.exact.solution.to_original`), so the intercept's std error is the one of the
 intercept in the data's units.
 
 Categorical fits are read against a reference class: each other class's coefficients are
@@ -20,8 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from degenet.errors import DegenetError
-from degenet.families import Family
-from degenet.solution import Solution
+from degenet.model.families import Family
+from degenet.exact.solution import Solution
 
 COLUMNS = ("estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high")
 

@@ -51,7 +51,7 @@ class Family(abc.ABC):
     regression: str  # the model spec of its single-layer network
     keras_loss: str  # the Keras loss on the mean, for users who keep training
     is_classifier: bool = False
-    exact_solver: str = "newton"  # how degenet.solvers finds the optimum: newton or least_squares
+    exact_solver: str = "newton"  # how degenet.exact.solvers finds the optimum: newton or least_squares
     scale_estimated: bool = False  # a dispersion estimated from the residuals (gaussian)
 
     def __repr__(self) -> str:

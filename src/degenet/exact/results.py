@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from degenet.diagnostics import Diagnostics
-from degenet.families import Family
-from degenet.solution import Solution
+from degenet.exact.diagnostics import Diagnostics
+from degenet.model.families import Family
+from degenet.exact.solution import Solution
 
 MAX_STD_ERRORS = 1.0
 

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from degenet.comparison import Comparison
+from degenet.comparison.comparison import Comparison
 from degenet.demo import MODELS, POST, Demo, network_gains, theory
 from degenet.fitting import Fit
-from degenet.summary import coefficient_rows, exact_dict
-from degenet.verdict import SIGN_CONVENTION, Verdict
+from degenet.exact.summary import coefficient_rows, exact_dict
+from degenet.comparison.verdict import SIGN_CONVENTION, Verdict
 
 
 def _number(value) -> float | None:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from degenet.blockpass import row_pass
-from degenet.design import Design, equilibrated_condition, r_factor
-from degenet.gram import gram, with_intercept
-from degenet.families import Family
-from degenet.solution import (Solution, covariance_to_original, estimates_to_original,
+from degenet.exact.blockpass import row_pass
+from degenet.exact.design import Design, equilibrated_condition, r_factor
+from degenet.exact.gram import gram, with_intercept
+from degenet.model.families import Family
+from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,
                               find_collinear, relations_of)
 
 # cond(A'A) at most this (cond(A) <= 1e3): the normal equations' error, ~cond(A'A) * eps,
@@ -32,10 +32,10 @@ REFINE_MIN_CONDITION = 1e4
 
 def least_squares(design: Design, y: np.ndarray, weight: np.ndarray, family: Family,
                   first: tuple[np.ndarray, np.ndarray] | None = None):
-    """The gaussian :class:`~degenet.solvers.Solution` of ``min sum w (y - A theta)^2``.
+    """The gaussian :class:`~degenet.exact.solvers.Solution` of ``min sum w (y - A theta)^2``.
 
     ``first``: ``(A'WA, A'Wy)`` from the pass that opened the design
-    (:func:`~degenet.design.open_design`), for designs of more than ``block_rows`` rows.
+    (:func:`~degenet.exact.design.open_design`), for designs of more than ``block_rows`` rows.
     """
     if design.n_samples > design.block_rows:
         G, b = first if first is not None else gram(design, weight, y[:, None])

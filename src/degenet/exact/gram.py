@@ -1,6 +1,6 @@
 """Gram matrices of the design, ``A'WA`` and ``A'W targets``, by threaded passes over ``X``.
 
-Every pass reads ``X`` in blocks of rows spread over threads (:mod:`degenet.blockpass`);
+Every pass reads ``X`` in blocks of rows spread over threads (:mod:`degenet.exact.blockpass`);
 each block is converted to float64 and centred (:meth:`Design.fill_features`), and its
 products are added to the lane's float64 accumulators. For float32 ``X`` the Gram matrices
 of Newton's iterations may be built by float32 products (:func:`weighted_gram`).
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from degenet.blockpass import PASS_ROWS, row_pass
-from degenet.design import BLOCK_ROWS, Design
+from degenet.exact.blockpass import PASS_ROWS, row_pass
+from degenet.exact.design import BLOCK_ROWS, Design
 
 
 def weighted_gram(B: np.ndarray, root: np.ndarray | None, low: np.ndarray | None

@@ -12,10 +12,10 @@ import weakref
 import numpy as np
 
 from degenet._keras import keras
-from degenet.families import Family
+from degenet.model.families import Family
 from degenet.randomness import derive
-from degenet.scaling import Scaling
-from degenet.specs import ModelSpec
+from degenet.train.scaling import Scaling
+from degenet.model.specs import ModelSpec
 
 
 def build_network(spec: ModelSpec, family: Family, *, n_features: int, n_outputs: int,

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import special
 from sklearn.metrics import roc_auc_score
 
-from degenet.families import Family
+from degenet.model.families import Family
 
 PRIMARY = "deviance"
 
@@ -130,7 +130,7 @@ def baseline_eta(family: Family, y_train: np.ndarray, n_rows: int,
 
     Its mean is the training rows' mean (gaussian, poisson) or their class frequencies
     (bernoulli, categorical); ``eta`` is the link of that, from the family's own
-    :meth:`~degenet.families.Family.optimal_constant`. A class absent from the training
+    :meth:`~degenet.model.families.Family.optimal_constant`. A class absent from the training
     rows gets probability 0 (``eta = -inf``), as the frequencies say.
 
     Returns

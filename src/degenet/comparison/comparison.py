@@ -1,9 +1,9 @@
 """``degenet.compare``: several rungs of the ladder on one table, scored the same way.
 
 Every model trains on the same rows and is scored on the same held-out rows by the one
-implementation of each metric in :mod:`degenet.metrics`; an intercept-only baseline,
+implementation of each metric in :mod:`degenet.comparison.metrics`; an intercept-only baseline,
 computed from the training rows, is always scored beside them. Each network is then set
-against its family's regression (:mod:`degenet.verdict`).
+against its family's regression (:mod:`degenet.comparison.verdict`).
 
 Two designs:
 
@@ -30,14 +30,14 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from degenet.errors import DegenetError
-from degenet.families import Family, get_family, infer_family
+from degenet.model.families import Family, get_family, infer_family
 from degenet.fitting import Fit, Prepared, choose_family, fit_prepared, prepare, settings_from
-from degenet.metrics import baseline_eta, score, unit_deviance
-from degenet.network import logits_model
+from degenet.comparison.metrics import baseline_eta, score, unit_deviance
+from degenet.model.network import logits_model
 from degenet.randomness import check_seed, derive
-from degenet.specs import ModelSpec, parse_specs
-from degenet.split import validation_split
-from degenet.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
+from degenet.model.specs import ModelSpec, parse_specs
+from degenet.data.split import validation_split
+from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
 
 # (label, epochs done, max epochs); the label is the spec, plus " fold k/n" under cv.
 CompareProgress = Callable[[str, int, int], None]
@@ -184,10 +184,10 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
         optimum (the regression at its best). Networks always train by gradient descent.
     confidence, tolerance : float
         The verdict's interval level, and the smallest difference that matters as a share
-        of the regression's deviance (see :mod:`degenet.verdict`).
+        of the regression's deviance (see :mod:`degenet.comparison.verdict`).
     **options
         Those of :func:`degenet.fitting.prepare` (``features``, ...) and the
-        :class:`~degenet.training.TrainSettings` fields.
+        :class:`~degenet.train.settings.TrainSettings` fields.
     """
     reading = set(inspect.signature(prepare).parameters) - {"data", "target"}
     prepared = prepare(data, target, **{k: v for k, v in options.items() if k in reading})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from degenet.errors import DegenetError
-from degenet.families import FAMILIES, Family
+from degenet.model.families import FAMILIES, Family
 
 REGRESSIONS: dict[str, tuple[str, ...]] = {
     # spec -> the families it can stand for (logistic covers the multinomial logit too)

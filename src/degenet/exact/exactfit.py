@@ -1,10 +1,10 @@
 """The exact optimum inside ``degenet.fit``: ``solver="exact"``, and the check of ``"gd"``.
 
 For every single-layer model ``fit`` solves the same loss on the same training rows
-exactly (:func:`degenet.solvers.solve`) and diagnoses the design
-(:func:`degenet.diagnostics.diagnose`). With ``solver="exact"`` the optimum becomes the
+exactly (:func:`degenet.exact.solvers.solve`) and diagnoses the design
+(:func:`degenet.exact.diagnostics.diagnose`). With ``solver="exact"`` the optimum becomes the
 Keras model's weights; with ``solver="gd"`` the trained weights are compared with it
-(:func:`degenet.regression.assess`) and a ``ConvergenceWarning`` says how far they are when
+(:func:`degenet.exact.results.assess`) and a ``ConvergenceWarning`` says how far they are when
 outside the tolerance. Std errors are always those of the exact optimum (the inverse
 Fisher information there); for a ``gd`` fit the statistics and intervals are centred on the
 gradient-descent estimates.
@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 
 from degenet._keras import keras
-from degenet.diagnostics import Diagnostics, diagnose, emit
+from degenet.exact.diagnostics import Diagnostics, diagnose, emit
 from degenet.errors import ConvergenceWarning, DegenetError
-from degenet.families import Family
-from degenet.inference import coefficient_table, std_errors
-from degenet.network import regression_weights
-from degenet.regression import MAX_STD_ERRORS, Regression, assess, fold_dropped
-from degenet.solution import Solution
-from degenet.solvers import solve
-from degenet.training import TrainResult
+from degenet.model.families import Family
+from degenet.exact.inference import coefficient_table, std_errors
+from degenet.model.network import regression_weights
+from degenet.exact.results import MAX_STD_ERRORS, Regression, assess, fold_dropped
+from degenet.exact.solution import Solution
+from degenet.exact.solvers import solve
+from degenet.train.settings import TrainResult
 
 SOLVERS = ("gd", "exact")
 

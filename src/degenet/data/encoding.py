@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from degenet.coding import check_coding, code_column, level_name
+from degenet.data.coding import check_coding, code_column, level_name
 from degenet.errors import DataWarning, DegenetError
-from degenet.formula import describe_factors, model_matrix, parse_formula, term_names
-from degenet.schema import (
+from degenet.data.formula import describe_factors, model_matrix, parse_formula, term_names
+from degenet.data.schema import (
     CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, column_dtype, conform, finite_numbers, fit_column,
     is_constant, missing_counts, missing_error)
-from degenet.tables import read_table
+from degenet.data.tables import read_table
 
 MISSING = ("error", "drop")
 FORMAT_VERSION = 1
@@ -44,7 +44,7 @@ class Encoding:
     schema : tuple of ColumnSchema
         Per input column: numeric or categorical, what it held, its levels (reference first).
     coding : {'treatment', 'effect', 'sum'}
-        How categorical columns are coded without a formula (see :mod:`degenet.coding`).
+        How categorical columns are coded without a formula (see :mod:`degenet.data.coding`).
     formula : str or None
         The formula as given; its right-hand side builds the design.
     formula_state : dict or None
@@ -174,7 +174,7 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
 
     Parameters
     ----------
-    frame : DataFrame (or anything :func:`~degenet.tables.read_table` reads)
+    frame : DataFrame (or anything :func:`~degenet.data.tables.read_table` reads)
     target : str, optional
         The column to predict; may be omitted when ``formula`` names it (``y ~ ...``).
     features : list of str, optional
@@ -182,7 +182,7 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     formula : str, optional
         A Wilkinson formula (formulaic syntax) instead of ``features``.
     coding : {'treatment', 'effect', 'sum'}
-        Coding of categorical columns (see :mod:`degenet.coding`); a formula codes its own.
+        Coding of categorical columns (see :mod:`degenet.data.coding`); a formula codes its own.
     missing : {'error', 'drop'}
         Rows with missing values in the used columns: an error naming the columns, or left
         out with a :class:`~degenet.errors.DataWarning`.

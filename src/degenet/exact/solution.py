@@ -1,6 +1,6 @@
 """The exact solution in the data's units, and the bookkeeping shared by every solver.
 
-Solvers work on the standardized design ``A`` (:mod:`degenet.design`); this module takes
+Solvers work on the standardized design ``A`` (:mod:`degenet.exact.design`); this module takes
 their answer back to the units of ``X`` (estimates and covariance, through the Jacobian of
 the standardization) and finds exactly collinear columns from the triangular factor ``R``.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from degenet.design import Design
+from degenet.exact.design import Design
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from degenet.errors import DegenetError
-from degenet.regression import MAX_STD_ERRORS
+from degenet.exact.results import MAX_STD_ERRORS
 
 WIDTH = 78
 

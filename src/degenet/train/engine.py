@@ -38,10 +38,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from degenet._keras import keras
-from degenet.families import Family
+from degenet.model.families import Family
 from degenet.randomness import derive
-from degenet.scaling import Scaling
-from degenet.training import (ProgressCallback, TrainResult, TrainSettings, batch_size_for,
+from degenet.train.scaling import Scaling
+from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings, batch_size_for,
                               history_frame, learning_rate_for, make_optimizer)
 
 # Python regains control about this often (seconds), to report progress.

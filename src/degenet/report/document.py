@@ -20,17 +20,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from degenet.comparison import Comparison
+from degenet.comparison.comparison import Comparison
 from degenet.errors import DegenetError
-from degenet.plots import figures, png
-from degenet.verdict import SIGN_CONVENTION
+from degenet.report.plots import figures, png
+from degenet.comparison.verdict import SIGN_CONVENTION
 
 FORMS = (".html", ".md", ".json")
 SECTIONS = ("At a glance", "Held-out scores", "Verdict", "Training", "Coefficients", "Plots",
             "Method")
 METHOD = (
     "Every model trains on the same rows and is scored on the same held-out rows by one "
-    "implementation of each metric (degenet.metrics), in float64 from the models' linear "
+    "implementation of each metric (degenet.comparison.metrics), in float64 from the models' linear "
     "predictors. The primary metric is the family's deviance per observation: the squared "
     "error for gaussian, twice the log loss for bernoulli and categorical, the Poisson "
     "deviance for poisson. The baseline predicts the training rows' mean (class "

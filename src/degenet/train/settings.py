@@ -1,6 +1,6 @@
 """Training by gradient descent: settings, the result, and the backend's route.
 
-On the JAX backend the compiled engine (:mod:`degenet.engine`) runs whole epochs in one
+On the JAX backend the compiled engine (:mod:`degenet.train.engine`) runs whole epochs in one
 XLA program; other backends use Keras's own ``fit`` with the same split, loss, early
 stopping and restore of the best weights.
 """
@@ -17,9 +17,9 @@ import pandas as pd
 
 from degenet._keras import backend, keras
 from degenet.errors import DegenetError
-from degenet.families import Family
+from degenet.model.families import Family
 from degenet.randomness import derive
-from degenet.scaling import Scaling
+from degenet.train.scaling import Scaling
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
     """
     weight = row_weights(sample_weight, train_rows, val_rows)
     if backend() == "jax":
-        from degenet.engine import dense_stack, train_scan
+        from degenet.train.engine import dense_stack, train_scan
 
         if dense_stack(net) is not None:
             return train_scan(net, family, X, y, settings, train_rows=train_rows,

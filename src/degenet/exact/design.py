@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import linalg
 
-from degenet.blockpass import PASS_ROWS, row_pass
+from degenet.exact.blockpass import PASS_ROWS, row_pass
 
 BLOCK_ROWS = 32768  # 32k rows x 100 columns x 8 bytes = 26 MB of float64 per block
 
@@ -28,7 +28,7 @@ def column_stats(X: np.ndarray, *, center: bool, block_rows: int = BLOCK_ROWS
     column with no spread keeps scale 1, and a column holding an infinite or missing value
     gets mean NaN. Means and squared deviations of the blocks are merged by the pairwise
     update of Chan, Golub & LeVeque (1979), so nothing cancels; the blocks are spread over
-    threads (:func:`degenet.blockpass.row_pass`) and the lanes merged in order.
+    threads (:func:`degenet.exact.blockpass.row_pass`) and the lanes merged in order.
     """
     n, p = X.shape
     rows = min(block_rows, PASS_ROWS, n)

@@ -10,11 +10,11 @@ Each family names its method (``Family.exact_solver``):
 * ``newton`` (bernoulli, poisson, categorical): Newton's method (IRLS for these canonical
   links) with a backtracking line search, stopped on the Newton decrement.
 
-Every pass over the data goes through :class:`degenet.design.Design`, which converts and
+Every pass over the data goes through :class:`degenet.exact.design.Design`, which converts and
 standardizes one block of rows at a time: ``X`` is never copied whole in float64 and no
 ``n x n`` matrix is formed. The blocks of a pass are spread over the cores by threads
-(:mod:`degenet.blockpass`). The first pass gives the column statistics and ``A'WA``
-together (:func:`degenet.gram.open_design`). A Newton iteration costs one pass for ``A'WA``,
+(:mod:`degenet.exact.blockpass`). The first pass gives the column statistics and ``A'WA``
+together (:func:`degenet.exact.gram.open_design`). A Newton iteration costs one pass for ``A'WA``,
 ``A'(mu - y)`` and the loss; in the pure Newton phase the full step is taken and the next
 pass confirms the decrease, otherwise a line search costs one light pass for ``A d``.
 For float32 ``X``, the Hessians but the last are built by float32 products: the gradient
@@ -28,13 +28,13 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-from degenet.blockpass import row_pass
-from degenet.design import BLOCK_ROWS, Design, column_stats, equilibrated_condition, r_factor
-from degenet.gram import gram, intercept_gram, open_design, symmetric, with_intercept
+from degenet.exact.blockpass import row_pass
+from degenet.exact.design import BLOCK_ROWS, Design, column_stats, equilibrated_condition, r_factor
+from degenet.exact.gram import gram, intercept_gram, open_design, symmetric, with_intercept
 from degenet.errors import ConvergenceWarning, DegenetError
-from degenet.families import Family, get_family
-from degenet.least_squares import CHOLESKY_MAX_CONDITION, least_squares
-from degenet.solution import (Solution, covariance_to_original, estimates_to_original,
+from degenet.model.families import Family, get_family
+from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION, least_squares
+from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,
                               find_collinear, relations_of)
 
 # cond(A'A) at most this: A is surely of full rank, no QR pass is needed to find its rank.
@@ -84,7 +84,7 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     Exactly collinear columns are dropped (``Solution.dropped``: coefficient 0, std error
     NaN) with the relation that makes them redundant. Separation is not checked here
     (Newton's iterates then grow until the loss stops falling); see
-    :func:`degenet.diagnostics.find_separation`.
+    :func:`degenet.exact.diagnostics.find_separation`.
     """
     family = get_family(family)
     X, y, weight, n_classes = _check_inputs(family, X, y, sample_weight, n_classes)
