@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/agreement.py
 
-For each case of tests/exact_cases.py: the reference (mpmath at 60 digits where stored,
+For each case of tests/exact/exact_cases.py: the reference (mpmath at 60 digits where stored,
 else statsmodels at tight tolerances), and the significant digits on which degenet's
 estimates and std errors agree with it: ``min over parameters of -log10(|a - b| / |b|)``.
 statsmodels' own digits against the mpmath reference are printed beside, for the peer.
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "exact"))
 import exact_cases  # noqa: E402
 
-from degenet.exact.solvers import solve  # noqa: E402
+from degenet.exact.solve import solve  # noqa: E402
 
 
 def digits(a, b) -> float:

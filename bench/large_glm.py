@@ -108,7 +108,7 @@ def loss(task: str, X, y, beta, alpha, rows=slice(None)) -> float:
 
 # ----------------------------------------------------------------------------- the methods
 def run_degenet_exact(task, X, y):
-    from degenet.exact.solvers import solve
+    from degenet.exact.solve import solve
 
     family = "bernoulli" if task == "logistic" else "gaussian"
     start = time.perf_counter()
@@ -121,7 +121,7 @@ def run_degenet_gd(task, X, y):
     from degenet.exact.design import column_stats
     from degenet.model.families import get_family
     from degenet.model.network import build_network, logits_model
-    from degenet.train.scaling import Scaling
+    from degenet.data.scaling import Scaling
     from degenet.model.specs import parse_spec
     from degenet.train.settings import TrainSettings, train
 
@@ -225,7 +225,7 @@ def run_method(method, task, args, folder) -> dict:
 
 
 def optimum_on_training_rows(task, X, y) -> float:
-    from degenet.exact.solvers import solve
+    from degenet.exact.solve import solve
 
     n_train = int(0.8 * len(y))
     family = "bernoulli" if task == "logistic" else "gaussian"

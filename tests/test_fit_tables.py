@@ -12,7 +12,7 @@ import pytest
 import degenet
 from degenet.data.encoding import Encoding
 from degenet.errors import DataWarning, DegenetError
-from degenet.fitting import prepare
+from degenet.data.prepare import prepare
 from degenet.prediction import prediction_frame
 
 MIXED = Path(__file__).resolve().parents[1] / "examples" / "mixed.csv"
@@ -157,7 +157,7 @@ def test_arrays_and_polars_go_through_fit(shops):
 
 @pytest.mark.filterwarnings("ignore::degenet.errors.DataWarning")
 def test_saved_model_predicts_as_the_fit(mixed_fit, tmp_path):
-    persistence = pytest.importorskip("degenet.persistence")
+    persistence = pytest.importorskip("degenet.modelfile")
     mixed_fit.save(tmp_path / "model")
     loaded = persistence.load(tmp_path / "model")
     assert loaded.encoding == mixed_fit.encoding

@@ -1,4 +1,8 @@
-"""The ``degenet`` command: results on stdout, progress and errors on stderr."""
+"""The ``degenet`` command: results on stdout, progress and errors on stderr.
+
+A thin shell: every command imports what it needs when it runs, so ``--help``,
+``--version`` and ``inspect`` start without Keras or JAX.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from degenet.errors import ConvergenceWarning, DataWarning, DegenetError
 
@@ -90,6 +93,8 @@ def _progress(quiet: bool):
     if quiet or not stderr.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description:<14}"), BarColumn(),
                TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
     with Progress(*columns, console=stderr, transient=True) as bar:
@@ -183,7 +188,7 @@ def fit_command(
     table = _table(formula=formula, features=features, missing=missing, coding=coding,
                    delimiter=delimiter, file_encoding=file_encoding)
     if save is not None:  # before training: a bad destination should not cost a fit
-        from degenet.persistence import check_destination
+        from degenet.modelfile import check_destination
 
         _run(lambda: check_destination(save))
     with _progress(quiet or json_) as report:
@@ -217,7 +222,7 @@ def compare_command(
                  "exact (their exact optimum). Networks always use gd.")] = "gd",
         report_path: Report = None):
     """Fit several models on the same rows, score them alike, say if the network is worth it."""
-    from degenet.comparison.comparison import compare
+    from degenet.comparison import compare
     from degenet.report.render import comparison_dict, comparison_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
@@ -238,7 +243,7 @@ def compare_command(
 def _check_report(path: Path | None, *inputs: Path) -> None:
     """Fail before any training when the report could not be written."""
     if path is not None:
-        from degenet.report.document import check_report_path
+        from degenet.report import check_report_path
 
         _run(lambda: check_report_path(path, inputs))
 
@@ -246,7 +251,7 @@ def _check_report(path: Path | None, *inputs: Path) -> None:
 def _write_report(path: Path | None, comparisons: dict, title: str, notes=None, inputs=()):
     if path is None:
         return
-    from degenet.report.document import write_report
+    from degenet.report import write_report
 
     written = _run(lambda: write_report(path, comparisons, title=title, notes=notes,
                                         inputs=inputs))
@@ -280,7 +285,7 @@ def predict_command(model: ModelFolder, data: DataFile, output: Annotated[Option
 @app.command("inspect")
 def inspect_command(model: ModelFolder, json_: Json = False):
     """Say what a saved model is, from its sidecar alone: no weights are loaded."""
-    from degenet.persistence import describe, read_sidecar
+    from degenet.modelfile.sidecar import describe, read_sidecar
 
     sidecar = _run(lambda: read_sidecar(model))
     _emit(document=sidecar) if json_ else _emit("\n".join(describe(sidecar)))
@@ -292,4 +297,10 @@ def _fail(message: str):
 
 
 def main():
-    app()
+    """The console script: a DegenetError raised anywhere (even while a command imports what
+    it needs, e.g. a missing Keras backend) is one line on stderr and exit status 2."""
+    try:
+        app()
+    except DegenetError as error:
+        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from degenet.checks import positive_int
 from degenet.randomness import check_seed
 
 
@@ -26,8 +27,7 @@ def balloons(n: int = 100_000, *, seed: int = 0, partnered_children: float = 1.0
     -------
     DataFrame with columns ``relationship, children, age, num_balloons, color``, ``n`` rows.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer; received n={n!r}")
+    positive_int("n", n)
     rng = np.random.default_rng(check_seed(seed))
     relationship = rng.choice([-0.5, 0.5], size=n)
     children = rng.uniform(-0.5, 0.5, size=n)

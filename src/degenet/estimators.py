@@ -21,7 +21,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from degenet.errors import DegenetError
+from degenet.jsonvalues import plain
 from degenet.fitting import fit
+from degenet.model.family import single_class_error
 from degenet.model.network import regression_weights
 from degenet.model.specs import parse_spec
 from degenet.train.settings import TrainSettings
@@ -101,12 +103,11 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         return self.fit_.coefficients
 
     def save(self, path) -> None:
-        """Write the fitted model to ``path`` (see :mod:`degenet.persistence`)."""
+        """Write the fitted model to ``path`` (see :mod:`degenet.modelfile`)."""
         check_is_fitted(self)
-        from degenet.persistence import save
+        self.fit_.save(path, estimator={"class": type(self).__name__,
+                                        "params": _json_params(self.get_params())})
 
-        save(self.fit_, path, estimator={"class": type(self).__name__,
-                                          "params": _json_params(self.get_params())})
 
 class _Regressor(RegressorMixin, _DegenetEstimator):
     def fit(self, X, y, sample_weight=None) -> "_Regressor":
@@ -139,10 +140,9 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
         weight = _weights(sample_weight, X)
         present = np.unique(y if weight is None else y[weight > 0])
         if len(present) < 2:
-            raise DegenetError(
-                f"y has a single class {present.tolist()[0]!r}"
-                + ("" if weight is None else " among the rows with sample_weight > 0")
-                + "; a classifier needs at least 2 classes")
+            raise single_class_error(
+                "y", repr(present.tolist()[0]),
+                "" if weight is None else " among the rows with sample_weight > 0")
         return self._fit(X, y, weight)
 
     def _shape_coefficients(self, coef, alpha):
@@ -226,7 +226,7 @@ class _SingleLayer:
         return self._spec
 
 
-class _Network:
+class _Network(_SingleLayer):
     """The parameters of the network estimators: the single-layer ones and the hidden layers."""
 
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
@@ -234,16 +234,11 @@ class _Network:
                  batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
                  learning_rate: float | None = _D.learning_rate, patience: int = _D.patience,
                  validation: float = _D.validation, random_state: int = 0):
+        super().__init__(solver=solver, fit_intercept=fit_intercept, max_epochs=max_epochs,
+                         batch_size=batch_size, optimizer=optimizer,
+                         learning_rate=learning_rate, patience=patience,
+                         validation=validation, random_state=random_state)
         self.hidden_layer_sizes = hidden_layer_sizes
-        self.solver = solver
-        self.fit_intercept = fit_intercept
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.patience = patience
-        self.validation = validation
-        self.random_state = random_state
 
     def _spec_text(self):
         return _mlp_spec(self.hidden_layer_sizes)
@@ -331,9 +326,7 @@ def _free_name(columns) -> str:
 
 def _json_params(params: dict) -> dict:
     """Estimator parameters as JSON values (tuples become lists)."""
-    return {key: (list(value) if isinstance(value, tuple) else
-                  value.item() if isinstance(value, np.generic) else value)
-            for key, value in params.items()}
+    return {key: plain(value) for key, value in params.items()}
 
 
 __all__ = ["LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",

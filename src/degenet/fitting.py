@@ -1,8 +1,15 @@
-"""``degenet.fit``: one spec, one table, one Keras network trained by gradient descent."""
+"""``degenet.fit``: one spec, one table, one Keras network; a single-layer one read as a regression.
+
+The pipeline, step by step (each a function below): check the request, standardize the
+design and the target, build the network, solve the single-layer model exactly on the
+training rows, train by gradient descent (or take the exact optimum), fold the scaling back
+into the weights, and read a single-layer model as a regression.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -10,66 +17,32 @@ import numpy as np
 import pandas as pd
 
 from degenet._keras import keras
-from degenet.data.encoding import Encoding, encode
-from degenet.errors import ConvergenceWarning, DegenetError
-from degenet.exact import exactfit
-from degenet.model.families import Family, Target, get_family, infer_family
-from degenet.model.network import (build_network, fold_scaling, logits_model, predict_logits,
-                             regression_weights, rescale_output)
-from degenet.persistence import data_hash
-from degenet.randomness import check_seed
-from degenet.train.scaling import Scaling, fit_scaling
-from degenet.model.specs import ModelSpec, parse_spec
+from degenet.data.encoding import Encoding
+from degenet.data.prepare import Prepared, data_hash, prepare
+from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
-from degenet.data.tables import read_table
 from degenet.data.weights import check_sample_weight
-from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings, learning_rate_for,
-                              make_optimizer, train)
+from degenet.errors import ConvergenceWarning, DegenetError
+from degenet.exact.diagnostics import Diagnostics, diagnose, emit
+from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
+                                   mean_loss, read_regression)
+from degenet.exact.solution import Solution
+from degenet.exact.solve import solve
+from degenet.model.families import Family, Target, get_family, infer_family
+from degenet.model.network import (build_network, fold_scaling, logits_model,
+                                   regression_weights, rescale_output, set_regression_weights)
+from degenet.model.specs import ModelSpec, parse_spec
+from degenet.modelfile import save as save_model
+from degenet.predictor import Predictor
+from degenet.randomness import check_seed
+from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
+from degenet.train.settings import learning_rate_for, make_optimizer
+
+SOLVERS = ("gd", "exact")
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A table turned into a design: shared by every model of a comparison.
-
-    Attributes
-    ----------
-    X : ndarray, shape (n_samples, n_features)
-        The design in the data's own units, float64.
-    target : Series
-        The target column, rows aligned with ``X``.
-    encoding : Encoding
-    """
-
-    X: np.ndarray
-    target: pd.Series
-    encoding: Encoding
-
-    @property
-    def terms(self) -> tuple[str, ...]:
-        return self.encoding.terms
-
-
-def prepare(data, target: str | None = None, *, features: list[str] | None = None,
-            formula: str | None = None, coding: str = "treatment", missing: str = "error",
-            delimiter: str | None = None, file_encoding: str | None = None,
-            columns: list[str] | None = None) -> Prepared:
-    """Read ``data`` and encode it for ``target``; errors name the column at fault.
-
-    ``target`` may be omitted when ``formula`` names it (``"y ~ x1 + C(g)"``). ``features``
-    or ``formula``, ``coding`` and ``missing`` are those of :func:`degenet.data.encoding.encode`;
-    ``delimiter``, ``file_encoding`` and ``columns`` those of
-    :func:`degenet.data.tables.read_table`.
-    """
-    if target is not None and (not isinstance(target, str) or not target):
-        raise DegenetError(f"target must be a column name; received target={target!r}")
-    frame = read_table(data, columns=columns, delimiter=delimiter, file_encoding=file_encoding)
-    encoding, X, y = encode(frame, target, features=features, formula=formula, coding=coding,
-                            missing=missing)
-    return Prepared(X, y, encoding)
-
-
-@dataclass(frozen=True)
-class Fit:
+class Fit(Predictor):
     """A trained model of the ladder and everything needed to read and reuse it.
 
     Attributes
@@ -87,9 +60,18 @@ class Fit:
         Class labels; for bernoulli ``classes[1]`` is the positive class.
     settings : TrainSettings
     seed : int
-    training : TrainResult
     train_rows, val_rows : ndarray
         Row indices of the split (positions in the prepared table).
+    intercept : bool
+    reference : optional
+        The reference class of a softmax fit's coefficients.
+    data_sha256 : str or None
+        Of the training design, target and weights (:func:`degenet.data.prepare.data_hash`).
+    solver : {'gd', 'exact'}
+    training : TrainResult or None
+        What gradient descent did; None for ``solver="exact"`` (no training).
+    exact : RegressionResults or None
+        A single-layer fit read as a regression (None for networks).
     """
 
     spec: ModelSpec
@@ -100,36 +82,40 @@ class Fit:
     classes: tuple | None
     settings: TrainSettings
     seed: int
-    training: TrainResult
     train_rows: np.ndarray
     val_rows: np.ndarray
     intercept: bool = True
     reference: object = None
-    data_sha256: str | None = None  # of the training design and target: see persistence
-    solver: str = "gd"  # "gd" (gradient descent) or "exact" (the exact optimum's weights)
-    exact: object = None  # degenet.exact.results.Regression of a single-layer fit
+    data_sha256: str | None = None
+    solver: str = "gd"
+    training: TrainResult | None = None
+    exact: RegressionResults | None = None
 
-    def save(self, path) -> None:
+    def save(self, path, *, estimator: dict | None = None) -> None:
         """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``."""
-        from degenet.persistence import save
-
-        save(self, path)
+        save_model(self, path, estimator=estimator)
 
     @property
     def history(self) -> pd.DataFrame:
-        """Training and validation loss per epoch."""
+        """Training and validation loss per epoch (no rows for ``solver="exact"``)."""
+        if self.training is None:
+            return pd.DataFrame({"epoch": np.zeros(0, int), "loss": np.zeros(0),
+                                 "val_loss": np.zeros(0)})
         return self.training.history
 
     @property
     def val_loss(self) -> float:
         """The best validation loss: the one of the weights the model holds."""
-        if self.solver == "exact":
-            return self.exact.val_loss
-        return self.training.val_loss
+        return self.exact.val_loss if self.training is None else self.training.val_loss
 
     @property
     def epochs(self) -> int:
-        return self.training.epochs
+        return 0 if self.training is None else self.training.epochs
+
+    @property
+    def best_epoch(self) -> int:
+        """The epoch whose weights the model holds (0: none, e.g. ``solver="exact"``)."""
+        return 0 if self.training is None else self.training.best_epoch
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -154,56 +140,52 @@ class Fit:
         are centred on ``estimate``. p-values and intervals are NaN when they cannot be
         trusted (separation, no convergence): ``table.attrs["withheld"]`` says why.
         """
-        if not self.spec.is_regression:
-            raise DegenetError(
-                f"model {self.spec.text!r} has hidden layers; only single-layer models "
-                "(linear, logistic, softmax, poisson) have coefficients")
-        beta, alpha = ((self.exact.beta, self.exact.alpha) if self.exact is not None
-                       else regression_weights(self.model))
-        frame = coefficient_frame(beta, alpha, self.terms, self.family, self.classes,
-                                  self.reference, self.intercept)
-        return exactfit.table(self.exact, frame, self.family, self.classes, self.reference,
-                              level)
+        return self._regression().coefficient_table(level)
 
     def summary(self, level: float = 0.95) -> str:
         """A statsmodels-like text summary of a single-layer fit: header, table, notes."""
-        from degenet.exact.summary import summary_text
+        return self._regression().summary(level)
 
-        return summary_text(self, level)
-
-    def linear_predictor(self, data) -> np.ndarray:
-        """``eta`` for each row of ``data``: ``(n,)``, or ``(n, n_classes)`` for categorical."""
-        X = self.encoding.transform(read_table(data))
-        eta = predict_logits(self.model, X)
-        return eta if self.family.name == "categorical" else eta[:, 0]
-
-    def predict_proba(self, data) -> np.ndarray:
-        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes`` order."""
-        if not self.family.is_classifier:
-            raise DegenetError(f"predict_proba needs a classifier; this is {self.family.name}")
-        mu = self.family.mean(self.linear_predictor(data).astype(np.float64))
-        return mu if mu.ndim == 2 else np.column_stack([1.0 - mu, mu])
-
-    def predict(self, data) -> np.ndarray:
-        """The mean for regression families, the most probable label for classifiers."""
-        if self.family.is_classifier:
-            return np.asarray(self.classes, dtype=object)[self.predict_proba(data).argmax(1)]
-        return self.family.mean(self.linear_predictor(data).astype(np.float64))
+    def _regression(self) -> RegressionResults:
+        if self.exact is None:
+            raise DegenetError(
+                f"model {self.spec.text!r} has hidden layers; only single-layer models "
+                "(linear, logistic, softmax, poisson) have coefficients")
+        return self.exact
 
 
-def coefficient_frame(beta: np.ndarray, alpha: np.ndarray, terms, family: Family, classes,
-                      reference=None, intercept: bool = True) -> pd.DataFrame:
-    """A coefficient table (column ``estimate``) from beta ``(p, k)`` and alpha ``(k,)``."""
-    names = list(terms) + (["intercept"] if intercept else [])
-    stacked = np.vstack([beta, alpha[None, :]]) if intercept else beta
-    if family.name != "categorical":
-        return pd.DataFrame({"estimate": stacked[:, 0]}, index=pd.Index(names, name="term"))
-    ref = classes.index(reference if reference is not None else classes[0])
-    contrasts = stacked - stacked[:, [ref]]  # softmax is shift-invariant: only differences count
-    keep = [k for k in range(len(classes)) if k != ref]
-    index = pd.MultiIndex.from_product([[classes[k] for k in keep], names],
-                                       names=["class", "term"])
-    return pd.DataFrame({"estimate": contrasts[:, keep].T.ravel()}, index=index)
+@dataclass(frozen=True)
+class Task:
+    """One model of the ladder to fit on a prepared table and split.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+    family : Family
+    target : Target
+        The encoded target, rows aligned with the prepared design.
+    train_rows, val_rows : ndarray of int
+        The split, as positions in the prepared table.
+    settings : TrainSettings
+    seed : int
+    intercept : bool
+    reference : optional
+        A softmax fit's reference class.
+    solver : {'gd', 'exact'}
+    sample_weight : ndarray, shape (n_samples,), optional
+    """
+
+    spec: ModelSpec
+    family: Family
+    target: Target
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    settings: TrainSettings
+    seed: int
+    intercept: bool = True
+    reference: object = None
+    solver: str = "gd"
+    sample_weight: np.ndarray | None = None
 
 
 def settings_from(options: dict) -> TrainSettings:
@@ -217,8 +199,19 @@ def settings_from(options: dict) -> TrainSettings:
 
 
 def choose_family(spec: ModelSpec, target: pd.Series, family: str | Family | None) -> Family:
+    """The family ``spec`` trains on ``target``: named, implied by the spec, or inferred."""
     named = get_family(family) if family is not None else None
     return spec.family_for(infer_family(target), named)
+
+
+def check_solver(solver: str, spec: ModelSpec) -> None:
+    """``solver`` must be ``gd`` or ``exact``, and ``exact`` needs a single-layer model."""
+    if solver not in SOLVERS:
+        raise DegenetError(f"unknown solver {solver!r}; choose 'gd' (gradient descent) or "
+                           "'exact' (Newton / least squares, single-layer models)")
+    if solver == "exact" and not spec.is_regression:
+        raise DegenetError(f"solver='exact' needs a single-layer model; {spec.text!r} has "
+                           "hidden layers: use solver='gd'")
 
 
 def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None,
@@ -271,80 +264,154 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative row weights of the loss (frequencies in the inference).
     **training
-        :class:`~degenet.train.settings.TrainSettings` fields: ``max_epochs``, ``batch_size``,
-        ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``validation``.
+        :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
+        ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
+        ``validation``.
     """
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
                        columns=columns)
-    intercept = intercept and prepared.encoding.intercept
     seed = check_seed(seed)
     settings = settings_from(training)
     spec = parse_spec(model) if model is not None else None
     if spec is None:
         inferred = get_family(family) if family is not None else infer_family(prepared.target)
         spec = parse_spec(inferred.regression)
-    exactfit.check_solver(solver, spec)
+    check_solver(solver, spec)
     chosen = choose_family(spec, prepared.target, family)
     encoded = chosen.encode_target(prepared.target)
     train_rows, val_rows = validation_split(
         encoded.y, validation=settings.validation, stratify=chosen.is_classifier, seed=seed)
-    return fit_prepared(prepared, spec, chosen, encoded, train_rows, val_rows, settings,
-                        seed=seed, intercept=intercept, reference=reference, progress=progress,
-                        solver=solver, sample_weight=sample_weight)
+    task = Task(spec=spec, family=chosen, target=encoded, train_rows=train_rows,
+                val_rows=val_rows, settings=settings, seed=seed,
+                intercept=intercept and prepared.encoding.intercept, reference=reference,
+                solver=solver, sample_weight=sample_weight)
+    return fit_prepared(prepared, task, progress=progress)
 
 
-def fit_prepared(prepared: Prepared, spec: ModelSpec, family: Family, encoded: Target,
-                 train_rows: np.ndarray, val_rows: np.ndarray, settings: TrainSettings, *,
-                 seed: int, intercept: bool = True, reference=None,
-                 progress: ProgressCallback | None = None, solver: str = "gd",
-                 sample_weight: np.ndarray | None = None) -> Fit:
-    """Train ``spec`` on an already prepared table and split."""
-    settings = learning_rate_for(settings, regression=spec.is_regression)
-    weight = check_sample_weight(sample_weight, len(prepared.X),
-                                 dropped_rows=prepared.encoding.dropped_rows)
-    if reference is not None and (encoded.classes is None or reference not in encoded.classes):
-        raise DegenetError(
-            f"reference class {reference!r} is not a class of the target; classes are: "
-            f"{', '.join(map(repr, encoded.classes or ()))}")
-    X = prepared.X
-    scaling = fit_scaling(X[train_rows], center=intercept)
-    n_classes = len(encoded.classes) if encoded.classes else None
+def fit_prepared(prepared: Prepared, task: Task, *,
+                 progress: ProgressCallback | None = None) -> Fit:
+    """Fit ``task`` on an already prepared table and split (see the module's steps)."""
+    check_solver(task.solver, task.spec)
+    task = dataclasses.replace(task, settings=learning_rate_for(
+        task.settings, regression=task.spec.is_regression))
+    weight = _checked(prepared, task)
+    X, family, encoded = prepared.X, task.family, task.target
+    scaling = fit_scaling(X[task.train_rows], center=task.intercept)
     # Rows of weight zero have no say, not even in the target's scaling or the start.
-    counted = train_rows if weight is None else train_rows[weight[train_rows] > 0]
-    center, scale = family.target_scaling(encoded.y[counted], intercept)
+    counted = (task.train_rows if weight is None
+               else task.train_rows[weight[task.train_rows] > 0])
+    center, scale = family.target_scaling(encoded.y[counted], task.intercept)
     y = (encoded.y - center) / scale
-    net = build_network(spec, family, n_features=X.shape[1], seed=seed, intercept=intercept,
-                        n_outputs=family.n_outputs(n_classes),
-                        bias=_start_bias(family, y[counted], n_classes))
-    exactfit.check_solver(solver, spec)
-    if spec.is_regression:
-        solution, diagnostics, seconds = exactfit.solve_training_rows(
-            family, X[train_rows], encoded.y[train_rows], intercept=intercept,
-            classes=encoded.classes, terms=prepared.terms, model=spec.text,
-            sample_weight=None if weight is None else weight[train_rows])
-    if solver == "exact":
-        result = exactfit.exact_training_result(seconds)
-        exactfit.set_weights(net, solution.beta, solution.alpha)
+    net = build_network(task.spec, family, n_features=X.shape[1], seed=task.seed,
+                        intercept=task.intercept, n_outputs=family.n_outputs(encoded.n_classes),
+                        bias=_start_bias(family, y[counted], encoded.n_classes))
+    exact = _solve_exact(prepared, task, weight) if task.spec.is_regression else None
+    training = None
+    if task.solver == "exact":
+        set_regression_weights(net, exact.solution.beta, exact.solution.alpha)
     else:
-        result = train(logits_model(net), family, X, y, settings, train_rows=train_rows,
-                       val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
-                       sample_weight=weight)
-        if progress:
-            progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
-        result = _in_target_units(result, scale)
-        _warn_if_unfinished(spec, result, settings)
+        training = _train(net, X, y, task, scaling, weight, progress, scale)
         fold_scaling(net, scaling)
         rescale_output(net, center, scale)
-    net.compile(optimizer=make_optimizer(settings), loss=family.keras_loss)
-    exact = None
-    if spec.is_regression:
-        exact = exactfit.regression_of(net, family, X, encoded.y, train_rows, val_rows,
-                                       solution, diagnostics, solver=solver, sample_weight=weight,
-                                       intercept=intercept, model=spec.text)
-    return Fit(spec, family, net, prepared.encoding, scaling, encoded.classes, settings, seed,
-               result, train_rows, val_rows, intercept, reference,
-               data_sha256=data_hash(X, encoded.y, weight), solver=solver, exact=exact)
+    net.compile(optimizer=make_optimizer(task.settings), loss=family.keras_loss)
+    regression = (_read_regression(net, prepared, task, exact, weight, training)
+                  if exact is not None else None)
+    return Fit(spec=task.spec, family=family, model=net, encoding=prepared.encoding,
+               scaling=scaling, classes=encoded.classes, settings=task.settings,
+               seed=task.seed, train_rows=task.train_rows, val_rows=task.val_rows,
+               intercept=task.intercept, reference=task.reference,
+               data_sha256=data_hash(X, encoded.y, weight), solver=task.solver,
+               training=training, exact=regression)
+
+
+def _checked(prepared: Prepared, task: Task) -> np.ndarray | None:
+    """The checked sample weights; the reference class must be a class of the target."""
+    weight = check_sample_weight(task.sample_weight, len(prepared.X),
+                                 dropped_rows=prepared.encoding.dropped_rows)
+    classes = task.target.classes
+    if task.reference is not None and (classes is None or task.reference not in classes):
+        raise DegenetError(
+            f"reference class {task.reference!r} is not a class of the target; classes are: "
+            f"{', '.join(map(repr, classes or ()))}")
+    return weight
+
+
+@dataclass(frozen=True)
+class _Exact:
+    """The exact optimum on the training rows, its diagnostics, and the seconds it took."""
+
+    solution: Solution
+    diagnostics: Diagnostics
+    seconds: float
+
+
+def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> _Exact:
+    """The single-layer model's exact optimum on the training rows; diagnostics emitted."""
+    rows = task.train_rows
+    X, y = prepared.X[rows], task.target.y[rows]
+    row_weight = None if weight is None else weight[rows]
+    start = time.perf_counter()
+    solution = solve(task.family, X, y, intercept=task.intercept,
+                     n_classes=task.target.n_classes if task.family.contrasts else None,
+                     sample_weight=row_weight)
+    seconds = time.perf_counter() - start
+    counted = slice(None) if row_weight is None else row_weight > 0
+    diagnostics = diagnose(task.family, solution, X[counted], y[counted], prepared.terms,
+                           intercept=task.intercept, classes=task.target.classes)
+    emit(diagnostics, task.spec.text, stacklevel=4)
+    return _Exact(solution=solution, diagnostics=diagnostics, seconds=seconds)
+
+
+def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float
+           ) -> TrainResult:
+    """Gradient descent on the standardized problem, the best weights left in ``net``;
+    losses in the target's units (``scale``: the target's standardization)."""
+    result = train(logits_model(net), task.family, X, y, task.settings,
+                   train_rows=task.train_rows, val_rows=task.val_rows, scaling=scaling,
+                   seed=task.seed, progress=progress, sample_weight=weight)
+    if progress:
+        progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
+    result = _in_target_units(result, scale)
+    _warn_if_unfinished(task.spec, result, task.settings)
+    return result
+
+
+def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
+                     training: TrainResult | None) -> RegressionResults:
+    """Read the single-layer model as a regression; for ``gd``, warn when it is off the optimum.
+
+    Dropped (collinear) columns: their gradient-descent weights are moved onto the columns
+    they are made of (same predictions on the training rows) and the model is updated, so
+    its weights, estimates and std errors all refer to one parametrization.
+    """
+    solution, family = exact.solution, task.family
+    if task.solver == "exact":
+        beta, alpha = solution.beta, solution.alpha
+    else:
+        beta, alpha = regression_weights(net)
+        if solution.dropped:
+            set_regression_weights(net, *fold_dropped(beta, alpha, solution))
+            beta, alpha = regression_weights(net)
+    fitted = Fitted(model=task.spec.text, target=prepared.encoding.target, family=family,
+                    terms=prepared.terms, classes=task.target.classes,
+                    reference=task.reference, intercept=task.intercept, solver=task.solver,
+                    optimizer=task.settings.optimizer,
+                    epochs=0 if training is None else training.epochs)
+    X, y, train_rows, val_rows = prepared.X, task.target.y, task.train_rows, task.val_rows
+    regression = read_regression(
+        fitted, X[train_rows], y[train_rows], beta, alpha, solution, exact.diagnostics,
+        seconds=exact.seconds, sample_weight=None if weight is None else weight[train_rows],
+        val_loss=mean_loss(family, X[val_rows], y[val_rows], beta, alpha,
+                           None if weight is None else weight[val_rows]))
+    if not regression.at_optimum and exact.diagnostics.separation is None:
+        warnings.warn(
+            f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
+            f"{regression.agreement()}. Tolerance: every coefficient within "
+            f"{MAX_STD_ERRORS:g} std error and a likelihood ratio at most the number of "
+            "coefficients. Use solver='exact', or train longer (max_epochs, patience).",
+            ConvergenceWarning, stacklevel=4)
+    return regression
 
 
 def _start_bias(family: Family, y: np.ndarray, n_classes: int | None) -> np.ndarray:
@@ -368,10 +435,10 @@ def _warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSet
         warnings.warn(
             f"model {spec.text!r}: the validation loss was never finite (training diverged); "
             f"the initial weights are kept. Lower learning_rate={settings.learning_rate:g}.",
-            ConvergenceWarning, stacklevel=3)
+            ConvergenceWarning, stacklevel=4)
     elif not result.stopped_early:
         warnings.warn(
             f"model {spec.text!r}: training reached max_epochs={settings.max_epochs} with the "
             f"validation loss still improving at epoch {result.best_epoch} "
             f"(val_loss {result.val_loss:.6g}); raise max_epochs.",
-            ConvergenceWarning, stacklevel=3)
+            ConvergenceWarning, stacklevel=4)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from degenet.errors import DegenetError
+from degenet.checks import positive_int
 
 _PURPOSES = {"split": 1, "init": 2, "shuffle": 3, "folds": 4, "bootstrap": 5}
 
 
 def check_seed(seed) -> int:
     """The seed as a non-negative int; errors name the value received."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise DegenetError(f"seed must be a non-negative integer; received seed={seed!r}")
-    return int(seed)
+    return positive_int("seed", seed, minimum=0)
 
 
 def derive(seed: int, purpose: str, index: int = 0) -> int:

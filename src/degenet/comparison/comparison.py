@@ -31,9 +31,11 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from degenet.errors import DegenetError
 from degenet.model.families import Family, get_family, infer_family
-from degenet.fitting import Fit, Prepared, choose_family, fit_prepared, prepare, settings_from
+from degenet.checks import is_integer, positive_int
+from degenet.data.prepare import Prepared, prepare
+from degenet.fitting import Fit, Task, choose_family, fit_prepared, settings_from
 from degenet.comparison.metrics import baseline_eta, score, unit_deviance
-from degenet.model.network import logits_model
+from degenet.model.network import predict_logits
 from degenet.randomness import check_seed, derive
 from degenet.model.specs import ModelSpec, parse_specs
 from degenet.data.split import validation_split
@@ -111,7 +113,7 @@ class Comparison:
         rows = []
         for name, fitted in self.fits.items():
             history = fitted.history
-            best = fitted.training.best_epoch
+            best = fitted.best_epoch
             rows.append({
                 "model": name,
                 "family": fitted.family.name,
@@ -204,36 +206,38 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     first = families[0]
     plan = _plan(encoded[first.name].y, first.is_classifier, settings.validation, seed, cv,
                  repeats)
-    run = _Run(prepared, settings, seed, progress, len(plan), solver)
+    run = _Run(prepared=prepared, settings=settings, seed=seed, progress=progress,
+               n_folds=len(plan), solver=solver)
     folds, fold_fits, seconds = [], {name: [] for name in names}, dict.fromkeys(names, 0.0)
     with _once_per_kind(len(plan)):
         for number, (repeat, train, val, test) in enumerate(plan, start=1):
             eta = {BASELINE: baseline_eta(first, encoded[first.name].y[train], len(test),
-                                          _n_classes(encoded[first.name]))}
+                                          encoded[first.name].n_classes)}
             for spec, chosen in zip(specs, families):
                 fitted, took = run.fit(spec, chosen, encoded[chosen.name], train, val, number)
                 fold_fits[spec.text].append(fitted)
                 seconds[spec.text] += took
                 eta[spec.text] = held_out_eta(fitted, prepared.X[test])
-            folds.append(Fold(number, repeat, train, test, eta))
+            folds.append(Fold(number=number, repeat=repeat, train_rows=train, test_rows=test,
+                              eta=eta))
     y = {name: target_.y for name, target_ in encoded.items()}
     scores = score_table(folds, y, first, dict(zip(names, families)))
     verdicts = tuple(_verdicts(folds, y, dict(zip(names, families)), specs, scores, seed,
                                confidence, tolerance))
-    return Comparison(prepared.encoding.target, {n: f[0] for n, f in fold_fits.items()},
-                      seconds, first, y, tuple(folds),
-                      {n: tuple(f) for n, f in fold_fits.items()}, cv,
-                      repeats if cv else 1, seed, scores, verdicts)
+    return Comparison(target=prepared.encoding.target,
+                      fits={n: f[0] for n, f in fold_fits.items()}, seconds=seconds,
+                      family=first, y=y, folds=tuple(folds),
+                      fold_fits={n: tuple(f) for n, f in fold_fits.items()}, cv=cv,
+                      repeats=repeats if cv else 1, seed=seed, scores=scores,
+                      verdicts=verdicts)
 
 
 def _check_design(cv, repeats, n_samples: int) -> None:
-    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, (int, np.integer))
-                           or not 2 <= cv <= n_samples):
+    if cv is not None and (not is_integer(cv) or not 2 <= cv <= n_samples):
         raise DegenetError(
             f"cv must be a whole number of folds from 2 to the {n_samples} rows (e.g. cv=5), "
             f"or None for one split; received cv={cv!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise DegenetError(f"repeats must be a positive integer; received repeats={repeats!r}")
+    positive_int("repeats", repeats)
     if repeats > 1 and cv is None:
         raise DegenetError(f"repeats={repeats} needs cv (e.g. cv=5); one split is not repeated")
 
@@ -260,10 +264,6 @@ def _once_per_kind(n_folds: int):
         note = (f" (in {len(items)} of {n_folds} folds; the figures are the first's)"
                 if len(items) > 1 else "")
         warnings.warn(f"{items[0].message}{note}", category, stacklevel=4)
-
-
-def _n_classes(target) -> int | None:
-    return len(target.classes) if target.classes else None
 
 
 def _plan(y: np.ndarray, stratify: bool, validation: float, seed: int, cv: int | None,
@@ -308,10 +308,11 @@ class _Run:
         label = spec.text if self.n_folds == 1 else f"{spec.text} fold {number}/{self.n_folds}"
         report = (lambda done, total: self.progress(label, done, total)) if self.progress else None
         start = time.perf_counter()
-        fitted = fit_prepared(self.prepared, spec, family, encoded, train, val, self.settings,
-                              seed=self.seed, progress=report,
-                              intercept=getattr(self.prepared.encoding, "intercept", True),
-                              solver=self.solver if spec.is_regression else "gd")
+        task = Task(spec=spec, family=family, target=encoded, train_rows=train, val_rows=val,
+                    settings=self.settings, seed=self.seed,
+                    intercept=self.prepared.encoding.intercept,
+                    solver=self.solver if spec.is_regression else "gd")
+        fitted = fit_prepared(self.prepared, task, progress=report)
         if self.progress:  # early stopping ends before max_epochs: mark the fit done
             done = max(fitted.epochs, 1)
             self.progress(label, done, done)
@@ -320,9 +321,7 @@ class _Run:
 
 def held_out_eta(fitted: Fit, X: np.ndarray) -> np.ndarray:
     """The fit's linear predictor on design rows ``X``: ``(n,)`` or ``(n, n_classes)``."""
-    eta = np.asarray(logits_model(fitted.model)([X.astype(np.float32)], training=False),
-                     dtype=np.float64)
-    return eta if fitted.family.name == "categorical" else eta[:, 0]
+    return fitted.family.squeeze(predict_logits(fitted.model, X).astype(np.float64))
 
 
 def score_table(folds: list[Fold], y: dict[str, np.ndarray], family: Family,

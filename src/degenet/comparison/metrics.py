@@ -18,20 +18,11 @@ losses (times 2 except for gaussian), and it is never negative for a single mode
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 from sklearn.metrics import roc_auc_score
 
 from degenet.model.families import Family
 
 PRIMARY = "deviance"
-
-# The metrics each family gets beyond the deviance, in the order the tables show them.
-EXTRA = {
-    "gaussian": ("r2", "rmse"),
-    "bernoulli": ("log_loss", "accuracy", "brier", "roc_auc"),
-    "categorical": ("log_loss", "accuracy", "brier", "roc_auc"),
-    "poisson": (),
-}
 
 # Whether a larger value is better (for the report's highlighting and for readers).
 HIGHER_IS_BETTER = {"deviance": False, "r2": True, "rmse": False, "log_loss": False,
@@ -40,7 +31,7 @@ HIGHER_IS_BETTER = {"deviance": False, "r2": True, "rmse": False, "log_loss": Fa
 
 def metric_names(family: Family) -> tuple[str, ...]:
     """``("deviance", ...)``: the metrics :func:`score` returns for ``family``."""
-    return (PRIMARY, *EXTRA[family.name])
+    return (PRIMARY, *family.metrics)
 
 
 def unit_deviance(family: Family, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
@@ -53,29 +44,13 @@ def unit_deviance(family: Family, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
     eta : ndarray, shape (n_samples,) or (n_samples, n_outputs)
         The linear predictor.
     """
-    y = np.asarray(y, dtype=np.float64)
-    eta = np.asarray(eta, dtype=np.float64)
-    if family.name == "poisson":
-        mu = np.exp(eta[:, 0] if eta.ndim == 2 else eta)
-        return 2.0 * (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))
-    # The other families' losses vanish at the saturated model: deviance = factor * loss.
-    factor = 1.0 if family.name == "gaussian" else 2.0
-    return factor * family.loss_np(y, eta)
-
-
-def probabilities(family: Family, eta: np.ndarray) -> np.ndarray:
-    """Class probabilities ``(n_samples, n_classes)`` of a classifier's ``eta``."""
-    eta = np.asarray(eta, dtype=np.float64)
-    if family.name == "categorical":
-        return special.softmax(eta, axis=1)
-    p = special.expit(eta[:, 0] if eta.ndim == 2 else eta)
-    return np.column_stack([1.0 - p, p])
+    eta = family.squeeze(np.asarray(eta, dtype=np.float64))
+    return family.unit_deviance(np.asarray(y, dtype=np.float64), eta)
 
 
 def mean_prediction(family: Family, eta: np.ndarray) -> np.ndarray:
     """The predicted mean ``mu`` of a regression family, shape ``(n_samples,)``."""
-    eta = np.asarray(eta, dtype=np.float64)
-    return family.mean(eta[:, 0] if eta.ndim == 2 else eta)
+    return family.mean(family.squeeze(np.asarray(eta, dtype=np.float64)))
 
 
 def score(family: Family, y: np.ndarray, eta: np.ndarray) -> dict[str, float]:
@@ -90,30 +65,49 @@ def score(family: Family, y: np.ndarray, eta: np.ndarray) -> dict[str, float]:
     the rows hold a single class).
     """
     y = np.asarray(y, dtype=np.float64)
+    eta = np.asarray(eta, dtype=np.float64)
     result = {PRIMARY: float(np.mean(unit_deviance(family, y, eta)))}
-    if family.name == "gaussian":
-        residual = y - mean_prediction(family, eta)
-        total = float(np.sum((y - y.mean()) ** 2))
-        result["r2"] = 1.0 - float(residual @ residual) / total if total > 0 else float("nan")
-        result["rmse"] = float(np.sqrt(np.mean(residual**2)))
-    elif family.is_classifier:
-        result.update(_class_scores(family, y.astype(np.int64), eta))
+    result.update({name: METRICS[name](family, y, eta) for name in family.metrics})
     return result
 
 
-def _class_scores(family: Family, codes: np.ndarray, eta: np.ndarray) -> dict[str, float]:
-    proba = probabilities(family, eta)
-    onehot = np.eye(proba.shape[1])[codes]
-    brier = np.sum((proba - onehot) ** 2, axis=1)
-    if family.name == "bernoulli":
+def _r2(family, y, eta):
+    residual = y - mean_prediction(family, eta)
+    total = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(residual @ residual) / total if total > 0 else float("nan")
+
+
+def _rmse(family, y, eta):
+    residual = y - mean_prediction(family, eta)
+    return float(np.sqrt(np.mean(residual**2)))
+
+
+def _log_loss(family, y, eta):
+    return float(np.mean(family.loss_np(y, family.squeeze(eta))))
+
+
+def _accuracy(family, y, eta):
+    return float(np.mean(family.probabilities(eta).argmax(axis=1) == y.astype(np.int64)))
+
+
+def _brier(family, y, eta):
+    proba = family.probabilities(eta)
+    brier = np.sum((proba - np.eye(proba.shape[1])[y.astype(np.int64)]) ** 2, axis=1)
+    if proba.shape[1] == 2:
         brier = brier / 2.0  # (1-p - (1-y))^2 + (p - y)^2 = 2 (p - y)^2
-    return {"log_loss": float(np.mean(family.loss_np(codes.astype(np.float64), eta))),
-            "accuracy": float(np.mean(proba.argmax(axis=1) == codes)),
-            "brier": float(np.mean(brier)),
-            "roc_auc": _roc_auc(codes, proba)}
+    return float(np.mean(brier))
 
 
-def _roc_auc(codes: np.ndarray, proba: np.ndarray) -> float:
+def _roc_auc(family, y, eta):
+    return roc_auc(y.astype(np.int64), family.probabilities(eta))
+
+
+def roc_auc(codes: np.ndarray, proba: np.ndarray) -> float:
+    """The area under the ROC curve of class probabilities ``(n, n_classes)``.
+
+    Two classes: the positive class's. More: one-vs-rest, macro-averaged (NaN unless every
+    class is among the rows). NaN when the rows hold a single class.
+    """
     present = np.unique(codes)
     if len(present) < 2:
         return float("nan")  # AUC is undefined when the rows hold one class
@@ -124,13 +118,18 @@ def _roc_auc(codes: np.ndarray, proba: np.ndarray) -> float:
     return float(roc_auc_score(codes, proba, multi_class="ovr", average="macro"))
 
 
+# Every metric beyond the deviance, by the name a family lists it under (Family.metrics).
+METRICS = {"r2": _r2, "rmse": _rmse, "log_loss": _log_loss, "accuracy": _accuracy,
+           "brier": _brier, "roc_auc": _roc_auc}
+
+
 def baseline_eta(family: Family, y_train: np.ndarray, n_rows: int,
                  n_classes: int | None = None) -> np.ndarray:
     """The intercept-only model's ``eta`` for ``n_rows`` rows, computed, not trained.
 
     Its mean is the training rows' mean (gaussian, poisson) or their class frequencies
     (bernoulli, categorical); ``eta`` is the link of that, from the family's own
-    :meth:`~degenet.model.families.Family.optimal_constant`. A class absent from the training
+    :meth:`~degenet.model.family.Family.optimal_constant`. A class absent from the training
     rows gets probability 0 (``eta = -inf``), as the frequencies say.
 
     Returns
@@ -140,12 +139,10 @@ def baseline_eta(family: Family, y_train: np.ndarray, n_rows: int,
     y_train = np.asarray(y_train, dtype=np.float64)
     with np.errstate(divide="ignore"):
         constant = family.optimal_constant(y_train, np.ones_like(y_train))
-    if family.name != "categorical":
-        return np.full(n_rows, float(constant[0]))
-    padded = np.full(int(n_classes or len(constant)), -np.inf)
+    padded = np.full(family.n_outputs(n_classes or len(constant)), -np.inf)
     padded[:len(constant)] = constant
-    return np.tile(padded, (n_rows, 1))
+    return family.squeeze(np.tile(padded, (n_rows, 1)))
 
 
-__all__ = ["EXTRA", "HIGHER_IS_BETTER", "PRIMARY", "baseline_eta", "mean_prediction",
-           "metric_names", "probabilities", "score", "unit_deviance"]
+__all__ = ["HIGHER_IS_BETTER", "METRICS", "PRIMARY", "baseline_eta", "mean_prediction",
+           "metric_names", "roc_auc", "score", "unit_deviance"]

@@ -36,6 +36,7 @@ import numpy as np
 from scipy import stats
 
 from degenet.errors import DegenetError
+from degenet.jsonvalues import plain
 from degenet.randomness import derive
 
 CONFIDENCE = 0.95
@@ -109,7 +110,8 @@ class Verdict:
 
     def to_dict(self) -> dict:
         """The JSON form: every field, the sentence and the sign convention."""
-        return {**asdict(self), "sentence": self.sentence, "sign": SIGN_CONVENTION}
+        fields = {key: plain(value) for key, value in asdict(self).items()}
+        return {**fields, "sentence": self.sentence, "sign": SIGN_CONVENTION}
 
 
 def decide(ci_low: float, ci_high: float, margin: float) -> str:
@@ -189,9 +191,11 @@ def judge(network: str, regression: str, differences: list[np.ndarray],
                                          confidence=confidence)
         method, estimate = "corrected resampled t", float(means.mean())
     margin = float(tolerance * abs(regression_loss))
-    return Verdict(network, regression, estimate, low, high, decide(low, high, margin),
-                   float(network_loss), float(regression_loss), margin, confidence, method,
-                   n_rows, len(differences))
+    return Verdict(network=network, regression=regression, loss_difference=estimate,
+                   ci_low=low, ci_high=high, prefer=decide(low, high, margin),
+                   network_loss=float(network_loss), regression_loss=float(regression_loss),
+                   margin=margin, confidence=confidence, method=method, n_rows=n_rows,
+                   n_folds=len(differences))
 
 
 __all__ = ["CONFIDENCE", "SIGN_CONVENTION", "TOLERANCE", "Verdict", "bootstrap_interval",

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import linalg
 
+from degenet.data.scaling import usable_scale
 from degenet.exact.blockpass import PASS_ROWS, row_pass
 
 BLOCK_ROWS = 32768  # 32k rows x 100 columns x 8 bytes = 26 MB of float64 per block
@@ -54,7 +55,7 @@ def column_stats(X: np.ndarray, *, center: bool, block_rows: int = BLOCK_ROWS
     bad = np.logical_or.reduce([lane.bad for lane in lanes])
     with np.errstate(invalid="ignore"):
         scale = np.sqrt(m2 / n)
-        scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+        scale = usable_scale(scale, mean)
     return np.where(bad, np.nan, mean), np.where(bad, np.nan, scale)
 
 

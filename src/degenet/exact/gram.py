@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from degenet.data.scaling import usable_scale
 from degenet.exact.blockpass import PASS_ROWS, row_pass
 from degenet.exact.design import BLOCK_ROWS, Design
 
@@ -152,7 +153,7 @@ def _standardized(X, center, sums, G, b, intercept, block_rows):
         scale = np.sqrt(np.maximum(sums[1] / n - shift**2, 0.0))
     mean = center + shift
     bad = ~(np.isfinite(mean) & np.isfinite(scale))
-    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+    scale = usable_scale(scale, mean)
     design = Design(X, np.where(bad, np.nan, mean), np.where(bad, np.nan, scale),
                     np.arange(p), intercept, block_rows)
     M = np.eye(len(G))

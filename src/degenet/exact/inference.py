@@ -5,8 +5,8 @@ optimum, times the dispersion (gaussian: ``sigma^2 (X'X)^-1`` with
 ``sigma^2 = RSS / df_residual`` and t statistics on ``df_residual`` degrees of freedom; the
 other families: dispersion 1 and z statistics). The solver already took it from the
 standardized design to the data's units through the Jacobian of the standardization
-(:func:`degenet.exact.solution.to_original`), so the intercept's std error is the one of the
-intercept in the data's units.
+(:func:`degenet.exact.solution.covariance_to_original`), so the intercept's std error is the
+one of the intercept in the data's units.
 
 Categorical fits are read against a reference class: each other class's coefficients are
 differences ``theta_k - theta_ref`` (softmax only sees differences), and their covariance
@@ -20,8 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from degenet.errors import DegenetError
-from degenet.model.families import Family
 from degenet.exact.solution import Solution
+from degenet.model.family import Family
 
 COLUMNS = ("estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high")
 
@@ -48,12 +48,32 @@ def contrast_covariance(solution: Solution, n_classes: int, reference: int) -> n
 
 def std_errors(family: Family, solution: Solution, n_classes: int | None = None,
                reference: int = 0) -> np.ndarray:
-    """Std errors in the order of :func:`degenet.fitting.coefficient_frame`'s rows."""
-    if family.name == "categorical":
+    """Std errors in the order of :func:`coefficient_frame`'s rows."""
+    if family.contrasts:
         covariance = contrast_covariance(solution, n_classes, reference)
     else:
         covariance = solution.covariance
     return np.sqrt(np.diag(covariance))
+
+
+def coefficient_frame(beta: np.ndarray, alpha: np.ndarray, terms, family: Family, classes,
+                      reference=None, intercept: bool = True) -> pd.DataFrame:
+    """A coefficient table (column ``estimate``) from beta ``(p, k)`` and alpha ``(k,)``.
+
+    Indexed by term, ``intercept`` last; a family read in contrasts (softmax) has a
+    ``(class, term)`` index with each class against the ``reference`` class (default the
+    first).
+    """
+    names = list(terms) + (["intercept"] if intercept else [])
+    stacked = np.vstack([beta, alpha[None, :]]) if intercept else beta
+    if not family.contrasts:
+        return pd.DataFrame({"estimate": stacked[:, 0]}, index=pd.Index(names, name="term"))
+    ref = classes.index(reference if reference is not None else classes[0])
+    contrasts = stacked - stacked[:, [ref]]  # softmax is shift-invariant: only differences count
+    keep = [k for k in range(len(classes)) if k != ref]
+    index = pd.MultiIndex.from_product([[classes[k] for k in keep], names],
+                                       names=["class", "term"])
+    return pd.DataFrame({"estimate": contrasts[:, keep].T.ravel()}, index=index)
 
 
 def coefficient_table(frame: pd.DataFrame, std_error: np.ndarray, *, t_df: float | None,

@@ -32,7 +32,7 @@ REFINE_MIN_CONDITION = 1e4
 
 def least_squares(design: Design, y: np.ndarray, weight: np.ndarray, family: Family,
                   first: tuple[np.ndarray, np.ndarray] | None = None):
-    """The gaussian :class:`~degenet.exact.solvers.Solution` of ``min sum w (y - A theta)^2``.
+    """The gaussian :class:`~degenet.exact.solution.Solution` of ``min sum w (y - A theta)^2``.
 
     ``first``: ``(A'WA, A'Wy)`` from the pass that opened the design
     (:func:`~degenet.exact.design.open_design`), for designs of more than ``block_rows`` rows.
@@ -174,10 +174,12 @@ def _residual_gradient(design, y, weight, theta):
 def _solution(design, theta, unscaled, rss, weight, n_iter, method, dropped, relations,
               condition, family):
     total = float(weight.sum())
-    beta, alpha = estimates_to_original(design, theta, design.X.shape[1], False)
+    beta, alpha = estimates_to_original(design, theta, design.X.shape[1])
     covariance = covariance_to_original(design, unscaled, design.X.shape[1])
     df_residual = total - design.n_columns
     dispersion = rss / df_residual if df_residual > 0 else np.nan
-    return Solution(beta, alpha, rss / total, n_iter, True, covariance, dispersion, total,
-                    design.n_columns, df_residual, dropped, relations, condition, 0.0,
-                    f"least-squares-{method}")
+    return Solution(beta=beta, alpha=alpha, loss=rss / total, n_iter=n_iter, converged=True,
+                    unscaled_covariance=covariance, dispersion=dispersion, n_samples=total,
+                    rank=design.n_columns, df_residual=df_residual, dropped=dropped,
+                    relations=relations, condition_number=condition, gradient_max=0.0,
+                    method=f"least-squares-{method}")

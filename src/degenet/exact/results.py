@@ -1,19 +1,24 @@
-"""A single-layer fit read as a regression: its distance to the exact optimum, and its fit.
+"""A single-layer fit read as a regression: one results object, as statsmodels' GLMResults.
+
+:class:`RegressionResults` holds everything that reading a single-layer model as a
+regression gives: the exact optimum and its covariance (:class:`~degenet.exact.solution.
+Solution`), the diagnostics, the weights the estimates are read from, the fit's figures,
+the coefficient table, the summary and the JSON form.
 
 Gradient descent stops early and on a validation loss, so its weights are near, not at,
-the optimum of the training loss. :func:`assess` measures how near, on the same training
-rows and the same loss, in two ways a statistician can read:
+the optimum of the training loss. :func:`read_regression` measures how near, on the same
+training rows and the same loss, in two ways a statistician can read:
 
 * the largest difference of a coefficient from the exact one, in units of that
-  coefficient's std error (categorical: against the first class);
+  coefficient's std error (contrasts: against the first class);
 * the likelihood-ratio statistic of the model's weights against the optimum,
   ``2 (log L(optimum) - log L(weights))`` (gaussian: ``n log(RSS / RSS_min)``).
 
-The tolerance (:data:`MAX_STD_ERRORS`, :func:`Regression.at_optimum`): every coefficient
-within 1 std error of the exact one, and a likelihood ratio at most the number of
-coefficients, its expected value under sampling noise alone (chi-square with that many
+The tolerance (:data:`MAX_STD_ERRORS`, :attr:`RegressionResults.at_optimum`): every
+coefficient within 1 std error of the exact one, and a likelihood ratio at most the number
+of coefficients, its expected value under sampling noise alone (chi-square with that many
 degrees of freedom). Inside it the gap is smaller than the uncertainty the std errors
-already report; outside it a :class:`~degenet.errors.ConvergenceWarning` gives both figures.
+already report.
 """
 
 from __future__ import annotations
@@ -21,25 +26,65 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from degenet.exact.diagnostics import Diagnostics
-from degenet.model.families import Family
+from degenet.exact.inference import coefficient_frame, coefficient_table, std_errors
 from degenet.exact.solution import Solution
+from degenet.exact.summary import summary_text
+from degenet.jsonvalues import number, plain, records
+from degenet.model.family import Family
 
 MAX_STD_ERRORS = 1.0
 
 
 @dataclass(frozen=True)
-class Regression:
-    """The exact optimum beside the model's weights, with the fit's figures.
+class Fitted:
+    """What was fitted, as the results' header names it.
 
     Attributes
     ----------
+    model : str
+        The model spec (``linear``, ``logistic``, ...).
+    target : str
+    family : Family
+    terms : tuple of str
+    classes : tuple or None
+    reference : optional
+        The reference class of a fit read in contrasts (default the first class).
+    intercept : bool
+    solver : str
+        ``"gd"`` (weights from gradient descent) or ``"exact"`` (weights = the optimum).
+    optimizer : str or None
+        Gradient descent's optimizer.
+    epochs : int
+        Gradient descent's epochs (0 for ``exact``).
+    """
+
+    model: str
+    target: str
+    family: Family
+    terms: tuple
+    classes: tuple | None
+    reference: object
+    intercept: bool
+    solver: str
+    optimizer: str | None = None
+    epochs: int = 0
+
+
+@dataclass(frozen=True)
+class RegressionResults:
+    """A single-layer fit read as a regression.
+
+    Attributes
+    ----------
+    fitted : Fitted
     solution : Solution
         The exact optimum on the training rows (and the covariance, in the data's units).
     diagnostics : Diagnostics
-    solver : str
-        ``"gd"`` (weights from gradient descent) or ``"exact"`` (weights = the solution).
+    seconds : float
+        Time of the exact solve.
     beta, alpha : ndarray
         The weights the estimates are read from, ``(n_features, n_outputs)`` and
         ``(n_outputs,)``: the model's (gd), or the float64 solution (exact).
@@ -57,9 +102,10 @@ class Regression:
         Mean validation loss at the weights (NaN when there are no validation rows).
     """
 
+    fitted: Fitted
     solution: Solution
     diagnostics: Diagnostics
-    solver: str
+    seconds: float
     beta: np.ndarray
     alpha: np.ndarray
     loss: float
@@ -72,6 +118,10 @@ class Regression:
     null_deviance: float
     n_samples: float
     val_loss: float = float("nan")
+
+    @property
+    def solver(self) -> str:
+        return self.fitted.solver
 
     @property
     def loss_gap(self) -> float:
@@ -94,6 +144,13 @@ class Regression:
         within = not (self.max_std_diff > MAX_STD_ERRORS)  # NaN: nothing to compare
         return within and self.likelihood_ratio <= self.n_params
 
+    @property
+    def withheld(self) -> str | None:
+        """Why p-values and intervals are withheld (separation, no convergence), or None."""
+        if self.diagnostics.withhold is not None:
+            return self.diagnostics.withhold
+        return None if self.solution.converged else "the exact solver did not converge"
+
     def agreement(self) -> str:
         """One line with the figures, for warnings and the summary."""
         return (f"training loss {self.loss:.8g} vs exact optimum {self.solution.loss:.8g} "
@@ -101,6 +158,157 @@ class Regression:
                 f"likelihood ratio {self.likelihood_ratio:.3g} for {self.n_params} "
                 f"coefficients); largest coefficient difference {self.max_std_diff:.3g} "
                 "std errors")
+
+    def estimates(self, exact: bool = False) -> pd.DataFrame:
+        """The estimates as a one-column frame (``estimate``) indexed like the table; the
+        exact optimum's when ``exact``."""
+        f = self.fitted
+        beta, alpha = ((self.solution.beta, self.solution.alpha) if exact
+                       else (self.beta, self.alpha))
+        return coefficient_frame(beta, alpha, f.terms, f.family, f.classes, f.reference,
+                                 f.intercept)
+
+    def coefficient_table(self, level: float = 0.95) -> pd.DataFrame:
+        """Estimates with std errors, statistics, p-values and intervals at ``level``.
+
+        Std errors come from the inverse Fisher information at the exact optimum on the
+        training rows; statistics and intervals are centred on the estimates. p-values and
+        intervals are NaN when they cannot be trusted: ``table.attrs["withheld"]`` says why.
+        """
+        f = self.fitted
+        n_classes = len(f.classes) if f.family.contrasts else None
+        reference = (f.classes.index(f.reference if f.reference is not None else f.classes[0])
+                     if n_classes else 0)
+        t_df = self.solution.df_residual if f.family.scale_estimated else None
+        return coefficient_table(self.estimates(),
+                                 std_errors(f.family, self.solution, n_classes, reference),
+                                 t_df=t_df, level=level, withhold=self.withheld)
+
+    def header(self) -> list[tuple[str, str]]:
+        """``(label, value)`` pairs of the summary's header.
+
+        The log-likelihood is the full one, constants included: gaussian with ``sigma^2``
+        at its MLE ``RSS / n``, poisson with ``log(y!)``. AIC ``= -2 log L + 2 k`` and BIC
+        ``= -2 log L + k log n`` count the ``k`` coefficients (not the gaussian variance, as
+        statsmodels' OLS). R-squared (gaussian) is ``1 - RSS / TSS`` (TSS about the mean,
+        or about 0 without an intercept); the others report McFadden's pseudo R-squared
+        ``1 - log L / log L_null``.
+        """
+        f, solution = self.fitted, self.solution
+        k, n, ll = self.n_params, self.n_samples, self.log_likelihood
+        outputs = f.family.n_free(solution.alpha.shape[0])
+        df_model = k - outputs * int(f.intercept)
+        if f.family.scale_estimated:
+            fit_label, fit_value = "R-squared", 1.0 - self.deviance / self.null_deviance
+        else:
+            fit_label = "Pseudo R-sq. (McFadden)"
+            fit_value = 1.0 - ll / self.null_log_likelihood
+        exact = f.solver == "exact"
+        solver = f"exact, {solution.method}" if exact else f"gd ({f.optimizer})"
+        converged = solution.converged if exact else self.at_optimum
+        converged = ("no (separation)" if self.diagnostics.separation is not None
+                     else "yes" if converged else "NO")
+        return [
+            ("Model", f.model), ("Family", f.family.name), ("Link", f.family.link),
+            ("Target", f.target), ("No. observations", f"{n:.0f}"),
+            ("Df model", f"{df_model:.0f}"), ("Df residuals", f"{solution.df_residual:.0f}"),
+            ("Log-likelihood", f"{ll:.6g}"), ("Deviance", f"{self.deviance:.6g}"),
+            ("AIC", f"{-2 * ll + 2 * k:.6g}"), ("BIC", f"{-2 * ll + k * np.log(n):.6g}"),
+            (fit_label, f"{fit_value:.4f}"), ("Solver", solver),
+            ("Iterations" if exact else "Epochs", str(solution.n_iter if exact else f.epochs)),
+            ("Converged" if exact else "At exact optimum", converged),
+        ]
+
+    def notes(self) -> list[str]:
+        """The summary's notes: where std errors come from, agreement, diagnostics."""
+        f, solution = self.fitted, self.solution
+        out = [("Std errors from the inverse Fisher information at the exact optimum on the "
+                "training rows" + (f", with sigma^2 = RSS / {solution.df_residual:.0f} "
+                                   "(t statistics)" if f.family.scale_estimated else
+                                   " (z statistics)") + ".")]
+        if f.family.contrasts:
+            reference = f.reference if f.reference is not None else f.classes[0]
+            out.append(f"Coefficients of each class against the reference class {reference!r}.")
+        if f.solver == "gd":
+            verdict = "within" if self.at_optimum else "NOT within"
+            out.append(f"Gradient descent vs exact optimum: {self.agreement()}; {verdict} "
+                       f"tolerance ({MAX_STD_ERRORS:g} std error).")
+        out.extend(self.diagnostics.notes)
+        withheld = self.withheld
+        if withheld and not any(withheld in note for note in out):
+            out.append(f"p-values and intervals withheld: {withheld}.")
+        return out
+
+    def summary(self, level: float = 0.95) -> str:
+        """A statsmodels-like text summary: header, coefficient table, notes."""
+        f = self.fitted
+        return summary_text(f"degenet regression results: {f.model} ({f.family.name})",
+                            self.header(), self.coefficient_table(level), self.notes())
+
+    def table_records(self, level: float = 0.95) -> list[dict]:
+        """The coefficient table as JSON records (NaN as None), ``class`` for contrasts."""
+        return records(self.coefficient_table(level).reset_index())
+
+    def to_dict(self) -> dict:
+        """The exact optimum beside the fit's weights, as JSON."""
+        frame = self.estimates(exact=True)["estimate"]
+        if isinstance(frame.index, pd.MultiIndex):
+            coefficients = {str(label): {str(t): float(v) for t, v in frame.loc[label].items()}
+                            for label in frame.index.get_level_values(0).unique()}
+        else:
+            coefficients = {str(term): float(value) for term, value in frame.items()}
+        solution = self.solution
+        return {"coefficients": coefficients, "method": solution.method,
+                "converged": bool(solution.converged), "iterations": int(solution.n_iter),
+                "loss": number(solution.loss), "loss_gap": number(self.loss_gap),
+                "loss_gap_relative": number(self.loss_gap_relative),
+                "likelihood_ratio": number(self.likelihood_ratio),
+                "max_std_diff": number(self.max_std_diff),
+                "at_optimum": bool(self.at_optimum),
+                "condition_number": number(solution.condition_number),
+                "dropped": [plain(term) for term in self.diagnostics.dropped_terms],
+                "notes": list(self.diagnostics.notes)}
+
+
+def read_regression(fitted: Fitted, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
+                    alpha: np.ndarray, solution: Solution, diagnostics: Diagnostics, *,
+                    seconds: float = 0.0, sample_weight: np.ndarray | None = None,
+                    val_loss: float = float("nan")) -> RegressionResults:
+    """Read the weights ``beta, alpha`` as a regression on training rows ``X, y``, beside the
+    exact ``solution``. ``sample_weight`` (as given to the solver) weights every figure, as
+    frequencies."""
+    family = fitted.family
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+    eta = family.squeeze(np.asarray(X, dtype=np.float64) @ beta + alpha)
+    log_likelihood = family.log_likelihood(y, eta, weight)
+    exact_eta = family.squeeze(np.asarray(X, dtype=np.float64) @ solution.beta + solution.alpha)
+    exact_ll = family.log_likelihood(y, exact_eta, weight)
+    null = (family.optimal_constant(y, weight, solution.alpha.shape[0]) if fitted.intercept
+            else np.zeros(solution.alpha.shape[0]))
+    null_eta = family.squeeze(np.tile(null, (len(y), 1)))
+    max_diff, worst = _max_std_diff(family, beta, alpha, solution, fitted.intercept)
+    return RegressionResults(
+        fitted=fitted, solution=solution, diagnostics=diagnostics, seconds=seconds,
+        beta=beta, alpha=alpha,
+        loss=float(np.average(family.loss_np(y, eta), weights=weight)),
+        max_std_diff=max_diff, worst=worst,
+        likelihood_ratio=max(2.0 * (exact_ll - log_likelihood), 0.0),
+        log_likelihood=log_likelihood,
+        null_log_likelihood=family.log_likelihood(y, null_eta, weight),
+        deviance=family.deviance(y, eta, weight),
+        null_deviance=family.deviance(y, null_eta, weight),
+        n_samples=float(weight.sum()), val_loss=val_loss)
+
+
+def mean_loss(family: Family, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
+              alpha: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """The mean loss of weights ``beta, alpha`` on rows ``X, y`` (NaN for no rows)."""
+    if len(y) == 0:
+        return float("nan")
+    eta = family.squeeze(np.asarray(X, dtype=np.float64) @ beta + alpha)
+    if weight is not None and weight.sum() == 0:
+        return float("nan")  # every validation row has weight zero
+    return float(np.average(family.loss_np(y, eta), weights=weight))
 
 
 def fold_dropped(beta: np.ndarray, alpha: np.ndarray, solution: Solution
@@ -119,38 +327,11 @@ def fold_dropped(beta: np.ndarray, alpha: np.ndarray, solution: Solution
     return beta, alpha
 
 
-def assess(family: Family, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
-           alpha: np.ndarray, solution: Solution, diagnostics: Diagnostics, *, solver: str,
-           intercept: bool = True, sample_weight: np.ndarray | None = None) -> Regression:
-    """Compare the weights ``beta, alpha`` with the exact ``solution`` on rows ``X, y``.
-
-    ``sample_weight`` (as given to the solver) weights every figure, as frequencies.
-    """
-    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-    eta = np.asarray(X, dtype=np.float64) @ beta + alpha
-    eta = eta if family.name == "categorical" else eta[:, 0]
-    loss = float(np.average(family.loss_np(y, eta), weights=weight))
-    log_likelihood = family.log_likelihood(y, eta, weight)
-    exact_eta = np.asarray(X, dtype=np.float64) @ solution.beta + solution.alpha
-    exact_eta = exact_eta if family.name == "categorical" else exact_eta[:, 0]
-    exact_ll = family.log_likelihood(y, exact_eta, weight)
-    null = (family.optimal_constant(y, weight, solution.alpha.shape[0]) if intercept
-            else np.zeros(solution.alpha.shape[0]))
-    null_eta = np.tile(null, (len(y), 1))
-    null_eta = null_eta if family.name == "categorical" else null_eta[:, 0]
-    max_diff, worst = _max_std_diff(family, beta, alpha, solution, intercept)
-    return Regression(
-        solution, diagnostics, solver, beta, alpha, loss, max_diff, worst,
-        max(2.0 * (exact_ll - log_likelihood), 0.0), log_likelihood,
-        family.log_likelihood(y, null_eta, weight), family.deviance(y, eta, weight),
-        family.deviance(y, null_eta, weight), float(weight.sum()))
-
-
 def _max_std_diff(family, beta, alpha, solution, intercept):
     """``max |estimate - exact| / std_error`` in the solver's parameter order."""
     def stacked(b, a):
         values = np.vstack([b, a[None, :]]) if intercept else b
-        if family.name == "categorical":  # against class 0, as the solver's parameters
+        if family.contrasts:  # against class 0, as the solver's parameters
             values = (values - values[:, [0]])[:, 1:]
         return values.ravel(order="F")
 

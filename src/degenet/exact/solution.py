@@ -118,13 +118,14 @@ def relations_of(design: Design, R: np.ndarray, kept, dropped, n_features: int) 
 
 
 def estimates_to_original(design: Design, theta: np.ndarray, n_features: int,
-                          categorical: bool) -> tuple[np.ndarray, np.ndarray]:
+                          pinned: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """beta ``(p, n_outputs)`` and alpha from ``theta`` ``(q, k)`` on the design's columns.
 
-    Categorical: ``n_outputs = k + 1`` with a zero first column (class 0).
+    ``n_outputs = k + pinned``: the first ``pinned`` outputs (the categorical reference
+    class) are zero.
     """
     u = design.jacobian() @ theta
-    k, r, offset = theta.shape[1], len(design.keep), int(categorical)
+    k, r, offset = theta.shape[1], len(design.keep), pinned
     beta = np.zeros((n_features, k + offset))
     alpha = np.zeros(k + offset)
     beta[design.keep, offset:] = u[:r]

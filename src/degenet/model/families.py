@@ -1,132 +1,28 @@
-"""Families: the head of every network and the loss it is trained on.
+"""The four families: gaussian, bernoulli, categorical and poisson.
 
-A family is one small object that every stage asks: the activation of its head, its
-loss on the linear predictor ``eta`` (never on clipped probabilities), the derivatives
-the exact solver needs, and how its target is encoded. The losses come twice: once in
-``keras.ops`` for training on any backend, once in float64 numpy for the exact solver
-and for reporting.
-
-Conventions: ``y`` has shape ``(n_samples,)`` (class codes ``0..n_classes-1`` for the
-categorical family), ``eta`` has shape ``(n_samples,)`` or ``(n_samples, 1)`` for
-single-output families and ``(n_samples, n_classes)`` for the categorical family.
+Each is one small class; the methods are those of :class:`degenet.model.family.Family`, and
+each class's docstring gives its density's loss. Losses come twice: in ``keras.ops`` for
+training on any backend, and in float64 numpy for the exact solver and for reporting.
 """
 
 from __future__ import annotations
 
-import abc
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import sparse, special
 
 from degenet._keras import keras
 from degenet.errors import DegenetError
+from degenet.model.family import (Family, Target, levels, numeric_target, preview,
+                                  single_class_error)
 
 ops = keras.ops
+CLASS_METRICS = ("log_loss", "accuracy", "brier", "roc_auc")
 
 
-@dataclass(frozen=True)
-class Target:
-    """An encoded target: ``y`` as the network sees it, and the labels it stands for.
-
-    Attributes
-    ----------
-    y : ndarray, shape (n_samples,)
-        float64 values, or 0/1 for bernoulli, or class codes for categorical.
-    classes : tuple or None
-        The original labels, sorted; for bernoulli ``classes[1]`` is the positive class.
-    """
-
-    y: np.ndarray
-    classes: tuple | None = None
-
-
-class Family(abc.ABC):
-    """A response distribution with its canonical link."""
-
-    name: str
-    link: str
-    activation: str  # Keras activation that maps eta to the mean
-    regression: str  # the model spec of its single-layer network
-    keras_loss: str  # the Keras loss on the mean, for users who keep training
-    is_classifier: bool = False
-    exact_solver: str = "newton"  # how degenet.exact.solvers finds the optimum: newton or least_squares
-    scale_estimated: bool = False  # a dispersion estimated from the residuals (gaussian)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-    def n_outputs(self, n_classes: int | None) -> int:
-        """Width of the head: 1, or the number of classes."""
-        return 1
-
-    def target_scaling(self, y: np.ndarray, intercept: bool = True) -> tuple[float, float]:
-        """``(center, scale)`` the target is standardized by for training (none by default)."""
-        return 0.0, 1.0
-
-    @abc.abstractmethod
-    def loss(self, y, eta):
-        """Per-sample loss in ``keras.ops``; shape ``(n_samples,)``."""
-
-    @abc.abstractmethod
-    def loss_np(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """Per-sample loss in float64 numpy, equal to :meth:`loss`."""
-
-    @abc.abstractmethod
-    def gradient(self, y: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """d loss / d eta, same shape as ``eta``."""
-
-    @abc.abstractmethod
-    def hessian_weight(self, eta: np.ndarray) -> np.ndarray:
-        """d^2 loss / d eta^2 (single-output families), shape ``(n_samples,)``."""
-
-    @abc.abstractmethod
-    def mean(self, eta: np.ndarray) -> np.ndarray:
-        """The inverse link: the mean ``mu`` for each row."""
-
-    @abc.abstractmethod
-    def encode_target(self, values: pd.Series) -> Target:
-        """Check the target column and encode it; errors name the column and the value."""
-
-    def optimal_constant(self, y: np.ndarray, weight: np.ndarray,
-                         n_classes: int | None = None) -> np.ndarray:
-        """The exact optimal constant ``eta`` (the intercept-only model), ``(n_outputs,)``.
-
-        The link of the weighted mean; the exact solver starts Newton from it.
-        """
-        return np.atleast_1d(self.link_np(np.average(y, weights=weight)))
-
-    def link_np(self, mu):
-        """The link: ``eta`` of a mean ``mu`` (families whose constant is not the link of
-        the mean, like the categorical one, override :meth:`optimal_constant` instead)."""
-        raise DegenetError(f"the {self.name} family has no scalar link")
-
-    def log_likelihood(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray) -> float:
-        """The full log-likelihood, constants included (weights count as frequencies)."""
-        return -float(weight @ self.loss_np(y, eta))
-
-    def deviance(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray) -> float:
-        """Twice the log-likelihood gap to the saturated model."""
-        return 2.0 * float(weight @ self.loss_np(y, eta))
-
-
-def _column_eta(eta):
+def _column(eta):
     # The network's head has shape (n, 1); the loss wants (n,).
     return eta[:, 0] if len(eta.shape) == 2 else eta
-
-
-def _numeric_target(values: pd.Series, family: str) -> np.ndarray:
-    if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
-        raise DegenetError(
-            f"target column {values.name!r} has dtype {values.dtype}; the {family} family "
-            "needs numbers"
-        )
-    y = values.to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(y)):
-        bad = values[~np.isfinite(y)].iloc[0]
-        raise DegenetError(f"target column {values.name!r} holds {bad!r}; it needs finite numbers")
-    return y
 
 
 class Gaussian(Family):
@@ -138,6 +34,7 @@ class Gaussian(Family):
     name, link, activation, regression, keras_loss = (
         "gaussian", "identity", "linear", "linear", "mean_squared_error")
     exact_solver, scale_estimated = "least_squares", True
+    metrics = ("r2", "rmse")
 
     def target_scaling(self, y, intercept=True):
         # Squared error is not scale-free: a target in the thousands would crawl under a
@@ -149,16 +46,16 @@ class Gaussian(Family):
         return float(np.mean(y)), float(np.std(y)) or 1.0
 
     def loss(self, y, eta):
-        return ops.square(y - _column_eta(eta))
+        return ops.square(y - _column(eta))
 
     def loss_np(self, y, eta):
-        return (y - _column_eta(eta)) ** 2
+        return (y - _column(eta)) ** 2
 
     def gradient(self, y, eta):
         return 2.0 * (eta - y)
 
-    def hessian_weight(self, eta):
-        return np.full(np.shape(eta)[0], 2.0)
+    def curvature(self, eta):
+        return np.full((np.shape(eta)[0], 1, 1), 2.0)
 
     def mean(self, eta):
         return eta
@@ -166,16 +63,16 @@ class Gaussian(Family):
     def link_np(self, mu):
         return mu
 
+    def unit_deviance(self, y, eta):
+        return self.loss_np(y, eta)  # the squared error is its own deviance
+
     def log_likelihood(self, y, eta, weight):
         # Normal density with sigma^2 at its MLE, RSS / n: -n/2 (log(2 pi RSS / n) + 1).
         n, rss = weight.sum(), float(weight @ self.loss_np(y, eta))
         return -0.5 * n * (np.log(2.0 * np.pi * rss / n) + 1.0)
 
-    def deviance(self, y, eta, weight):
-        return float(weight @ self.loss_np(y, eta))
-
     def encode_target(self, values):
-        y = _numeric_target(values, self.name)
+        y = numeric_target(values, self.name)
         if np.ptp(y) == 0:
             raise DegenetError(
                 f"target column {values.name!r} is constant ({y[0]:g}); there is nothing to predict")
@@ -191,35 +88,54 @@ class Bernoulli(Family):
     name, link, activation, regression, keras_loss = (
         "bernoulli", "logit", "sigmoid", "logistic", "binary_crossentropy")
     is_classifier = True
+    metrics = CLASS_METRICS
 
     def loss(self, y, eta):
-        eta = _column_eta(eta)
+        eta = _column(eta)
         return ops.softplus(eta) - y * eta
 
     def loss_np(self, y, eta):
-        eta = _column_eta(eta)
+        eta = _column(eta)
         return np.logaddexp(0.0, eta) - y * eta
 
     def gradient(self, y, eta):
         return special.expit(eta) - y
 
-    def hessian_weight(self, eta):
-        mu = special.expit(eta)
-        return mu * (1.0 - mu)
+    def curvature(self, eta):
+        mu = special.expit(_column(eta))
+        return (mu * (1.0 - mu))[:, None, None]
 
     def mean(self, eta):
         return special.expit(eta)
+
+    def probabilities(self, eta):
+        p = special.expit(_column(np.asarray(eta, dtype=np.float64)))
+        return np.column_stack([1.0 - p, p])
+
+    def full_logits(self, eta):
+        eta = _column(np.asarray(eta, dtype=np.float64))
+        return np.column_stack([np.zeros_like(eta), eta])
+
+    def separation_margins(self, A, y, n_classes):
+        # s_i a_i' b with s_i = +1 for the positive class, -1 for the other.
+        return A * (2.0 * y - 1.0)[:, None]
 
     def link_np(self, mu):
         return special.logit(mu)
 
     def encode_target(self, values):
-        classes = _levels(values)
+        classes = levels(values)
         if len(classes) != 2:
             raise DegenetError(
                 f"target column {values.name!r} has {len(classes)} distinct value(s) "
-                f"{_preview(classes)}; the bernoulli family needs exactly 2")
+                f"{preview(classes)}; the bernoulli family needs exactly 2")
         return Target((values.to_numpy() == classes[1]).astype(np.float64), classes)
+
+    def check_encoded(self, y, weight, n_classes):
+        if not ((y == 0.0) | (y == 1.0)).all():
+            raise DegenetError(f"bernoulli y must be 0 or 1; received {y[~np.isin(y, (0, 1))][0]:g}")
+        _check_two_classes(self, y, weight)
+        return 2
 
 
 class Categorical(Family):
@@ -230,10 +146,23 @@ class Categorical(Family):
 
     name, link, activation, regression, keras_loss = (
         "categorical", "softmax", "softmax", "softmax", "sparse_categorical_crossentropy")
-    is_classifier = True
+    is_classifier, contrasts, y_dtype = True, True, "int32"
+    metrics = CLASS_METRICS
 
     def n_outputs(self, n_classes):
         return int(n_classes)
+
+    def n_free(self, n_outputs):
+        return n_outputs - 1  # class 0 is the reference, pinned at eta = 0
+
+    def squeeze(self, eta):
+        return eta
+
+    def free(self, values):
+        return values[:, 1:]
+
+    def free_targets(self, y, n_outputs):
+        return np.eye(n_outputs)[y.astype(np.int64)][:, 1:]
 
     def loss(self, y, eta):
         picked = ops.take_along_axis(eta, ops.expand_dims(ops.cast(y, "int32"), -1), axis=-1)
@@ -248,11 +177,30 @@ class Categorical(Family):
         mu[np.arange(len(y)), y.astype(np.int64)] -= 1.0
         return mu
 
-    def hessian_weight(self, eta):
-        raise DegenetError("the categorical family has a block Hessian; use its solver")
+    def curvature(self, eta):
+        # The softmax's Jacobian on classes 1..: diag(mu) - mu mu'.
+        mu = special.softmax(eta, axis=1)[:, 1:]
+        return mu[:, :, None] * (np.eye(mu.shape[1])[None] - mu[:, None, :])
 
     def mean(self, eta):
         return special.softmax(eta, axis=1)
+
+    def probabilities(self, eta):
+        return special.softmax(np.asarray(eta, dtype=np.float64), axis=1)
+
+    def full_logits(self, eta):
+        return np.asarray(eta, dtype=np.float64)
+
+    def separation_margins(self, A, y, n_classes):
+        # Row i, class k != y_i: a_i' (b_{y_i} - b_k) with b_0 = 0; sparse, one block per k.
+        codes = y.astype(np.int64)
+        blocks = []
+        for k in range(n_classes):
+            rows = codes != k  # rows of class k give 0: skipped
+            pieces = [sparse.csr_matrix(A[rows] * ((codes[rows] == c) - float(k == c))[:, None])
+                      for c in range(1, n_classes)]
+            blocks.append(sparse.hstack(pieces))
+        return sparse.vstack(blocks).tocsr()
 
     def optimal_constant(self, y, weight, n_classes=None):
         # Log class shares against class 0: the softmax of this is the class frequencies.
@@ -262,13 +210,20 @@ class Categorical(Family):
             return np.log(shares) - np.log(shares[0])
 
     def encode_target(self, values):
-        classes = _levels(values)
+        classes = levels(values)
         if len(classes) < 2:
-            raise DegenetError(
-                f"target column {values.name!r} has a single class {_preview(classes)}; "
-                "a classifier needs at least 2")
+            raise single_class_error(f"target column {values.name!r}", preview(classes))
         codes = pd.Categorical(values, categories=list(classes)).codes
         return Target(codes.astype(np.float64), classes)
+
+    def check_encoded(self, y, weight, n_classes):
+        n_classes = int(y.max()) + 1 if n_classes is None else int(n_classes)
+        if (y != np.round(y)).any() or y.min() < 0 or y.max() >= n_classes or n_classes < 2:
+            raise DegenetError(f"categorical y must hold class codes 0..{n_classes - 1} "
+                               f"(n_classes={n_classes}); received values "
+                               f"{', '.join(f'{v:g}' for v in np.unique(y)[:5])}")
+        _check_two_classes(self, y, weight)
+        return n_classes
 
 
 class Poisson(Family):
@@ -281,18 +236,18 @@ class Poisson(Family):
         "poisson", "log", "exponential", "poisson", "poisson")
 
     def loss(self, y, eta):
-        eta = _column_eta(eta)
+        eta = _column(eta)
         return ops.exp(eta) - y * eta
 
     def loss_np(self, y, eta):
-        eta = _column_eta(eta)
+        eta = _column(eta)
         return np.exp(eta) - y * eta
 
     def gradient(self, y, eta):
         return np.exp(eta) - y
 
-    def hessian_weight(self, eta):
-        return np.exp(eta)
+    def curvature(self, eta):
+        return np.exp(_column(eta))[:, None, None]
 
     def mean(self, eta):
         return np.exp(eta)
@@ -300,17 +255,17 @@ class Poisson(Family):
     def link_np(self, mu):
         return np.log(mu)
 
+    def unit_deviance(self, y, eta):
+        # 2 (y log(y / mu) - (y - mu)), with 0 log 0 = 0.
+        mu = np.exp(_column(np.asarray(eta, dtype=np.float64)))
+        return 2.0 * (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))
+
     def log_likelihood(self, y, eta, weight):
         # Poisson density: the loss plus its constant log(y!).
         return -float(weight @ (self.loss_np(y, eta) + special.gammaln(y + 1.0)))
 
-    def deviance(self, y, eta, weight):
-        # 2 sum(y log(y / mu) - (y - mu)), with 0 log 0 = 0.
-        mu = np.exp(_column_eta(eta))
-        return 2.0 * float(weight @ (special.xlogy(y, y / mu) - (y - mu)))
-
     def encode_target(self, values):
-        y = _numeric_target(values, self.name)
+        y = numeric_target(values, self.name)
         if (y < 0).any():
             raise DegenetError(
                 f"target column {values.name!r} holds {y[y < 0][0]:g}; the poisson family "
@@ -318,6 +273,20 @@ class Poisson(Family):
         if not (y > 0).any():
             raise DegenetError(f"target column {values.name!r} is all zeros; nothing to predict")
         return Target(y)
+
+    def check_encoded(self, y, weight, n_classes):
+        if (y < 0).any():
+            raise DegenetError(f"poisson y must be counts >= 0; received {y[y < 0][0]:g}")
+        if not (y[weight > 0] > 0).any():
+            raise DegenetError("poisson y is 0 on every row with positive weight; nothing to fit")
+        return None
+
+
+def _check_two_classes(family: Family, y: np.ndarray, weight: np.ndarray) -> None:
+    first = y[np.argmax(weight > 0)]  # a class seen; is there another? (no sort of y)
+    if np.all((y == first) | (weight == 0)):
+        raise single_class_error(f"{family.name} y", f"({first:g})",
+                                 " among the rows with positive weight")
 
 
 FAMILIES: dict[str, Family] = {
@@ -341,22 +310,12 @@ def infer_family(values: pd.Series) -> Family:
     Two distinct values: bernoulli. Strings, booleans or categories with more levels:
     categorical. Other numbers: gaussian (name ``poisson`` explicitly for counts).
     """
-    levels = values.dropna().unique()
-    if len(levels) == 2:
+    distinct = values.dropna().unique()
+    if len(distinct) == 2:
         return FAMILIES["bernoulli"]
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     return FAMILIES["gaussian"] if numeric else FAMILIES["categorical"]
 
 
-def _levels(values: pd.Series) -> tuple:
-    levels = pd.unique(values.dropna())
-    try:
-        levels = sorted(levels)
-    except TypeError:  # mixed label types: order by their text
-        levels = sorted(levels, key=str)
-    return tuple(level.item() if isinstance(level, np.generic) else level for level in levels)
-
-
-def _preview(levels: tuple, most: int = 5) -> str:
-    shown = ", ".join(repr(level) for level in levels[:most])
-    return f"({shown}{', ...' if len(levels) > most else ''})"
+__all__ = ["FAMILIES", "Bernoulli", "Categorical", "Family", "Gaussian", "Poisson", "Target",
+           "get_family", "infer_family"]

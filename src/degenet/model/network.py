@@ -14,7 +14,7 @@ import numpy as np
 from degenet._keras import keras
 from degenet.model.families import Family
 from degenet.randomness import derive
-from degenet.train.scaling import Scaling
+from degenet.data.scaling import Scaling
 from degenet.model.specs import ModelSpec
 
 
@@ -103,6 +103,15 @@ def rescale_output(model: keras.Model, center: float, scale: float) -> None:
     kernel, bias = _kernel_and_bias(layer)
     layer.set_weights([(kernel * scale).astype(np.float32)]
                       + ([(bias * scale + center).astype(np.float32)] if layer.use_bias else []))
+
+
+def set_regression_weights(model: keras.Model, beta: np.ndarray, alpha: np.ndarray) -> None:
+    """Write beta ``(n_features, n_outputs)`` and alpha ``(n_outputs,)`` into ``eta``."""
+    layer = model.get_layer("eta")
+    if layer.use_bias:
+        layer.set_weights([beta.astype(np.float32), alpha.astype(np.float32)])
+    else:
+        layer.kernel.assign(beta.astype(np.float32))
 
 
 def regression_weights(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:

@@ -14,14 +14,13 @@ import base64
 import datetime
 import html
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from degenet.comparison.comparison import Comparison
 from degenet.errors import DegenetError
+from degenet.jsonvalues import records
 from degenet.report.plots import figures, png
 from degenet.comparison.verdict import SIGN_CONVENTION
 
@@ -60,15 +59,15 @@ def _comparison_content(comparison: Comparison) -> dict:
     return {
         "target": comparison.target, "family": first.family.name, "design": comparison.design,
         "seed": comparison.seed, "settings": first.settings.to_dict(),
-        "scores": _records(comparison.scores.reset_index()),
+        "scores": records(comparison.scores.reset_index()),
         "verdicts": [v.to_dict() for v in comparison.verdicts],
-        "training": _records(comparison.table.reset_index()),
-        "coefficients": {name: _records(_coefficients(fitted).reset_index())
+        "training": records(comparison.table.reset_index()),
+        "coefficients": {name: records(_coefficients(fitted).reset_index())
                          for name, fitted in comparison.fits.items()
                          if fitted.spec.is_regression},
         "summaries": {name: text for name, fitted in comparison.fits.items()
                       if (text := _summary(fitted)) is not None},
-        "history": {name: _records(fitted.history) for name, fitted in comparison.fits.items()},
+        "history": {name: records(fitted.history) for name, fitted in comparison.fits.items()},
     }
 
 
@@ -83,26 +82,7 @@ def _coefficients(fitted) -> pd.DataFrame:
 
 def _summary(fitted) -> str | None:
     """The exact solver's text summary, when the fit has one (single-layer fits)."""
-    if not fitted.spec.is_regression or not hasattr(fitted, "summary"):
-        return None
-    try:
-        return fitted.summary()
-    except DegenetError:  # no exact solution held: the coefficient table still shows
-        return None
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-
-def _plain(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    return value if isinstance(value, (int, str, bool)) or value is None else str(value)
+    return None if fitted.exact is None else fitted.summary()
 
 
 def write_report(path, comparisons: Comparison | dict[str, Comparison], *, title: str,

@@ -16,7 +16,7 @@ from sklearn.metrics import roc_curve
 
 from degenet.comparison.comparison import BASELINE, Comparison
 from degenet.fitting import Fit
-from degenet.comparison.metrics import mean_prediction, probabilities
+from degenet.comparison.metrics import mean_prediction, roc_auc
 from degenet.randomness import derive
 
 MOST_POINTS = 3000  # scatter plots show a seeded sample of held-out rows beyond this
@@ -46,7 +46,7 @@ def learning_curves(comparison: Comparison) -> Figure:
                       label=f"{name} validation" if first else None)
             axes.plot(history["epoch"], history["loss"], color=color, alpha=alpha,
                       linestyle="--", label=f"{name} training" if first else None)
-            best = fitted.training.best_epoch
+            best = fitted.best_epoch
             if first and best:
                 axes.plot([best], [fitted.val_loss], marker="o", color=color)
     axes.set(xlabel="epoch", ylabel="loss", title=f"Learning curves ({comparison.target})")
@@ -118,7 +118,9 @@ def class_plots(comparison: Comparison) -> Figure:
 
     Two classes: the positive class's probability. More classes: calibration of the
     most probable class's probability against its accuracy (Guo et al. 2017), and the
-    micro-averaged one-vs-rest ROC curve.
+    macro-averaged one-vs-rest ROC curve (each class's true positive rate averaged at each
+    false positive rate). The AUC in the legend is :func:`degenet.comparison.metrics.roc_auc`
+    on the plotted rows, the one the score table reports.
     """
     figure = Figure(figsize=(11, 4.6))
     calibration, roc = figure.subplots(1, 2)
@@ -127,24 +129,23 @@ def class_plots(comparison: Comparison) -> Figure:
     for name in [BASELINE, *comparison.fits]:
         color = colors.get(name)
         y, eta = comparison.held_out(name)
-        proba = probabilities(comparison.family_of(name), eta)
+        proba = comparison.family_of(name).probabilities(eta)
         codes = y.astype(np.int64)
         if proba.shape[1] == 2:
-            hit, confidence, truth, score = codes, proba[:, 1], codes, proba[:, 1]
+            hit, confidence = codes, proba[:, 1]
         else:
             confidence = proba.max(axis=1)
             hit = (proba.argmax(axis=1) == codes).astype(int)
-            truth, score = np.eye(proba.shape[1])[codes].ravel(), proba.ravel()
         style = ({"color": "#999", "linestyle": ":"} if name == BASELINE
                  else {"color": color, "linewidth": 2, "alpha": 0.85})
         if name != BASELINE:
             observed, predicted = calibration_curve(hit, confidence, n_bins=10,
                                                     strategy="quantile")
             calibration.plot(predicted, observed, marker="o", label=name, **style)
-        if len(np.unique(truth)) == 2:
-            fpr, tpr, _ = roc_curve(truth, score)
-            area = np.trapezoid(tpr, fpr)
-            kind = "AUC" if proba.shape[1] == 2 else "micro-averaged AUC"
+        area = roc_auc(codes, proba)
+        if np.isfinite(area):
+            fpr, tpr = _roc_curve(codes, proba)
+            kind = "AUC" if proba.shape[1] == 2 else "macro AUC"
             roc.plot(fpr, tpr, label=f"{name} ({kind} {area:.4f})", **style)
     # A little room beyond [0, 1], so a curve hugging an edge (a near-perfect model) shows.
     room = (-0.02, 1.02)
@@ -158,6 +159,19 @@ def class_plots(comparison: Comparison) -> Figure:
     figure.suptitle(f"Held-out probabilities ({comparison.target})")
     figure.tight_layout()
     return figure
+
+
+def _roc_curve(codes: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ROC curve of the positive class, or the macro average of the one-vs-rest curves."""
+    if proba.shape[1] == 2:
+        fpr, tpr, _ = roc_curve(codes, proba[:, 1])
+        return fpr, tpr
+    grid = np.linspace(0.0, 1.0, 201)
+    curves = []
+    for k in range(proba.shape[1]):
+        fpr, tpr, _ = roc_curve(codes == k, proba[:, k])
+        curves.append(np.interp(grid, fpr, tpr))
+    return grid, np.mean(curves, axis=0)
 
 
 def figures(comparison: Comparison) -> dict[str, Figure]:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 
 from degenet.comparison.comparison import Comparison
+from degenet.comparison.verdict import SIGN_CONVENTION
 from degenet.demo import MODELS, POST, Demo, network_gains, theory
 from degenet.fitting import Fit
-from degenet.exact.summary import coefficient_rows, exact_dict
-from degenet.comparison.verdict import SIGN_CONVENTION, Verdict
-
-
-def _number(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
+from degenet.jsonvalues import number, records
 
 
 def coefficients_dict(fitted: Fit) -> dict | None:
@@ -25,56 +17,42 @@ def coefficients_dict(fitted: Fit) -> dict | None:
         return None
     estimates = fitted.coefficients["estimate"]
     if isinstance(estimates.index, pd.MultiIndex):
-        return {str(label): {str(term): _number(v) for term, v in estimates.loc[label].items()}
+        return {str(label): {str(term): number(v) for term, v in estimates.loc[label].items()}
                 for label in estimates.index.get_level_values(0).unique()}
-    return {str(term): _number(value) for term, value in estimates.items()}
+    return {str(term): number(value) for term, value in estimates.items()}
 
 
 def fit_dict(fitted: Fit, target: str | None = None) -> dict:
     """The JSON form of one fit."""
+    regression = fitted.exact
     return {
         "target": target or fitted.encoding.target,
         "model": fitted.spec.text,
         "family": fitted.family.name,
         "classes": None if fitted.classes is None else [str(c) for c in fitted.classes],
         "epochs": fitted.epochs,
-        "best_epoch": fitted.training.best_epoch,
-        "val_loss": _number(fitted.val_loss),
+        "best_epoch": fitted.best_epoch,
+        "val_loss": number(fitted.val_loss),
         "seed": fitted.seed,
         "settings": fitted.settings.to_dict(),
         "coefficients": coefficients_dict(fitted),
         "solver": fitted.solver,
-        "coefficient_table": (coefficient_rows(fitted) if fitted.exact is not None else None),
-        "exact": exact_dict(fitted),
+        "coefficient_table": None if regression is None else regression.table_records(),
+        "exact": None if regression is None else regression.to_dict(),
         "encoding": fitted.encoding.to_dict(),
-        "history": [{"epoch": int(row.epoch), "loss": _number(row.loss),
-                     "val_loss": _number(row.val_loss)}
-                    for row in fitted.history.itertuples()],
+        "history": records(fitted.history),
     }
 
 
 def comparison_dict(comparison: Comparison) -> dict:
-    table = comparison.table.reset_index()
     return {"target": comparison.target,
             "models": [fit_dict(f, comparison.target) for f in comparison.fits.values()],
-            "table": [{k: (_number(v) if isinstance(v, (float, np.floating)) else v)
-                       for k, v in row.items()} for row in table.to_dict("records")],
+            "table": records(comparison.table.reset_index()),
             "design": comparison.design,
-            "scores": _rows(comparison.scores),
+            "scores": records(None if comparison.scores is None
+                              else comparison.scores.reset_index()),
             "sign_convention": SIGN_CONVENTION,
-            "verdicts": [_verdict_dict(v) for v in comparison.verdicts]}
-
-
-def _rows(frame: pd.DataFrame | None) -> list[dict]:
-    if frame is None:
-        return []
-    return [{k: (_number(v) if isinstance(v, (float, np.floating)) else v)
-             for k, v in row.items()} for row in frame.reset_index().to_dict("records")]
-
-
-def _verdict_dict(verdict: Verdict) -> dict:
-    return {k: (_number(v) if isinstance(v, (float, np.floating)) else v)
-            for k, v in verdict.to_dict().items()}
+            "verdicts": [v.to_dict() for v in comparison.verdicts]}
 
 
 def demo_dict(demo: Demo) -> dict:
@@ -84,10 +62,10 @@ def demo_dict(demo: Demo) -> dict:
         del model["history"]  # the demo's JSON is a summary; `degenet fit --json` has them
     return {"n": demo.n, "seed": demo.seed, "partnered_children": demo.partnered_children,
             "models": models,
-            "verdicts": [{"target": target, **_verdict_dict(v)}
+            "verdicts": [{"target": target, **v.to_dict()}
                          for target, comparison in demo.comparisons.items()
                          for v in comparison.verdicts],
-            "findings": [{"name": f.name, "value": _number(f.value), "expected": f.expected,
+            "findings": [{"name": f.name, "value": number(f.value), "expected": f.expected,
                           "tolerance": f.tolerance, "agrees": f.agrees} for f in demo.findings]}
 
 
@@ -108,7 +86,7 @@ def coefficient_line(fitted: Fit) -> str:
 
 def exact_line(fitted: Fit) -> str:
     """The exact optimum's coefficients, aligned with :func:`coefficient_line`, and the gap."""
-    exact = exact_dict(fitted)
+    exact = fitted.exact.to_dict()
     values = exact["coefficients"]
     if isinstance(next(iter(values.values())), dict):  # categorical: flatten like the table
         values = {(label, term): v for label, terms in values.items() for term, v in terms.items()}
@@ -118,18 +96,17 @@ def exact_line(fitted: Fit) -> str:
 
 
 def fit_text(fitted: Fit) -> str:
-    """Epoch log, validation loss and, for a regression, its coefficients."""
+    """Epoch log, validation loss and, for a regression, its summary."""
     lines = epoch_log(fitted)
     t = fitted.training
-    if fitted.solver == "exact":
-        lines.append(f"exact solver: val_loss {fitted.val_loss:.6g}   ({t.train_seconds:.2f} s)")
+    if t is None:
+        lines.append(f"exact solver: val_loss {fitted.val_loss:.6g}   "
+                     f"({fitted.exact.seconds:.2f} s)")
     else:
         lines.append(f"best epoch {t.best_epoch} of {t.epochs}: val_loss {fitted.val_loss:.6g}"
                      f"   (compile {t.compile_seconds:.2f} s, train {t.train_seconds:.2f} s)")
-    if fitted.spec.is_regression and fitted.exact is not None:
+    if fitted.exact is not None:
         lines.append(fitted.summary())
-    elif fitted.spec.is_regression:
-        lines.append(fitted.coefficients.to_string(float_format=lambda v: f"{v:.6g}"))
     lines.extend(fitted.encoding.describe())  # each categorical column's reference level
     return "\n".join(lines)
 
@@ -157,7 +134,7 @@ def demo_text(demo: Demo) -> str:
         for name, fitted in comparison.fits.items():
             header = f"======= Output type: {target}  Model type: {name} ({fitted.family.name})"
             body = epoch_log(fitted)
-            body.append(f"best epoch {fitted.training.best_epoch}: "
+            body.append(f"best epoch {fitted.best_epoch}: "
                         f"val_loss {fitted.val_loss:.5g}")
             if fitted.spec.is_regression:
                 body.append("coefficients: " + coefficient_line(fitted))

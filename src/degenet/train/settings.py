@@ -1,30 +1,24 @@
-"""Training by gradient descent: settings, the result, and the backend's route.
-
-On the JAX backend the compiled engine (:mod:`degenet.train.engine`) runs whole epochs in one
-XLA program; other backends use Keras's own ``fit`` with the same split, loss, early
-stopping and restore of the best weights.
-"""
+"""Training by gradient descent: its settings, its result, and the rules for their defaults."""
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from degenet._keras import backend, keras
+from degenet._keras import keras
+from degenet.checks import positive_int
 from degenet.errors import DegenetError
-from degenet.model.families import Family
-from degenet.randomness import derive
-from degenet.train.scaling import Scaling
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How gradient descent runs. Every field is settable from ``fit`` and the CLI.
+    """How gradient descent runs. Every field is a keyword of :func:`degenet.fit`; the CLI
+    sets ``max_epochs``, ``batch_size``, ``optimizer``, ``learning_rate``, ``patience`` and
+    ``validation``.
 
     Attributes
     ----------
@@ -61,11 +55,8 @@ class TrainSettings:
 
     def __post_init__(self):
         for name in ("max_epochs", "batch_size", "patience"):
-            value = getattr(self, name)
-            if name == "batch_size" and value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise DegenetError(f"{name} must be a positive integer; received {name}={value!r}")
+            if getattr(self, name) is not None or name != "batch_size":
+                positive_int(name, getattr(self, name))
         if self.learning_rate is not None and not (
                 isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
             raise DegenetError(
@@ -180,72 +171,3 @@ def row_weights(sample_weight: np.ndarray | None, train_rows: np.ndarray,
         if total > 0:
             weight[rows] *= len(rows) / total
     return weight
-
-
-def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
-          settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
-          scaling: Scaling, seed: int, progress: ProgressCallback | None = None,
-          sample_weight: np.ndarray | None = None) -> TrainResult:
-    """Train the logits network ``net`` in place; the best weights are left in it.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n_samples, n_features)
-        The design in the data's own units, float32 or float64; never modified or copied
-        to float64. Training sees ``scaling.apply(X)``.
-    y : ndarray, shape (n_samples,)
-    train_rows, val_rows : ndarray of int
-        Row indices of the split.
-    sample_weight : ndarray, shape (n_samples,), optional
-        Non-negative row weights of the loss.
-    """
-    weight = row_weights(sample_weight, train_rows, val_rows)
-    if backend() == "jax":
-        from degenet.train.engine import dense_stack, train_scan
-
-        if dense_stack(net) is not None:
-            return train_scan(net, family, X, y, settings, train_rows=train_rows,
-                              val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
-                              weight=weight)
-    if weight is not None:
-        raise DegenetError(f"sample_weight with solver='gd' needs the JAX backend; the "
-                           f"{backend()} backend trains unweighted (use solver='exact')")
-    return _train_keras(net, family, scaling.apply(X[train_rows]), y[train_rows],
-                        scaling.apply(X[val_rows]), y[val_rows], settings, seed=seed,
-                        progress=progress)
-
-
-class _Progress(keras.callbacks.Callback):
-    def __init__(self, progress: ProgressCallback, max_epochs: int):
-        super().__init__()
-        self._progress, self._max_epochs = progress, max_epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._progress(epoch + 1, self._max_epochs)
-
-
-def _train_keras(net, family, X_train, y_train, X_val, y_val, settings, *, seed, progress):
-    """Keras's own loop, for backends without the compiled engine."""
-    keras.utils.set_random_seed(derive(seed, "shuffle"))
-    # Keras expands y to eta's rank, (batch, 1); the family's loss wants y of shape (batch,).
-    net.compile(optimizer=make_optimizer(settings),
-                loss=lambda y, eta: family.loss(keras.ops.reshape(y, (-1,)), eta))
-    stopper = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=settings.patience, min_delta=settings.min_delta,
-        restore_best_weights=True)
-    callbacks = [stopper] + ([_Progress(progress, settings.max_epochs)] if progress else [])
-    if settings.plateau_factor < 1:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=settings.plateau_factor, patience=1,
-            min_delta=settings.min_delta, min_lr=0.0))
-    start = time.perf_counter()
-    fitted = net.fit(
-        X_train.astype(np.float32), y_train.astype(np.float32),
-        batch_size=batch_size_for(settings, len(X_train)),
-        epochs=settings.max_epochs, validation_data=(X_val.astype(np.float32),
-                                                     y_val.astype(np.float32)),
-        shuffle=True, callbacks=callbacks, verbose=0)
-    history = history_frame(fitted.history["loss"], fitted.history["val_loss"])
-    best = int(np.nanargmin(history["val_loss"].to_numpy())) + 1
-    return TrainResult(history, best, len(history) < settings.max_epochs, 0.0,
-                       time.perf_counter() - start, "keras-fit")

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import degenet
-from degenet.exact import diagnostics
-from degenet.exact.diagnostics import find_separation
+from degenet.exact import separation
+from degenet.exact.separation import find_separation
 from degenet.errors import DataWarning
 from degenet.model.families import get_family
-from degenet.exact.solvers import solve
+from degenet.exact.solve import solve
 
 RNG = np.random.default_rng(11)
 
@@ -76,7 +76,7 @@ def test_overlapping_classes_raise_no_separation_warning():
 
 
 def test_large_data_fall_back_to_extreme_probabilities(monkeypatch):
-    monkeypatch.setattr(diagnostics, "MAX_LP_CELLS", 10)
+    monkeypatch.setattr(separation, "MAX_LP_CELLS", 10)
     frame = _separated_frame()
     X, y = frame[["x1", "x2"]].to_numpy(), frame["y"].to_numpy(float)
     solution = solve("bernoulli", X, y)

@@ -12,7 +12,7 @@ import pytest
 
 import degenet
 from degenet import DegenetError, LogisticRegression, MLPClassifier, MLPRegressor
-from degenet.persistence import ARCHIVE, FORMAT_VERSION, SIDECAR, read_sidecar
+from degenet.modelfile.sidecar import ARCHIVE, FORMAT_VERSION, SIDECAR, read_sidecar
 
 FAST = {"max_epochs": 15, "learning_rate": 0.02}
 

@@ -11,9 +11,10 @@ from degenet._keras import keras
 from degenet.model.families import get_family
 from degenet.model.network import build_network, logits_model
 from degenet.randomness import derive
-from degenet.train.scaling import fit_scaling
+from degenet.data.scaling import fit_scaling
 from degenet.model.specs import parse_spec
-from degenet.train.settings import TrainSettings, _train_keras, train
+from degenet.train.loop import _train_keras, train
+from degenet.train.settings import TrainSettings
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,10 @@ class Scaling:
 def fit_scaling(X: np.ndarray, *, center: bool = True) -> Scaling:
     """Means and standard deviations of the columns of ``X``; a constant column keeps scale 1."""
     mean = X.mean(axis=0) if center else np.zeros(X.shape[1])
-    scale = X.std(axis=0)
-    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
-    return Scaling(mean, scale)
+    return Scaling(mean, usable_scale(X.std(axis=0), mean))
+
+
+def usable_scale(spread: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """The columns' scales for standardizing: their ``spread``, or 1 for a column that does
+    not vary (spread at most 1e-12 of its magnitude), which has nothing to standardize."""
+    return np.where(spread > 1e-12 * np.maximum(1.0, np.abs(mean)), spread, 1.0)

@@ -1,7 +1,7 @@
-"""Make tests/data/exact_reference.json: reference optima for tests/test_solvers.py.
+"""Make tests/exact/exact_reference.json: reference optima for tests/exact/test_solve.py.
 
-Run once (``.venv/bin/python tests/make_exact_reference.py``, about half a minute); the
-tests only read the file. For each case of tests/exact_cases.py it stores statsmodels'
+Run once (``.venv/bin/python tests/exact/make_exact_reference.py``, about half a minute); the
+tests only read the file. For each case of tests/exact/exact_cases.py it stores statsmodels'
 estimates and std errors (float64, tight tolerances) and, where the data are small enough,
 an independent reference computed with mpmath at 60 digits:
 

@@ -1,19 +1,21 @@
 """The exact solver against stored reference optima (mpmath / statsmodels), and its contract.
 
-The references are in tests/data/exact_reference.json, made by tests/make_exact_reference.py;
+The references are in tests/exact/exact_reference.json, made by
+tests/exact/make_exact_reference.py;
 ``bench/agreement.py`` prints the digits of agreement per case.
 """
 
+import inspect
 import warnings
 
 import numpy as np
 import pytest
 
-import exact_cases
+from tests.exact import exact_cases
 from degenet.errors import DataWarning, DegenetError
 from degenet.model.families import get_family
-from degenet.exact import solvers
-from degenet.exact.solvers import solve
+from degenet.exact import newton
+from degenet.exact.solve import solve
 
 DIGITS = 8  # significant digits required against the reference
 
@@ -202,7 +204,7 @@ def test_float32_rows_in_threaded_blocks_give_the_float64_optimum_and_covariance
     # 9000 rows: three blocks of 4096 or fewer, spread over threads; float32 X builds the
     # Hessians by float32 products but the last, which must leave no trace in the result;
     # nor must starting from Newton on every 10th row (warm_start_rows=1000).
-    monkeypatch.setattr(solvers, "WARM_START_ROWS", warm_start_rows)
+    monkeypatch.setattr(newton, "WARM_START_ROWS", warm_start_rows)
     rng = np.random.default_rng(5)
     X = (rng.normal(size=(9000, 4)) * [1.0, 2.0, 0.5, 3.0] + [0.0, 5.0, -1.0, 2.0])
     X = X.astype(np.float32)
@@ -226,14 +228,16 @@ def test_a_full_newton_step_that_overshoots_is_searched_back(monkeypatch):
     y = rng.poisson(np.exp(3.0 * X[:, 0] - 1.0)).astype(float)
     reference = solve("poisson", X, y)
     searches = []
-    line_search = solvers._line_search
+    line_search = newton._line_search
+    signature = inspect.signature(line_search)
 
-    def spy(*args):
-        searches.append(args[7] if len(args) > 7 else 1.0)
-        return line_search(*args)
+    def spy(*args, **kwargs):
+        # The step the search starts from, however the solver passes it.
+        searches.append(signature.bind(*args, **kwargs).arguments.get("step", 1.0))
+        return line_search(*args, **kwargs)
 
-    monkeypatch.setattr(solvers, "FULL_STEP_DECREMENT", np.inf)
-    monkeypatch.setattr(solvers, "_line_search", spy)
+    monkeypatch.setattr(newton, "FULL_STEP_DECREMENT", np.inf)
+    monkeypatch.setattr(newton, "_line_search", spy)
     unchecked = solve("poisson", X, y)
     assert searches == [0.5]
     assert unchecked.converged

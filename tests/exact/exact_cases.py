@@ -1,8 +1,8 @@
 """The public data sets the exact solver is checked on (shared by the tests, the script that
-makes their reference values, tests/make_exact_reference.py, and bench/agreement.py).
+makes their reference values, tests/exact/make_exact_reference.py, and bench/agreement.py).
 
 Every case is ``(family, X, y, intercept)`` in float64 with ``y`` as the solver takes it.
-Parameters are ordered as :class:`degenet.exact.solvers.Solution` orders them: output by output
+Parameters are ordered as :class:`degenet.exact.solve.Solution` orders them: output by output
 (categorical: classes 1.. against class 0), each ``[beta..., intercept]``; statsmodels
 orders them the same way when its constant is appended last.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-REFERENCE = Path(__file__).parent / "data" / "exact_reference.json"
+REFERENCE = Path(__file__).parent / "exact_reference.json"
 
 
 def _polynomial(x: np.ndarray, degree: int = 10) -> np.ndarray:

@@ -1,0 +1,406 @@
+"""Newton's method for the exact optimum of the bernoulli, poisson and categorical families.
+
+Newton (IRLS for these canonical links) with a backtracking line search, from the best
+constant, stopped on the Newton decrement. A Newton iteration costs one pass over the rows
+for ``A'WA``, ``A'(mu - y)`` and the loss; in the pure Newton phase the full step is taken
+and the next pass confirms the decrease, otherwise a line search costs one light pass for
+``A d``. For float32 ``X`` and a single output, the Hessians but the last are built by
+float32 products: the gradient stays exact, so the optimum does too, and the last Hessian
+(the covariance) is exact.
+
+The parameters are the family's free outputs (:meth:`~degenet.model.family.Family.free`):
+``theta`` has shape ``(q, k)``, ``q`` the design's columns and ``k`` the free outputs; the
+linear predictor ``eta`` keeps the head's ``n_outputs`` columns, the first ``pinned =
+n_outputs - k`` (the categorical reference class) at zero. Every family-specific quantity
+(gradient, curvature, mean, targets) comes from the family.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from scipy import linalg
+
+from degenet.errors import ConvergenceWarning
+from degenet.exact.blockpass import row_pass
+from degenet.exact.design import equilibrated_condition, r_factor
+from degenet.exact.gram import gram, intercept_gram, symmetric, with_intercept
+from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION
+from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,
+                                    find_collinear, relations_of)
+from degenet.model.family import Family
+
+# cond(A'A) at most this: A is surely of full rank, no QR pass is needed to find its rank.
+FULL_RANK_MAX_CONDITION = 1e10
+# cond(A'A) at most this: Hessians by float32 products (relative error ~1e-7) still give
+# Newton directions good to 1e-3 and cannot hide a collinearity (see newton).
+SINGLE_MAX_CONDITION = 1e4
+# At least this many rows: Newton's first iterations run on every WARM_START_STRIDE-th.
+WARM_START_ROWS, WARM_START_STRIDE = 200_000, 10
+# Newton decrement at most this: the full step is taken without a line search.
+FULL_STEP_DECREMENT = 0.25
+
+
+def _first_step(family, G, b, weight, start):
+    """Gradient and Hessian at a constant ``eta = start``, from ``A'WA`` and ``A'W[Y, 1]``.
+
+    At a constant linear predictor every row has the same curvature, so the first Newton
+    step needs no pass over the data beyond the Gram pass: the gradient is
+    ``A'W 1 mu' - A'W Y`` and the Hessian ``curvature (x) A'WA``.
+    """
+    total = weight.sum()
+    ones = b[:, -1]
+    eta = family.squeeze(start[None, :])
+    mu = family.free(family.mean(eta))[0]
+    g = (ones[:, None] * mu[None, :] - b[:, :-1]) / total
+    return g, np.kron(family.curvature(eta)[0], G) / total
+
+
+def _curvature(problem, theta, single=False):
+    """Gradient ``(q, k)``, Hessian ``(q k, q k)`` and loss of the mean loss, and ``eta``.
+
+    One pass over the rows, spread over threads. ``eta = A theta`` and the gradient are
+    computed exactly, in float64, so the cheaper ``A d`` of the line search (in X's own
+    precision) never accumulates into them, and Newton's fixed point is the exact optimum
+    even when ``single`` builds the Hessian by single-precision products
+    (:func:`_low_step`): an approximate Hessian only slows the last
+    steps from quadratic to fast linear convergence (Dennis & Schnabel 1996, 5.4).
+    """
+    family, design, y, weight, n_outputs = problem
+    k, q, r = theta.shape[1], design.n_columns, len(design.keep)
+    d = design.column_scale
+    scaled = d[:, None] * theta  # A theta = B (D theta): the scaling stays off the blocks
+    eta = np.empty((design.n_samples, n_outputs))
+    pinned = n_outputs - k
+    eta[:, :pinned] = 0.0  # the reference class
+
+    def start():
+        lane = design.lane(single)
+        lane.g, lane.H, lane.loss = np.zeros((q, k)), np.zeros((q * k, q * k)), 0.0
+        return lane
+
+    def step(lane, rows):
+        Z = design.fill_features(rows, lane.block)
+        eta[rows, 0] = Z @ scaled[:r, 0] + (scaled[r, 0] if design.intercept else 0.0)
+        w, e = weight[rows], eta[rows, 0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            lane.loss += float(w @ family.loss_np(y[rows], e))
+        lane.g[:, 0] += with_intercept(Z, family.gradient(y[rows], e) * w, design.intercept)
+        lane.H += intercept_gram(Z, np.sqrt(family.curvature(e)[:, 0, 0] * w), lane.low,
+                                 design.intercept)
+
+    if single:
+        step = _low_step(family, design, y, weight, scaled, eta)
+    elif n_outputs > 1:
+        step = _block_step(family, design, y, weight, scaled, eta, pinned)
+    lanes = row_pass(design.n_samples, design.pass_rows, start, step)
+    g, H = sum(lane.g for lane in lanes), sum(lane.H for lane in lanes)
+    total = weight.sum()
+    loss = sum(lane.loss for lane in lanes) / total
+    D = np.tile(d, k)
+    return (d[:, None] * g / total, D[:, None] * symmetric(H) * D[None, :] / total, eta,
+            loss if np.isfinite(loss) else np.inf)
+
+
+def _low_step(family, design, y, weight, scaled, eta):
+    """A block of :func:`_curvature` for float32 ``X`` and an approximate Hessian.
+
+    ``eta`` and the gradient come from the uncentred rows in float64 (``X`` theta + offset,
+    ``X'v - mean sum(v)``): float64 holds float32 data's products exactly enough, and it
+    saves centring every element; the Hessian's rows are centred and weighted in float32.
+    """
+    r, mean, intercept = len(design.keep), design.mean, design.intercept
+    coef = scaled[:r, 0]
+    offset = (scaled[r, 0] if intercept else 0.0) - float(mean @ coef)
+
+    def step(lane, rows):
+        U = design.fill_raw(rows, lane.block)
+        e = eta[rows, 0] = U @ coef + offset
+        w = weight[rows]
+        with np.errstate(over="ignore", invalid="ignore"):
+            lane.loss += float(w @ family.loss_np(y[rows], e))
+        v, curvature = family.gradient(y[rows], e) * w, family.curvature(e)[:, 0, 0] * w
+        products = U.T @ np.column_stack([v, curvature])
+        lane.g[:r, 0] += products[:, 0] - mean * v.sum()
+        S = design.fill_low(rows, lane.low, np.sqrt(curvature))
+        lane.H[:r, :r] += S.T @ S
+        if intercept:
+            lane.g[r, 0] += v.sum()
+            lane.H[:r, r] += products[:, 1] - mean * curvature.sum()
+            lane.H[r, r] += curvature.sum()
+
+    return step
+
+
+def _block_step(family, design, y, weight, scaled, eta, pinned):
+    """A block of :func:`_curvature` for several free outputs: the gradient and the upper
+    blocks ``A' diag(w curvature_ij) A`` of the Hessian (softmax: ``mu_i (delta_ij - mu_j)``).
+    """
+    k, q = scaled.shape[1], design.n_columns
+
+    def step(lane, rows):
+        B = design.fill(rows, lane.block)
+        eta[rows, pinned:] = B @ scaled
+        w, e = weight[rows], family.squeeze(eta[rows])
+        with np.errstate(over="ignore", invalid="ignore"):
+            lane.loss += float(w @ family.loss_np(y[rows], e))
+        lane.g += B.T @ (family.free(family.gradient(y[rows], e)) * w[:, None])
+        curvature = family.curvature(e)
+        for i in range(k):
+            for j in range(i, k):
+                c = w * curvature[:, i, j]
+                lane.H[i * q:(i + 1) * q, j * q:(j + 1) * q] += (B * c[:, None]).T @ B
+
+    return step
+
+
+def spd_solve(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, str]:
+    """``H^-1 g`` for a symmetric positive (semi)definite ``H``, and the method used.
+
+    Cholesky after scaling ``H`` to unit diagonal, when LAPACK's condition estimate
+    (``pocon``) says it is safe (cond < 1e12); else a pseudo-inverse by ``eigh`` that
+    ignores directions of curvature below 1e-12 of the largest (quasi-separation).
+    """
+    diagonal = np.diag(H).copy()
+    s = 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
+    Hs = H * s[:, None] * s[None, :]
+    try:
+        factor = linalg.cho_factor(Hs, check_finite=False)
+        rcond = linalg.lapack.dpocon(factor[0], np.abs(Hs).sum(axis=0).max())[0]
+        if rcond > 1e-12:
+            return s[:, None] * linalg.cho_solve(factor, s[:, None] * g), "cholesky"
+    except linalg.LinAlgError:
+        pass
+    values, vectors = linalg.eigh(Hs)
+    keep = values > values[-1] * 1e-12
+    inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+    return s[:, None] * (inverse @ (s[:, None] * g)), "eigh"
+
+
+class _Problem(NamedTuple):
+    """What every pass of one Newton run reads: the family, the design and the rows."""
+
+    family: Family
+    design: object  # degenet.exact.design.Design
+    y: np.ndarray
+    weight: np.ndarray
+    n_outputs: int
+
+    def every(self, stride: int) -> "_Problem":
+        """The same problem on every ``stride``-th row."""
+        rows = slice(None, None, stride)
+        return self._replace(design=self.design.every(stride), y=self.y[rows],
+                             weight=self.weight[rows])
+
+
+def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outputs: int,
+           tol: float, max_iter: int, first: tuple[np.ndarray, np.ndarray],
+           single: bool = False) -> Solution:
+    """Newton from the best constant, to a Newton decrement of at most ``tol``.
+
+    ``first``: ``A'WA`` and ``A'W[Y, 1]`` from the pass that opened the design (``single``:
+    ``A'WA`` by float32 products).
+    """
+    G, b = first
+    if single and equilibrated_condition(G) > SINGLE_MAX_CONDITION:
+        single = False  # not far enough from collinear for rounded products: redo exactly
+        targets = np.column_stack([family.free_targets(y, n_outputs), np.ones(len(y))])
+        G, b = gram(design, weight, targets)
+    reduced, G, b, collinear = _drop_collinear(design, weight, G, b)
+    problem = _Problem(family, reduced, y, weight, n_outputs)
+    k, q = b.shape[1] - 1, reduced.n_columns
+    start = (family.optimal_constant(y, weight, n_outputs) if reduced.intercept
+             else np.zeros(n_outputs))
+    start = np.where(np.isfinite(start), start, -30.0)  # a class absent from these rows
+    theta = np.zeros((q, k))
+    if reduced.intercept:
+        theta[-1] = family.free(start[None, :])[0]
+    g, H = _first_step(family, G, b, weight, start)
+    warm = _warm_start(problem, theta, (g, H, start), single)
+    if warm is None:
+        eta = np.tile(start, (len(y), 1))
+        first = g, H, eta, _mean_loss(family, y, weight, eta)
+    else:
+        theta, first = warm, _curvature(problem, warm, single)
+    theta, g, H, eta, loss, n_iter, converged = _iterate(problem, theta, first, tol, max_iter,
+                                                         single)
+    if not converged:
+        warnings.warn(
+            f"{family.name} exact solver: Newton did not converge in {n_iter} of "
+            f"max_iter={max_iter} iterations (max abs gradient {np.abs(g).max():.3g}); the "
+            "data may be separable, or raise max_iter.", ConvergenceWarning, stacklevel=3)
+    return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, converged=converged,
+                     collinear=collinear)
+
+
+def _warm_start(problem, theta, first, single):
+    """A start near the optimum from Newton on every 10th row, or None.
+
+    Newton's early iterations only need to get near the optimum: on a tenth of the rows
+    they cost a tenth, and the subsample's optimum is within its sampling error of the
+    full one (decrement ~ sqrt(n_features / rows)), where the full-data iterations are
+    already quadratic. Any start works: the full iterations below still check every step.
+    Several free outputs (softmax) start from the constant: a tenth of the rows may miss a
+    class.
+    """
+    if (problem.design.n_samples < WARM_START_ROWS or problem.n_outputs > 1 or not problem.weight[::WARM_START_STRIDE].sum() > 0):
+        return None
+    sample = problem.every(WARM_START_STRIDE)
+    g, H, start = first
+    eta = np.tile(start, (sample.design.n_samples, 1))
+    loss = _mean_loss(sample.family, sample.y, sample.weight, eta)
+    theta, *_, converged = _iterate(sample, theta.copy(), (g, H, eta, loss), 1e-3, 10, single,
+                                    finish=False)
+    return theta if converged else None
+
+
+def _iterate(problem, theta, first, tol, max_iter, single, finish=True):
+    """Newton's iterations from ``theta``, whose gradient, Hessian, eta and loss are ``first``.
+
+    Returns the last ``theta`` with its gradient, exact Hessian, eta and loss, the number of
+    iterations and whether the decrement reached ``tol``. ``single``: build the Hessians by
+    float32 products but the last (see :func:`_curvature`).
+    """
+    family, design, y, weight = problem.family, problem.design, problem.y, problem.weight
+    g, H, eta, loss = first
+    q, k = theta.shape
+    converged, fresh, exact, checked, last = False, True, not single, True, None
+    for n_iter in range(1, max_iter + 1):
+        if n_iter > 1:
+            g, H, new_eta, new_loss = _curvature(problem, theta, not exact)
+            if not checked and not _decreased(new_loss, loss, -decrement2, 1.0):
+                theta -= d  # the full step fell short: search along d from half of it
+                step, new_loss = _line_search(family, y, weight, eta, design.matmul_fast(d),
+                                              loss, -decrement2, step=0.5)
+                theta += step * d
+                g, H, new_eta, new_loss = _curvature(problem, theta, single)
+                exact = not single
+            eta, loss, fresh, checked = new_eta, new_loss, True, True
+        d = -spd_solve(H, g.reshape(-1, 1, order="F"))[0].reshape(q, k, order="F")
+        decrement2 = max(-float(np.sum(g * d)), 0.0)
+        decrement = np.sqrt(decrement2)
+        # Stop on the Newton decrement (Boyd & Vandenberghe 9.5.1): lambda^2 / 2 estimates
+        # the loss's distance to the optimum and, unlike the gradient, is affine invariant.
+        if decrement <= tol:
+            converged = True
+            break
+        if decrement <= FULL_STEP_DECREMENT:
+            # Pure Newton phase (ibid. 9.5.3): take the full step, and let the next pass,
+            # which computes the loss anyway, confirm the decrease: no pass for A d.
+            step, checked = 1.0, False
+        else:
+            Ad = design.matmul_fast(d)
+            step, loss = _line_search(family, y, weight, eta, Ad, loss, -decrement2)
+            if step == 0.0:  # no decrease left to find: at the floor of rounding error
+                converged = decrement2 <= 1e-14 * (1.0 + abs(loss))
+                break
+            eta[:, eta.shape[1] - k:] += step * Ad
+        theta += step * d
+        fresh = False
+        # The covariance needs the Hessian at the optimum to full precision: build it
+        # exactly on the pass expected to be the last, where quadratic convergence
+        # (lambda_next ~ lambda^3 / lambda_previous^2) puts the decrement below tol.
+        exact = not single or (finish and step == 1.0 and last is not None
+                               and decrement**3 <= tol * last**2)
+        last = decrement
+    if finish and (not fresh or not exact):
+        g, H, eta, loss = _curvature(problem, theta)
+    return theta, g, H, eta, loss, n_iter, converged
+
+
+def _covariance(problem, H, eta):
+    """The inverse Fisher information ``(A'WA)^-1`` in the data's units, and the method.
+
+    Well-conditioned: invert ``H`` and map it back. Else, for a single output (bernoulli,
+    poisson) the final ``W`` is known, so a QR pass of ``W^1/2 A`` on the uncentred design
+    gives the accurate ``R^-1 R^-T`` (see ``Design.uncentered``). Several outputs (softmax)
+    keep the mapped inverse.
+    """
+    family, design, weight = problem.family, problem.design, problem.weight
+    n_features = design.X.shape[1]
+    inverse, method = spd_solve(H * weight.sum(), np.eye(len(H)))
+    if problem.n_outputs > 1 or equilibrated_condition(H) <= CHOLESKY_MAX_CONDITION:
+        return covariance_to_original(design, inverse, n_features), method
+    uncentered = design.uncentered()
+    curvature = family.curvature(family.squeeze(eta))[:, 0, 0]
+    R = r_factor(uncentered, weight * curvature)
+    R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
+    return covariance_to_original(uncentered, R_inverse @ R_inverse.T, n_features), "qr"
+
+
+def _solution(problem, theta, H, g, eta, loss, *, n_iter, converged, collinear):
+    design, weight = problem.design, problem.weight
+    total = weight.sum()
+    pinned = problem.n_outputs - theta.shape[1]
+    beta, alpha = estimates_to_original(design, theta, design.X.shape[1], pinned)
+    covariance, method = _covariance(problem, H, eta)
+    return Solution(
+        beta=beta, alpha=alpha, loss=loss, n_iter=n_iter, converged=converged,
+        unscaled_covariance=covariance, dispersion=1.0, n_samples=float(total),
+        rank=design.n_columns, df_residual=float(total - design.n_columns * theta.shape[1]),
+        dropped=collinear.dropped, relations=collinear.relations,
+        condition_number=collinear.condition, gradient_max=float(np.abs(g).max()),
+        method=f"newton-{method}")
+
+
+def _mean_loss(family, y, weight, eta):
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = float(weight @ family.loss_np(y, family.squeeze(eta)))
+    return value / weight.sum() if np.isfinite(value) else np.inf
+
+
+def _line_search(family, y, weight, eta, Ad, loss, slope, step=1.0):
+    """Backtracking (Armijo) on the loss along ``eta + t A d``; no pass over ``X`` needed.
+
+    Returns the step (0 if none decreases the loss) and the loss there.
+    """
+    pinned = eta.shape[1] - Ad.shape[1]  # the reference class stays at eta = 0
+    trial = eta.copy()
+    for _ in range(50):
+        trial[:, pinned:] = eta[:, pinned:] + step * Ad
+        new_loss = _mean_loss(family, y, weight, trial)
+        if _decreased(new_loss, loss, slope, step):
+            return step, new_loss
+        step *= 0.5
+    return 0.0, loss
+
+
+def _decreased(new_loss, loss, slope, step):
+    """Armijo's sufficient decrease along a direction of slope ``slope < 0``.
+
+    Rounding limits how small a decrease can be seen, so near the optimum (slope ~
+    rounding) a step that leaves the loss equal within 64 ulps is accepted.
+    """
+    floor = 64 * np.finfo(float).eps * (1.0 + abs(loss))
+    return bool(new_loss <= loss + 1e-4 * step * slope
+                or (-slope < floor and new_loss <= loss + floor))
+
+
+class _Collinear(NamedTuple):
+    """Columns left out as exactly collinear, their relations, and the condition number."""
+
+    dropped: tuple
+    relations: np.ndarray
+    condition: float
+
+
+def _drop_collinear(design, weight, G, b):
+    """Leave out exactly collinear columns, found from ``R`` when ``A'WA`` is ill-conditioned.
+
+    Returns the reduced design, its ``G`` and ``b``, and a :class:`_Collinear`.
+    """
+    condition2 = equilibrated_condition(G)
+    nothing = np.zeros((design.X.shape[1] + 1, 0))
+    if condition2 <= FULL_RANK_MAX_CONDITION:
+        return design, G, b, _Collinear((), nothing, float(np.sqrt(condition2)))
+    R = r_factor(design, weight)
+    kept, dropped, condition = find_collinear(R, design.n_samples, keep_last=design.intercept)
+    if not len(dropped):
+        return design, G, b, _Collinear((), nothing, condition)
+    relations = relations_of(design, R, kept, dropped, design.X.shape[1])
+    names = tuple(int(design.keep[c]) for c in dropped)
+    reduced = design.restrict(kept)
+    _, _, condition = find_collinear(linalg.qr(R[:, kept], mode="r")[0], design.n_samples)
+    return reduced, G[np.ix_(kept, kept)], b[kept], _Collinear(names, relations, condition)

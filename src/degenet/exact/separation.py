@@ -1,0 +1,170 @@
+"""Separation of classes by the predictors: where the maximum likelihood estimate does not exist.
+
+Separation (bernoulli, categorical) is found by linear programming, after Konis (2007),
+"Linear programming algorithms for detecting separated data in binary logistic regression
+models" (DPhil thesis, Oxford; R package ``safeBinaryRegression``): the maximum
+likelihood estimate is infinite exactly when some direction ``b != 0`` of the
+coefficients never increases any row's loss, i.e. when every row's margin is >= 0:
+
+* bernoulli: ``s_i a_i' b >= 0`` with ``s_i = +1`` for the positive class, ``-1`` else;
+* categorical: ``a_i' (b_{y_i} - b_k) >= 0`` for every other class ``k`` (``b_0 = 0``).
+
+We maximize the total margin in the box ``|b| <= 1`` (HiGHS via ``scipy.optimize.linprog``).
+A positive optimum means separation; rows with a positive margin are predicted perfectly
+along ``b``, and the terms with ``b_j != 0`` are the variables that separate. It is
+complete when a second LP finds a direction with every margin > 0. The LP runs on the
+standardized design when it has at most ``MAX_LP_CELLS`` cells; above that, fitted
+probabilities within 1e-12 of 0 or 1 are reported as possible separation instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, sparse
+
+from degenet.exact.design import column_stats
+from degenet.exact.solution import Solution
+from degenet.model.family import Family
+
+MAX_LP_CELLS = 2_000_000
+MARGIN = 1e-7  # margins in standardized units above this count as > 0 (HiGHS tolerance 1e-7)
+
+
+@dataclass(frozen=True)
+class Separation:
+    """Separated training data.
+
+    Attributes
+    ----------
+    kind : str
+        ``"complete"``, ``"quasi-complete"`` or ``"possible"`` (not checked by LP).
+    terms : tuple of str
+        The terms along whose direction the likelihood keeps rising.
+    n_separated : int
+        Rows predicted perfectly along that direction.
+    classes : tuple
+        Categorical: the classes whose coefficients diverge.
+    """
+
+    kind: str
+    terms: tuple
+    n_separated: int
+    classes: tuple = ()
+
+    def message(self) -> str:
+        where = f" by {', '.join(map(repr, self.terms))}" if self.terms else ""
+        classes = (f" (classes {', '.join(map(repr, self.classes))})" if self.classes else "")
+        return (f"{self.kind} separation: {self.n_separated} training row(s) are predicted "
+                f"perfectly{where}{classes}; the maximum likelihood estimate does not exist "
+                "(coefficients grow without bound), so p-values and intervals are withheld")
+
+
+def find_separation(family: Family, X: np.ndarray, y: np.ndarray, terms, *,
+                    intercept: bool = True, classes=None, solution: Solution | None = None
+                    ) -> Separation | None:
+    """The separation of ``y`` by the columns of ``X``, or None (see the module's text)."""
+    if solution is not None and _interior_optimum(family, X, solution):
+        return None
+    n, p = X.shape
+    n_classes = len(classes) if classes is not None else int(y.max()) + 1
+    cells = n * (p + 1) * max(1, n_classes - 1)
+    if cells > MAX_LP_CELLS:
+        return _extreme_fit(family, X, solution) if solution is not None else None
+    mean, scale = column_stats(X, center=intercept)
+    A = (np.asarray(X, dtype=np.float64) - mean) / scale
+    if intercept:
+        A = np.column_stack([A, np.ones(n)])
+    margins = family.separation_margins(A, y, n_classes)
+    b, total = _max_total_margin(margins)
+    if b is None or total <= MARGIN:
+        return None
+    rows = margins @ b
+    n_separated = len(np.unique(np.nonzero(rows > MARGIN)[0] % n))
+    kind = "complete" if _complete(margins) else "quasi-complete"
+    n_separated = n if kind == "complete" else n_separated
+    q = A.shape[1]
+    b = _sparse_direction(margins, q, intercept, fallback=b)
+    size = np.abs(b).reshape(q, -1, order="F")
+    involved = tuple(str(terms[j]) for j in range(p) if size[j].max() > 1e-6)
+    diverging = ()
+    if family.contrasts and classes is not None:
+        diverging = tuple(classes[k + 1] for k in range(size.shape[1]) if size[:, k].max() > 1e-6)
+    return Separation(kind, involved, n_separated, diverging)
+
+
+def _max_total_margin(M):
+    """``max 1' M b`` subject to ``M b >= 0`` and ``|b| <= 1``."""
+    result = optimize.linprog(-np.asarray(M.sum(axis=0)).ravel(), A_ub=-M,
+                              b_ub=np.zeros(M.shape[0]), bounds=(-1, 1), method="highs")
+    if result.status != 0:
+        return None, 0.0
+    return result.x, -result.fun
+
+
+def _sparse_direction(M, q, intercept, fallback):
+    """A separating direction with the fewest terms: ``min |b|_1`` (intercept free) subject
+    to ``M b >= 0`` and ``1' M b >= 1``, with ``b = b+ - b-`` (the usual L1 linear program)."""
+    m = M.shape[1]
+    penalty = np.ones((q, m // q))
+    if intercept:
+        penalty[-1] = 0.0
+    penalty = penalty.ravel(order="F")
+    total = np.asarray(M.sum(axis=0)).ravel()
+    M = sparse.csr_matrix(M)
+    A_ub = sparse.vstack([sparse.hstack([-M, M]), sparse.csr_matrix(np.r_[-total, total][None])])
+    b_ub = np.r_[np.zeros(M.shape[0]), -1.0]
+    result = optimize.linprog(np.r_[penalty, penalty], A_ub=A_ub, b_ub=b_ub,
+                              bounds=(0, None), method="highs")
+    if result.status != 0:
+        return fallback
+    b = result.x[:m] - result.x[m:]
+    return b / np.abs(b).max()
+
+
+def _complete(M) -> bool:
+    """Whether some ``b`` gives every margin >= t > 0: ``max t`` s.t. ``M b >= t``."""
+    n, m = M.shape
+    A_ub = sparse.hstack([-sparse.csr_matrix(M), sparse.csr_matrix(np.ones((n, 1)))])
+    cost = np.zeros(m + 1)
+    cost[-1] = -1.0
+    result = optimize.linprog(cost, A_ub=A_ub, b_ub=np.zeros(n),
+                              bounds=[(-1, 1)] * m + [(0, 1)], method="highs")
+    return result.status == 0 and -result.fun > MARGIN
+
+
+def _interior_optimum(family, X, solution, bound: float = 15.0) -> bool:
+    """Whether Newton stopped at a finite optimum, which rules separation out without an LP.
+
+    Under separation the likelihood has no maximum: along a separating direction ``d`` the
+    gradient's component is a sum of terms ``(d'x_i)(mu_i - y_i)`` of one sign, and Newton's
+    decrement stays far above its 1e-10 tolerance (~sqrt(min fitted probability)) until
+    the separated rows' fitted probabilities are within ~1e-20 of 0 or 1, i.e. |eta| > 40.
+    A converged fit whose every fitted log-odds spread is below ``bound`` (probabilities
+    within (3e-7, 1 - 3e-7)) therefore has no separation, and the costly LP is skipped.
+    """
+    if not solution.converged:
+        return False
+    for start in range(0, len(X), 65536):
+        logits = family.full_logits(_eta(X[start:start + 65536], solution))
+        if (logits.max(axis=1) - logits.min(axis=1)).max() > bound:
+            return False
+    return True
+
+
+def _extreme_fit(family, X, solution):
+    """Possible separation on data too large for the LP: fitted probabilities at 0 or 1."""
+    eta_max = 0.0
+    for start in range(0, len(X), 65536):
+        top = np.sort(family.full_logits(_eta(X[start:start + 65536], solution)), axis=1)
+        gap = top[:, -1] - top[:, -2]  # the log-odds of the likeliest class against the next
+        eta_max = max(eta_max, float(gap.max()))
+    if eta_max < 27.6 and solution.converged:  # sigmoid(27.6) = 1 - 1e-12
+        return None
+    return Separation("possible", (), 0)
+
+
+def _eta(X, solution: Solution) -> np.ndarray:
+    """The solution's linear predictor on rows ``X``, ``(n, n_outputs)``, float64."""
+    return np.asarray(X, dtype=np.float64) @ solution.beta + solution.alpha

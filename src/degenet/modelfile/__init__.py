@@ -1,0 +1,33 @@
+"""Model files that are safe to open: a folder with a ``.keras`` archive and a JSON sidecar.
+
+Layout of a model folder ``MODEL/``::
+
+    MODEL/model.keras     the Keras network (architecture + weights, no code)
+    MODEL/degenet.json    the sidecar: what the model is, how its inputs are encoded, its
+                          coefficients, how and on what it was trained, and the sha256 of
+                          model.keras
+
+Sidecar keys: ``format`` ("degenet-model"), ``format_version`` (1), ``created``, ``model``
+(the spec, e.g. ``mlp:64,32``), ``hidden``, ``family``, ``classes``, ``reference``,
+``intercept``, ``n_features``, ``n_outputs``, ``encoding`` (``Encoding.to_dict()``),
+``scaling`` (``Scaling.to_dict()``), ``coefficients`` (the coefficient table as records, or
+null for networks), ``settings`` (``TrainSettings.to_dict()``), ``seed``, ``training``
+(epochs, best epoch, val_loss, engine, rows), ``data_sha256`` (of the training design,
+target and weights), ``estimator`` (class and parameters, when saved from one),
+``versions`` (degenet, keras, backend, backend_version, python) and ``keras_sha256``.
+
+Opening a model never runs code from the file. Nothing is pickled; the network holds only
+``InputLayer``, ``Dense`` and ``Activation`` layers (no ``Lambda``). Before Keras sees the
+archive, :func:`load` checks the sidecar (format, version, keys), the archive's sha256
+against the sidecar (a truncated or edited file is refused), and every ``class_name`` in
+the archive's ``config.json`` against the short list of classes degenet writes. Keras then
+loads it with ``safe_mode=True`` and without compiling, so no loss, optimizer or
+activation is looked up by anything but its registered name.
+"""
+
+from degenet.modelfile.load import SavedModel, load, verify
+from degenet.modelfile.save import check_destination, save
+from degenet.modelfile.sidecar import describe, read_sidecar
+
+__all__ = ["SavedModel", "check_destination", "describe", "load", "read_sidecar", "save",
+           "verify"]

@@ -1,0 +1,88 @@
+"""Gradient descent on the backend's route: the compiled engine, or Keras's own loop.
+
+On the JAX backend the compiled engine (:mod:`degenet.train.engine`) runs whole epochs in one
+XLA program; other backends use Keras's own ``fit`` with the same split, loss, early
+stopping and restore of the best weights.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from degenet._keras import backend, keras
+from degenet.data.scaling import Scaling
+from degenet.errors import DegenetError
+from degenet.model.family import Family
+from degenet.randomness import derive
+from degenet.train.engine import dense_stack, train_scan
+from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings, batch_size_for,
+                                    history_frame, make_optimizer, row_weights)
+
+
+def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
+          settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
+          scaling: Scaling, seed: int, progress: ProgressCallback | None = None,
+          sample_weight: np.ndarray | None = None) -> TrainResult:
+    """Train the logits network ``net`` in place; the best weights are left in it.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        The design in the data's own units, float32 or float64; never modified or copied
+        to float64. Training sees ``scaling.apply(X)``.
+    y : ndarray, shape (n_samples,)
+    train_rows, val_rows : ndarray of int
+        Row indices of the split.
+    sample_weight : ndarray, shape (n_samples,), optional
+        Non-negative row weights of the loss.
+    """
+    weight = row_weights(sample_weight, train_rows, val_rows)
+    if backend() == "jax" and dense_stack(net) is not None:
+        return train_scan(net, family, X, y, settings, train_rows=train_rows,
+                          val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
+                          weight=weight)
+    if weight is not None:
+        raise DegenetError(f"sample_weight with solver='gd' needs the JAX backend; the "
+                           f"{backend()} backend trains unweighted (use solver='exact')")
+    return _train_keras(net, family, scaling.apply(X[train_rows]), y[train_rows],
+                        scaling.apply(X[val_rows]), y[val_rows], settings, seed=seed,
+                        progress=progress)
+
+
+class _Progress(keras.callbacks.Callback):
+    def __init__(self, progress: ProgressCallback, max_epochs: int):
+        super().__init__()
+        self._progress, self._max_epochs = progress, max_epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._progress(epoch + 1, self._max_epochs)
+
+
+def _train_keras(net, family, X_train, y_train, X_val, y_val, settings, *, seed, progress):
+    """Keras's own loop, for backends without the compiled engine."""
+    keras.utils.set_random_seed(derive(seed, "shuffle"))
+    # Keras expands y to eta's rank, (batch, 1); the family's loss wants y of shape (batch,).
+    net.compile(optimizer=make_optimizer(settings),
+                loss=lambda y, eta: family.loss(keras.ops.reshape(y, (-1,)), eta))
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=settings.patience, min_delta=settings.min_delta,
+        restore_best_weights=True)
+    callbacks = [stopper] + ([_Progress(progress, settings.max_epochs)] if progress else [])
+    if settings.plateau_factor < 1:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=settings.plateau_factor, patience=1,
+            min_delta=settings.min_delta, min_lr=0.0))
+    start = time.perf_counter()
+    fitted = net.fit(
+        X_train.astype(np.float32), y_train.astype(np.float32),
+        batch_size=batch_size_for(settings, len(X_train)),
+        epochs=settings.max_epochs, validation_data=(X_val.astype(np.float32),
+                                                     y_val.astype(np.float32)),
+        shuffle=True, callbacks=callbacks, verbose=0)
+    history = history_frame(fitted.history["loss"], fitted.history["val_loss"])
+    best = int(np.nanargmin(history["val_loss"].to_numpy())) + 1
+    return TrainResult(history=history, best_epoch=best,
+                       stopped_early=len(history) < settings.max_epochs, compile_seconds=0.0,
+                       train_seconds=time.perf_counter() - start, engine="keras-fit")
