@@ -33,9 +33,29 @@ def demo():
     return run_demo(20_000, seed=0)
 
 
-def test_demo_findings_agree_with_theory(demo):
-    for finding in demo.findings:
-        assert finding.agrees, finding
+def test_the_linear_regression_averages_the_two_branches(demo):
+    # Derived here, not read from degenet.demo: children and age are independent U(-1/2, 1/2)
+    # and each branch has probability 1/2, so the best linear fit takes the mean of the two
+    # branches' coefficients, and its error is the half-gap between them: variance
+    # ((1.0 - 0.8) / 2)^2 / 12 + ((-0.2 - 0.5) / 2)^2 / 12.
+    fitted = demo.comparisons["num_balloons"].fits["linear"]
+    estimate = fitted.coefficients["estimate"]
+    np.testing.assert_allclose(estimate[["children", "age", "relationship", "intercept"]],
+                               [0.9, 0.15, 0.0, 0.0], atol=0.01)
+    assert fitted.val_loss == pytest.approx((0.1**2 + 0.35**2) / 12, rel=0.05)
+
+
+def test_the_logistic_regression_finds_the_direction_statsmodels_finds(demo):
+    # The children/age ratio is what the post compares with the averaged boundary; here it
+    # is checked against statsmodels' logit on the same training rows.
+    sm = pytest.importorskip("statsmodels.api")
+    fitted = demo.comparisons["color"].fits["logistic"]
+    rows = balloons(20_000, seed=0).iloc[fitted.train_rows]
+    params = sm.Logit(rows["color"], sm.add_constant(rows[["relationship", "children", "age"]])
+                      ).fit(disp=0).params
+    estimate = fitted.coefficients["estimate"]
+    assert estimate["children"] / estimate["age"] == pytest.approx(
+        params["children"] / params["age"], rel=0.03)
 
 
 def test_networks_beat_the_regressions_as_in_the_post(demo):

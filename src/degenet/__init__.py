@@ -10,47 +10,22 @@ The public names load on first use (PEP 562), so ``import degenet`` and the comm
 ``--help`` start without Keras or JAX.
 """
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
-from degenet.errors import ConvergenceWarning, DataWarning, DegenetError
+from degenet._lazy import exports
+from degenet.errors import DataWarning, DegenetError
 
 try:
     __version__ = version("degenet")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
-# Public name -> the module that defines it.
-_PUBLIC = {
-    "fit": "degenet.fitting", "Fit": "degenet.fitting",
-    "compare": "degenet.comparison", "Comparison": "degenet.comparison",
-    "load": "degenet.modelfile", "SavedModel": "degenet.modelfile",
-    "TrainSettings": "degenet.train", "get_family": "degenet.model",
-    "parse_spec": "degenet.model", "read_table": "degenet.data",
-    "prediction_frame": "degenet.prediction",
-    "LinearRegression": "degenet.estimators", "LogisticRegression": "degenet.estimators",
-    "MLPClassifier": "degenet.estimators", "MLPRegressor": "degenet.estimators",
-    "PoissonRegressor": "degenet.estimators",
-}
-_MODULES = {"datasets": "degenet.datasets"}
-
-__all__ = ["ConvergenceWarning", "DataWarning", "DegenetError", "Fit", "TrainSettings",
-           "datasets", "fit", "get_family", "parse_spec", "__version__",
-           "LinearRegression", "LogisticRegression", "MLPClassifier", "MLPRegressor",
-           "PoissonRegressor", "SavedModel", "load", "Comparison", "compare",
-           "prediction_frame", "read_table"]
-
-
-def __getattr__(name: str):
-    if name in _MODULES:
-        value = import_module(_MODULES[name])
-    elif name in _PUBLIC:
-        value = getattr(import_module(_PUBLIC[name]), name)
-    else:
-        raise AttributeError(f"module 'degenet' has no attribute {name!r}")
-    globals()[name] = value  # once loaded, an ordinary attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "fit": "fitting", "Fit": "fitted", "compare": "comparison", "Comparison": "comparison",
+    "load": "modelfile", "SavedModel": "modelfile", "TrainSettings": "train",
+    "get_family": "model", "parse_spec": "model", "read_table": "data",
+    "prediction_frame": "prediction", "ConvergenceWarning": "errors",
+    "LinearRegression": "estimators", "LogisticRegression": "estimators",
+    "MLPClassifier": "estimators", "MLPRegressor": "estimators",
+    "PoissonRegressor": "estimators"}, modules={"datasets": "datasets"})
+__all__ += ["ConvergenceWarning", "DataWarning", "DegenetError", "__version__"]

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from degenet.errors import ConvergenceWarning, DataWarning, DegenetError
+from degenet.errors import DegenetError, warning_classes
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -128,7 +128,7 @@ def _run(job):
             stderr.print(f"[bold red]error:[/] {error}", highlight=False)
             raise typer.Exit(2) from None
     for warning in caught:
-        if not issubclass(warning.category, (ConvergenceWarning, DataWarning)):
+        if not issubclass(warning.category, warning_classes()):
             continue  # other libraries' notices are for developers, not for this terminal
         stderr.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
     return result

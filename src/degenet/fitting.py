@@ -16,8 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from degenet._keras import keras
-from degenet.data.encoding import Encoding
 from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
@@ -32,126 +30,12 @@ from degenet.model.families import Family, Target, get_family, infer_family
 from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
 from degenet.model.specs import ModelSpec, parse_spec
-from degenet.modelfile import save as save_model
-from degenet.predictor import Predictor
+from degenet.fitted import Fit
 from degenet.randomness import check_seed
 from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
 from degenet.train.settings import learning_rate_for, make_optimizer
 
 SOLVERS = ("gd", "exact")
-
-
-@dataclass(frozen=True)
-class Fit(Predictor):
-    """A trained model of the ladder and everything needed to read and reuse it.
-
-    Attributes
-    ----------
-    spec : ModelSpec
-    family : Family
-    model : keras.Model
-        Reads the encoded design in its own units and outputs the mean (probabilities for
-        classes). Its ``eta`` layer gives the linear predictor; for a regression the
-        ``eta`` kernel is beta and its bias alpha.
-    encoding : Encoding
-    scaling : Scaling
-        The standardization used in training (already folded into the model's weights).
-    classes : tuple or None
-        Class labels; for bernoulli ``classes[1]`` is the positive class.
-    settings : TrainSettings
-    seed : int
-    train_rows, val_rows : ndarray
-        Row indices of the split (positions in the prepared table).
-    intercept : bool
-    reference : optional
-        The reference class of a softmax fit's coefficients.
-    data_sha256 : str or None
-        Of the training design, target and weights (:func:`degenet.data.prepare.data_hash`).
-    solver : {'gd', 'exact'}
-    training : TrainResult or None
-        What gradient descent did; None for ``solver="exact"`` (no training).
-    exact : RegressionResults or None
-        A single-layer fit read as a regression (None for networks).
-    """
-
-    spec: ModelSpec
-    family: Family
-    model: keras.Model
-    encoding: Encoding
-    scaling: Scaling
-    classes: tuple | None
-    settings: TrainSettings
-    seed: int
-    train_rows: np.ndarray
-    val_rows: np.ndarray
-    intercept: bool = True
-    reference: object = None
-    data_sha256: str | None = None
-    solver: str = "gd"
-    training: TrainResult | None = None
-    exact: RegressionResults | None = None
-
-    def save(self, path, *, estimator: dict | None = None) -> None:
-        """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``."""
-        save_model(self, path, estimator=estimator)
-
-    @property
-    def history(self) -> pd.DataFrame:
-        """Training and validation loss per epoch (no rows for ``solver="exact"``)."""
-        if self.training is None:
-            return pd.DataFrame({"epoch": np.zeros(0, int), "loss": np.zeros(0),
-                                 "val_loss": np.zeros(0)})
-        return self.training.history
-
-    @property
-    def val_loss(self) -> float:
-        """The best validation loss: the one of the weights the model holds."""
-        return self.exact.val_loss if self.training is None else self.training.val_loss
-
-    @property
-    def epochs(self) -> int:
-        return 0 if self.training is None else self.training.epochs
-
-    @property
-    def best_epoch(self) -> int:
-        """The epoch whose weights the model holds (0: none, e.g. ``solver="exact"``)."""
-        return 0 if self.training is None else self.training.best_epoch
-
-    @property
-    def terms(self) -> tuple[str, ...]:
-        return self.encoding.terms
-
-    @property
-    def coefficients(self) -> pd.DataFrame:
-        """The regression's coefficients in the data's units (single-layer models only).
-
-        Indexed by term, ``intercept`` last; categorical fits have a ``(class, term)`` index
-        with each class compared against :attr:`reference`. Columns ``estimate, std_error,
-        statistic, p_value, ci_low, ci_high`` (95% intervals; see :meth:`coefficient_table`).
-        """
-        return self.coefficient_table()
-
-    def coefficient_table(self, level: float = 0.95) -> pd.DataFrame:
-        """The coefficients with intervals at confidence ``level``.
-
-        ``estimate`` is the model's weights (gradient descent for ``solver="gd"``, the
-        float64 optimum for ``"exact"``). Std errors come from the inverse Fisher
-        information at the exact optimum on the training rows; statistics and intervals
-        are centred on ``estimate``. p-values and intervals are NaN when they cannot be
-        trusted (separation, no convergence): ``table.attrs["withheld"]`` says why.
-        """
-        return self._regression().coefficient_table(level)
-
-    def summary(self, level: float = 0.95) -> str:
-        """A statsmodels-like text summary of a single-layer fit: header, table, notes."""
-        return self._regression().summary(level)
-
-    def _regression(self) -> RegressionResults:
-        if self.exact is None:
-            raise DegenetError(
-                f"model {self.spec.text!r} has hidden layers; only single-layer models "
-                "(linear, logistic, softmax, poisson) have coefficients")
-        return self.exact
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Is the network worth it? Models scored alike on the same held-out rows, and verdicts."""
 
-from degenet.comparison.comparison import Comparison, compare
-from degenet.comparison.metrics import score, unit_deviance
-from degenet.comparison.verdict import Verdict, judge
+from degenet._lazy import exports
 
-__all__ = ["Comparison", "Verdict", "compare", "judge", "score", "unit_deviance"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "compare": "comparison", "Comparison": "comparison", "score": "metrics",
+    "unit_deviance": "metrics", "Verdict": "verdict", "judge": "verdict"})

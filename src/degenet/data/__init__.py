@@ -1,9 +1,8 @@
 """The data stage: a table read, its columns given roles and codes, the design built."""
 
-from degenet.data.encoding import Encoding, encode
-from degenet.data.prepare import Prepared, data_hash, prepare
-from degenet.data.split import validation_split
-from degenet.data.tables import read_table
+from degenet._lazy import exports
 
-__all__ = ["Encoding", "Prepared", "data_hash", "encode", "prepare", "read_table",
-           "validation_split"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "read_table": "tables", "Encoding": "encoding", "encode": "encoding",
+    "Prepared": "prepare", "prepare": "prepare", "data_hash": "prepare",
+    "validation_split": "split"})

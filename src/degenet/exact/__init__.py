@@ -1,9 +1,8 @@
 """The exact check: the float64 optimum of a single-layer model, its diagnostics and inference."""
 
-from degenet.exact.diagnostics import Diagnostics, diagnose
-from degenet.exact.results import RegressionResults, read_regression
-from degenet.exact.solution import Solution
-from degenet.exact.solve import solve
+from degenet._lazy import exports
 
-__all__ = ["Diagnostics", "RegressionResults", "Solution", "diagnose", "read_regression",
-           "solve"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "solve": "solve", "Solution": "solution", "Diagnostics": "diagnostics",
+    "diagnose": "diagnostics", "RegressionResults": "results",
+    "read_regression": "results"})

@@ -296,13 +296,3 @@ def r_factor(design: Design, weight: np.ndarray, extra: np.ndarray | None = None
     if R.shape[0] < width:  # fewer rows than columns
         R = np.vstack([R, np.zeros((width - R.shape[0], width))])
     return R
-
-
-def equilibrated_condition(G: np.ndarray) -> float:
-    """Condition number of ``G`` after scaling it to unit diagonal (a zero column: inf)."""
-    diagonal = np.diag(G)
-    if np.any(diagonal <= 0):
-        return np.inf
-    d = 1.0 / np.sqrt(diagonal)
-    eigenvalues = linalg.eigvalsh(G * d[:, None] * d[None, :])
-    return np.inf if eigenvalues[0] <= 0 else float(eigenvalues[-1] / eigenvalues[0])

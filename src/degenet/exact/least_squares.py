@@ -15,7 +15,8 @@ import numpy as np
 from scipy import linalg
 
 from degenet.exact.blockpass import row_pass
-from degenet.exact.design import Design, equilibrated_condition, r_factor
+from degenet.exact.design import Design, r_factor
+from degenet.exact.linalg import equilibrated_condition
 from degenet.exact.gram import gram, with_intercept
 from degenet.model.families import Family
 from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,

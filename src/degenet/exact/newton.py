@@ -25,9 +25,10 @@ from scipy import linalg
 
 from degenet.errors import ConvergenceWarning
 from degenet.exact.blockpass import row_pass
-from degenet.exact.design import equilibrated_condition, r_factor
+from degenet.exact.design import r_factor
 from degenet.exact.gram import gram, intercept_gram, symmetric, with_intercept
 from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION
+from degenet.exact.linalg import equilibrated_condition, spd_solve
 from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,
                                     find_collinear, relations_of)
 from degenet.model.family import Family
@@ -154,29 +155,6 @@ def _block_step(family, design, y, weight, scaled, eta, pinned):
                 lane.H[i * q:(i + 1) * q, j * q:(j + 1) * q] += (B * c[:, None]).T @ B
 
     return step
-
-
-def spd_solve(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, str]:
-    """``H^-1 g`` for a symmetric positive (semi)definite ``H``, and the method used.
-
-    Cholesky after scaling ``H`` to unit diagonal, when LAPACK's condition estimate
-    (``pocon``) says it is safe (cond < 1e12); else a pseudo-inverse by ``eigh`` that
-    ignores directions of curvature below 1e-12 of the largest (quasi-separation).
-    """
-    diagonal = np.diag(H).copy()
-    s = 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
-    Hs = H * s[:, None] * s[None, :]
-    try:
-        factor = linalg.cho_factor(Hs, check_finite=False)
-        rcond = linalg.lapack.dpocon(factor[0], np.abs(Hs).sum(axis=0).max())[0]
-        if rcond > 1e-12:
-            return s[:, None] * linalg.cho_solve(factor, s[:, None] * g), "cholesky"
-    except linalg.LinAlgError:
-        pass
-    values, vectors = linalg.eigh(Hs)
-    keep = values > values[-1] * 1e-12
-    inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
-    return s[:, None] * (inverse @ (s[:, None] * g)), "eigh"
 
 
 class _Problem(NamedTuple):

@@ -1,9 +1,8 @@
 """The model: a family (head and loss) and a spec (hidden layers) make one Keras network."""
 
-from degenet.model.families import FAMILIES, get_family, infer_family
-from degenet.model.family import Family, Target
-from degenet.model.network import build_network
-from degenet.model.specs import ModelSpec, parse_spec, parse_specs
+from degenet._lazy import exports
 
-__all__ = ["FAMILIES", "Family", "ModelSpec", "Target", "build_network", "get_family",
-           "infer_family", "parse_spec", "parse_specs"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "Family": "family", "Target": "family", "FAMILIES": "families", "get_family": "families",
+    "infer_family": "families", "ModelSpec": "specs", "parse_spec": "specs",
+    "parse_specs": "specs", "build_network": "network"})

@@ -25,9 +25,8 @@ loads it with ``safe_mode=True`` and without compiling, so no loss, optimizer or
 activation is looked up by anything but its registered name.
 """
 
-from degenet.modelfile.load import SavedModel, load, verify
-from degenet.modelfile.save import check_destination, save
-from degenet.modelfile.sidecar import describe, read_sidecar
+from degenet._lazy import exports
 
-__all__ = ["SavedModel", "check_destination", "describe", "load", "read_sidecar", "save",
-           "verify"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "SavedModel": "load", "load": "load", "verify": "load", "check_destination": "save",
+    "save": "save", "describe": "sidecar", "read_sidecar": "sidecar"})

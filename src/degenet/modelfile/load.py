@@ -10,7 +10,7 @@ import pandas as pd
 from degenet.errors import DegenetError
 from degenet.modelfile.archive import check_archive, file_hash
 from degenet.modelfile.sidecar import ARCHIVE, SIDECAR, read_sidecar
-from degenet.predictor import Predictor
+from degenet.prediction import Predictor
 
 
 def verify(path) -> dict:

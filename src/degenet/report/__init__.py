@@ -1,5 +1,7 @@
 """Presentation: text and JSON forms, plots, and the self-contained report."""
 
-from degenet.report.document import check_report_path, report_content, write_report
+from degenet._lazy import exports
 
-__all__ = ["check_report_path", "report_content", "write_report"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "check_report_path": "document", "report_content": "document",
+    "write_report": "document"})

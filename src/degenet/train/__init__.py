@@ -1,6 +1,7 @@
 """Training by gradient descent: settings, the backend's route, and what it did."""
 
-from degenet.train.loop import train
-from degenet.train.settings import ProgressCallback, TrainResult, TrainSettings
+from degenet._lazy import exports
 
-__all__ = ["ProgressCallback", "TrainResult", "TrainSettings", "train"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "train": "loop", "ProgressCallback": "settings", "TrainResult": "settings",
+    "TrainSettings": "settings"})
