@@ -132,6 +132,18 @@ def test_early_stopping_keeps_the_best_epoch_and_restores_its_weights():
     assert mse == pytest.approx(fitted.val_loss, rel=1e-4)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adamw"])
+@pytest.mark.filterwarnings("ignore::degenet.ConvergenceWarning")
+def test_two_identical_fits_compile_once_whatever_the_optimizer(optimizer):
+    # The program cache is keyed by the optimizer's configuration, not by its identity.
+    frame = degenet.datasets.balloons(517, seed=2)
+    options = dict(target="color", model="mlp:5,3", seed=1, max_epochs=2, optimizer=optimizer,
+                   features=["relationship", "children", "age"])
+    degenet.fit(frame, **options)
+    again = degenet.fit(frame, **options)
+    assert again.training.compile_seconds == 0.0
+
+
 @pytest.mark.filterwarnings("ignore::degenet.ConvergenceWarning")
 def test_same_seed_same_fit_other_seed_other_fit():
     frame = degenet.datasets.balloons(2000, seed=1)

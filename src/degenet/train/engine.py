@@ -307,7 +307,8 @@ def _optimizer_key(optimizer) -> str:
     if isinstance(optimizer, _Adam):
         return repr(optimizer)
     inner = optimizer.optimizer
-    return f"{type(inner).__name__}{json.dumps(inner.get_config(), sort_keys=True, default=str)}"
+    config = {k: v for k, v in inner.get_config().items() if k != "name"}  # sgd_1, sgd_2, ...
+    return f"{type(inner).__name__}{json.dumps(config, sort_keys=True, default=str)}"
 
 
 def _compiled(stack, family, optimizer, settings, batch_size, state, args):
