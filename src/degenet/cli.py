@@ -37,27 +37,28 @@ Patience = Annotated[Optional[int], typer.Option(help="Epochs without improvemen
 Validation = Annotated[Optional[float], typer.Option(help="Share of rows held out (0.2).")]
 Report = Annotated[Optional[Path], typer.Option(
     "--report", help="Also write a report: .html (one self-contained file), .md or .json.")]
-Family = Annotated[Optional[str], typer.Option(
-    help="gaussian, bernoulli, categorical or poisson (default: inferred from the target).")]
+
+
+def _text(help: str, *flags: str):
+    """An optional text option: given, or None (degenet's default)."""
+    return Annotated[Optional[str], typer.Option(*flags, help=help)]
+
+
+Family = _text("gaussian, bernoulli, categorical or poisson (default: inferred from the target).")
 SaveModel = Annotated[Optional[Path], typer.Option(
     "--save", help="Also save the fitted model to this folder (read it with `degenet predict`).")]
 ModelFolder = Annotated[Path, typer.Argument(help="A model folder written by --save.")]
-TableTarget = Annotated[Optional[str], typer.Option(
-    "--target", "-t", help="The column to predict (may be omitted when --formula names it).")]
-Formula = Annotated[Optional[str], typer.Option(
-    help="Wilkinson formula instead of --features, e.g. "
-         "'color ~ age + C(relationship) + age:children + np.log(income)'.")]
-Features = Annotated[Optional[str], typer.Option(
-    help="Comma-separated predictor columns (default: every column but the target).")]
-Missing = Annotated[Optional[str], typer.Option(
-    help="Rows with missing values: 'error' (default, names the columns) or 'drop'.")]
-Coding = Annotated[Optional[str], typer.Option(
-    help="Categorical predictors: treatment (default), effect (-0.5/+0.5 for two levels) or "
-         "sum.")]
-Delimiter = Annotated[Optional[str], typer.Option(
-    help="CSV field separator, e.g. ';' or 'tab' (default: detected).")]
-FileEncoding = Annotated[Optional[str], typer.Option(
-    "--encoding", help="CSV text encoding, e.g. latin-1 (default: UTF-8, else cp1252).")]
+TableTarget = _text("The column to predict (may be omitted when --formula names it).",
+                    "--target", "-t")
+Formula = _text("Wilkinson formula instead of --features, e.g. "
+                "'color ~ age + C(relationship) + age:children + np.log(income)'.")
+Features = _text("Comma-separated predictor columns (default: every column but the target).")
+Missing = _text("Rows with missing values: 'error' (default, names the columns) or 'drop'.")
+Coding = _text("Categorical predictors: treatment (default), effect (-0.5/+0.5 for two levels) "
+               "or sum.")
+Delimiter = _text("CSV field separator, e.g. ';' or 'tab' (default: detected).")
+FileEncoding = _text("CSV text encoding, e.g. latin-1 (default: UTF-8, else cp1252).",
+                     "--encoding")
 
 
 def _version(value: bool):

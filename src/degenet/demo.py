@@ -81,7 +81,7 @@ def run_demo(n: int = 100_000, *, seed: int = 0, partnered_children: float = 1.0
         target: compare(data, target, models=models, features=FEATURES, seed=seed,
                         progress=_labelled(progress, target), **training)
         for target, models in MODELS.items()}
-    return Demo(n, seed, partnered_children, comparisons)
+    return Demo(n=n, seed=seed, partnered_children=partnered_children, comparisons=comparisons)
 
 
 def _labelled(progress: CompareProgress | None, target: str) -> CompareProgress | None:
@@ -97,12 +97,14 @@ def findings(demo: Demo) -> list[Finding]:
     linear = demo.comparisons["num_balloons"].fits["linear"]
     beta = linear.coefficients["estimate"]
     logistic = demo.comparisons["color"].fits["logistic"].coefficients["estimate"]
-    result = [Finding(f"linear {term}", float(beta[term]), expect[term], 0.05, "theory")
+    result = [Finding(name=f"linear {term}", value=float(beta[term]), expected=expect[term],
+                      tolerance=0.05, source="theory")
               for term in ("children", "age", "relationship", "intercept")]
-    result.append(Finding("linear val MSE", linear.val_loss, expect["mse"],
-                          0.1 * expect["mse"], "theory"))
-    result.append(Finding("logistic children/age", float(logistic["children"] / logistic["age"]),
-                          expect["color_ratio"], 0.45, "theory"))
+    result.append(Finding(name="linear val MSE", value=linear.val_loss, expected=expect["mse"],
+                          tolerance=0.1 * expect["mse"], source="theory"))
+    result.append(Finding(name="logistic children/age",
+                          value=float(logistic["children"] / logistic["age"]),
+                          expected=expect["color_ratio"], tolerance=0.45, source="theory"))
     return result
 
 

@@ -10,6 +10,7 @@ rebuilds the design of a new table with the same columns, levels and coding, and
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -158,11 +159,15 @@ class Encoding:
             if formula is not None:  # refuse a formula calling anything off the allow-list
                 parse_formula(formula, [*data["columns"], data["target"]])
             return cls(
-                str(data["target"]), tuple(data["columns"]), tuple(data["terms"]),
-                tuple(ColumnSchema.from_dict(c) for c in data.get("schema", ())),
-                str(data.get("coding", "treatment")), formula, data.get("formula_state"),
-                bool(data.get("intercept", True)), str(data.get("missing", "error")),
-                int(data.get("dropped_rows", 0)), tuple(data.get("excluded", ())))
+                target=str(data["target"]), columns=tuple(data["columns"]),
+                terms=tuple(data["terms"]),
+                schema=tuple(ColumnSchema.from_dict(c) for c in data.get("schema", ())),
+                coding=str(data.get("coding", "treatment")), formula=formula,
+                formula_state=data.get("formula_state"),
+                intercept=bool(data.get("intercept", True)),
+                missing=str(data.get("missing", "error")),
+                dropped_rows=int(data.get("dropped_rows", 0)),
+                excluded=tuple(data.get("excluded", ())))
         except (KeyError, TypeError, AttributeError) as error:
             raise DegenetError(f"not a valid degenet encoding: {error!r}") from None
 
@@ -234,8 +239,7 @@ def _parse(frame, target, features, formula, coding):
             f"target={target!r} differs from the formula's target {parsed.target!r}; "
             "give one of them")
     if parsed.target is None:
-        parsed = type(parsed)(parsed.text, target, parsed.rhs, parsed.variables,
-                              parsed.intercept)
+        parsed = dataclasses.replace(parsed, target=target)
     return parsed
 
 
@@ -331,8 +335,9 @@ def _encode_features(kept, y, schema, coding, missing, dropped):
     conformed = conform(kept, schema)
     X, names = _coded_design(conformed, schema, coding)
     _check_finite(X, names, conformed.index)
-    encoding = Encoding(str(y.name), tuple(c.name for c in schema), tuple(names), schema,
-                        coding, missing=missing, dropped_rows=dropped, excluded=tuple(constant))
+    encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in schema),
+                        terms=tuple(names), schema=schema, coding=coding, missing=missing,
+                        dropped_rows=dropped, excluded=tuple(constant))
     return encoding, X, y
 
 
@@ -350,9 +355,10 @@ def _encode_formula(kept, y, schema, parsed, missing, dropped):
     X = X_all[:, [all_columns.index(c) for c in kept_columns]]
     names = term_names(kept_columns)
     _check_finite(X, names, conformed.index)
-    encoding = Encoding(str(y.name), tuple(c.name for c in schema), tuple(names), schema,
-                        "treatment", parsed.text, state, parsed.intercept, missing, dropped,
-                        tuple(constant))
+    encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in schema),
+                        terms=tuple(names), schema=schema, coding="treatment",
+                        formula=parsed.text, formula_state=state, intercept=parsed.intercept,
+                        missing=missing, dropped_rows=dropped, excluded=tuple(constant))
     return encoding, X, y
 
 

@@ -92,7 +92,8 @@ def parse_formula(text: str, columns) -> ParsedFormula:
     # formulaic writes the right-hand side with its '1 +'; without it the text means '0 +'.
     written = str(rhs) if intercept else f"0 + {rhs}"
     ordered = tuple(c for c in columns if c in variables)
-    return ParsedFormula(text, target, written, ordered, intercept)
+    return ParsedFormula(text=text, target=target, rhs=written, variables=ordered,
+                         intercept=intercept)
 
 
 def _target(formula, text: str) -> str:

@@ -51,8 +51,8 @@ class ColumnSchema:
     @classmethod
     def from_dict(cls, data: dict) -> "ColumnSchema":
         levels = data.get("levels")
-        return cls(str(data["name"]), str(data["kind"]), str(data["dtype"]),
-                   None if levels is None else tuple(levels))
+        return cls(name=str(data["name"]), kind=str(data["kind"]), dtype=str(data["dtype"]),
+                   levels=None if levels is None else tuple(levels))
 
 
 def column_dtype(values: pd.Series) -> str:
@@ -139,14 +139,14 @@ def fit_column(values: pd.Series) -> ColumnSchema:
     dtype = column_dtype(values)
     if dtype == NUMBER:
         finite_numbers(values)
-        return ColumnSchema(name, NUMERIC, NUMBER)
+        return ColumnSchema(name=name, kind=NUMERIC, dtype=NUMBER)
     levels = _observed_levels(values, dtype)
     if dtype == TEXT and len(levels) > max(ID_MIN_LEVELS, ID_SHARE * len(values)):
         warnings.warn(
             f"column {name!r} has {len(levels)} distinct text values in {len(values)} rows; "
             f"it becomes {len(levels) - 1} indicator columns. If it is an identifier, leave it "
             "out with features=[...]", DataWarning, stacklevel=4)
-    return ColumnSchema(name, CATEGORICAL, dtype, levels)
+    return ColumnSchema(name=name, kind=CATEGORICAL, dtype=dtype, levels=levels)
 
 
 def is_constant(column: ColumnSchema, values: pd.Series) -> bool:

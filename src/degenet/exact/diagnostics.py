@@ -52,7 +52,8 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
     if not solution.converged:
         notes.append(f"The exact solver did not converge in {solution.n_iter} iterations.")
     dropped = tuple(terms[j] for j in solution.dropped)
-    return Diagnostics(separation, dropped, solution.condition_number, tuple(notes))
+    return Diagnostics(separation=separation, dropped_terms=dropped,
+                       condition_number=solution.condition_number, notes=tuple(notes))
 
 
 def emit(diagnostics: Diagnostics, model: str, stacklevel: int = 2) -> None:

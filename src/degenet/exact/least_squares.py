@@ -18,7 +18,6 @@ from degenet.exact.blockpass import row_pass
 from degenet.exact.design import Design, r_factor
 from degenet.exact.linalg import equilibrated_condition
 from degenet.exact.gram import gram, with_intercept
-from degenet.model.families import Family
 from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,
                               find_collinear, relations_of)
 
@@ -31,7 +30,7 @@ NO_REFINE_MAX_CONDITION = 1e2
 REFINE_MIN_CONDITION = 1e4
 
 
-def least_squares(design: Design, y: np.ndarray, weight: np.ndarray, family: Family,
+def least_squares(design: Design, y: np.ndarray, weight: np.ndarray,
                   first: tuple[np.ndarray, np.ndarray] | None = None):
     """The gaussian :class:`~degenet.exact.solution.Solution` of ``min sum w (y - A theta)^2``.
 
@@ -42,13 +41,13 @@ def least_squares(design: Design, y: np.ndarray, weight: np.ndarray, family: Fam
         G, b = first if first is not None else gram(design, weight, y[:, None])
         condition2 = equilibrated_condition(G)
         if condition2 <= CHOLESKY_MAX_CONDITION:
-            return _normal_equations(design, y, weight, G, b, condition2, family)
+            return _normal_equations(design, y, weight, G, b, condition2)
     design = design.uncentered()
     R = r_factor(design, weight, y[:, None])
-    return _qr(design, y, weight, R, family)
+    return _qr(design, y, weight, R)
 
 
-def _qr(design, y, weight, R_aug, family):
+def _qr(design, y, weight, R_aug):
     q = design.n_columns
     kept, dropped, condition = find_collinear(R_aug[:q, :q], design.n_samples,
                                                keep_last=design.intercept)
@@ -65,14 +64,15 @@ def _qr(design, y, weight, R_aug, family):
     if (condition > REFINE_MIN_CONDITION and design.n_samples <= design.block_rows
             and np.all(weight == 1.0)):
         theta, covariance, rss, steps = _refined(design, y)
-        return _solution(design, theta, covariance, rss, weight, steps + 1, "qr-refined",
-                         names, relations, condition, family)
+        return _solution(design, theta, covariance, rss, weight, n_iter=steps + 1,
+                         method="qr-refined", condition=condition, dropped=names,
+                         relations=relations)
     R, c = R_aug[:q, :q], R_aug[:q, q]
     rss = float(R_aug[q, q] ** 2) if R_aug.shape[0] > q else 0.0
     theta = linalg.solve_triangular(R, c)[:, None]
     R_inverse = linalg.solve_triangular(R, np.eye(q))
-    return _solution(design, theta, R_inverse @ R_inverse.T, rss, weight, 1, "qr", names,
-                     relations, condition, family)
+    return _solution(design, theta, R_inverse @ R_inverse.T, rss, weight, n_iter=1, method="qr",
+                     condition=condition, dropped=names, relations=relations)
 
 
 def _refined(design, y, steps: int = 3):
@@ -106,7 +106,7 @@ def _refined(design, y, steps: int = 3):
     return x[:, :1], covariance, float(residual @ residual), step
 
 
-def _normal_equations(design, y, weight, G, b, condition2, family):
+def _normal_equations(design, y, weight, G, b, condition2):
     factor = linalg.cho_factor(G)
     theta = linalg.cho_solve(factor, b)
     rss, steps = _normal_rss(design, y, weight, G, b, theta), 0
@@ -126,8 +126,8 @@ def _normal_equations(design, y, weight, G, b, condition2, family):
         if np.abs(delta).max() * contraction <= 1e-15 * (1.0 + np.abs(theta).max()):
             break
     covariance = linalg.cho_solve(factor, np.eye(len(G)))
-    return _solution(design, theta, covariance, rss, weight, steps + 1, "cholesky", (),
-                     np.zeros((design.X.shape[1] + 1, 0)), float(np.sqrt(condition2)), family)
+    return _solution(design, theta, covariance, rss, weight, n_iter=steps + 1,
+                     method="cholesky", condition=float(np.sqrt(condition2)))
 
 
 def _normal_rss(design, y, weight, G, b, theta):
@@ -172,13 +172,15 @@ def _residual_gradient(design, y, weight, theta):
     return g[:, None], sum(lane.rss for lane in lanes)
 
 
-def _solution(design, theta, unscaled, rss, weight, n_iter, method, dropped, relations,
-              condition, family):
+def _solution(design, theta, unscaled, rss, weight, *, n_iter, method, condition, dropped=(),
+              relations=None):
     total = float(weight.sum())
     beta, alpha = estimates_to_original(design, theta, design.X.shape[1])
     covariance = covariance_to_original(design, unscaled, design.X.shape[1])
     df_residual = total - design.n_columns
     dispersion = rss / df_residual if df_residual > 0 else np.nan
+    if relations is None:
+        relations = np.zeros((design.X.shape[1] + 1, 0))
     return Solution(beta=beta, alpha=alpha, loss=rss / total, n_iter=n_iter, converged=True,
                     unscaled_covariance=covariance, dispersion=dispersion, n_samples=total,
                     rank=design.n_columns, df_residual=df_residual, dropped=dropped,

@@ -91,7 +91,7 @@ def find_separation(family: Family, X: np.ndarray, y: np.ndarray, terms, *,
     diverging = ()
     if family.contrasts and classes is not None:
         diverging = tuple(classes[k + 1] for k in range(size.shape[1]) if size[:, k].max() > 1e-6)
-    return Separation(kind, involved, n_separated, diverging)
+    return Separation(kind=kind, terms=involved, n_separated=n_separated, classes=diverging)
 
 
 def _max_total_margin(M):
@@ -162,7 +162,7 @@ def _extreme_fit(family, X, solution):
         eta_max = max(eta_max, float(gap.max()))
     if eta_max < 27.6 and solution.converged:  # sigmoid(27.6) = 1 - 1e-12
         return None
-    return Separation("possible", (), 0)
+    return Separation(kind="possible", terms=(), n_separated=0)
 
 
 def _eta(X, solution: Solution) -> np.ndarray:

@@ -79,7 +79,7 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
         mean, scale = column_stats(X, center=intercept, block_rows=block_rows)
         _check_finite_columns(mean, scale)
         design = Design(X, mean, scale, np.arange(X.shape[1]), intercept, block_rows)
-        return least_squares(design, y, weight, family)
+        return least_squares(design, y, weight)
     n_outputs = family.n_outputs(n_classes)
     # The first pass sums against y (least squares), or against [Y, 1] for Newton's first
     # step (newton._first_step).
@@ -94,7 +94,7 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
                                block_rows=block_rows, single=single)
     _check_finite_columns(design.mean, design.scale)
     if family.exact_solver == "least_squares":
-        return least_squares(design, y, weight, family, (G, b))
+        return least_squares(design, y, weight, (G, b))
     return newton(family, design, y, weight, n_outputs=n_outputs, tol=tol, max_iter=max_iter,
                   first=(G, b), single=single)
 

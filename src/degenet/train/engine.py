@@ -270,13 +270,14 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
         val = val / val_rows.shape[0]
         improved = val < state.best_val - settings.min_delta
         return _State(
-            weights, opt_state, state.key, _select(improved, candidate, state.best),
-            jnp.where(improved, val, state.best_val),
-            jnp.where(improved, state.epoch + 1, state.best_epoch),
-            jnp.where(improved, 0, state.wait + 1), state.epoch + 1,
-            jnp.where(improved, state.rate, state.rate * settings.plateau_factor),
-            state.loss.at[state.epoch].set(jnp.sum(totals) / train_rows.shape[0]),
-            state.val_loss.at[state.epoch].set(val))
+            weights=weights, optimizer=opt_state, key=state.key,
+            best=_select(improved, candidate, state.best),
+            best_val=jnp.where(improved, val, state.best_val),
+            best_epoch=jnp.where(improved, state.epoch + 1, state.best_epoch),
+            wait=jnp.where(improved, 0, state.wait + 1), epoch=state.epoch + 1,
+            rate=jnp.where(improved, state.rate, state.rate * settings.plateau_factor),
+            loss=state.loss.at[state.epoch].set(jnp.sum(totals) / train_rows.shape[0]),
+            val_loss=state.val_loss.at[state.epoch].set(val))
 
     def run(state: _State, X, y, w, train_rows, val_rows, mean, scale, stop_at) -> _State:
         def going(s):
@@ -354,11 +355,13 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
     # The state is donated to the program, so it holds copies, never the variables' buffers.
     weights = [jnp.array(v.value, copy=True) for v in net.trainable_variables]
     state = _State(
-        weights, optimizer.init(weights), jnp.asarray(derive(seed, "shuffle"), jnp.uint32),
-        [jnp.array(w, copy=True) for w in weights], jnp.asarray(jnp.inf, jnp.float32),
-        jnp.asarray(0), jnp.asarray(0), jnp.asarray(0), jnp.asarray(1.0, jnp.float32),
-        jnp.full(settings.max_epochs, jnp.nan, jnp.float32),
-        jnp.full(settings.max_epochs, jnp.nan, jnp.float32))
+        weights=weights, optimizer=optimizer.init(weights),
+        key=jnp.asarray(derive(seed, "shuffle"), jnp.uint32),
+        best=[jnp.array(w, copy=True) for w in weights],
+        best_val=jnp.asarray(jnp.inf, jnp.float32), best_epoch=jnp.asarray(0),
+        wait=jnp.asarray(0), epoch=jnp.asarray(0), rate=jnp.asarray(1.0, jnp.float32),
+        loss=jnp.full(settings.max_epochs, jnp.nan, jnp.float32),
+        val_loss=jnp.full(settings.max_epochs, jnp.nan, jnp.float32))
     compiled, compile_seconds = _compiled(stack, family, optimizer, settings, batch_size,
                                           state, args + (jnp.asarray(1),))
 
