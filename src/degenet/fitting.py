@@ -9,7 +9,6 @@ into the weights, and read a single-layer model as a regression.
 from __future__ import annotations
 
 import dataclasses
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -21,11 +20,10 @@ from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
 from degenet.errors import ConvergenceWarning, DegenetError
-from degenet.exact.diagnostics import Diagnostics, diagnose, emit
+from degenet.exact.check import Checked, check
+from degenet.exact.diagnostics import emit
 from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
                                    mean_loss, read_regression)
-from degenet.exact.solution import Solution
-from degenet.exact.solve import solve
 from degenet.model.families import Family, Target, get_family, infer_family
 from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
@@ -221,30 +219,14 @@ def _checked(prepared: Prepared, task: Task) -> np.ndarray | None:
     return weight
 
 
-@dataclass(frozen=True)
-class _Exact:
-    """The exact optimum on the training rows, its diagnostics, and the seconds it took."""
-
-    solution: Solution
-    diagnostics: Diagnostics
-    seconds: float
-
-
-def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> _Exact:
+def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> Checked:
     """The single-layer model's exact optimum on the training rows; diagnostics emitted."""
     rows = task.train_rows
-    X, y = prepared.X[rows], task.target.y[rows]
-    row_weight = None if weight is None else weight[rows]
-    start = time.perf_counter()
-    solution = solve(task.family, X, y, intercept=task.intercept,
-                     n_classes=task.target.n_classes if task.family.contrasts else None,
-                     sample_weight=row_weight)
-    seconds = time.perf_counter() - start
-    counted = slice(None) if row_weight is None else row_weight > 0
-    diagnostics = diagnose(task.family, solution, X[counted], y[counted], prepared.terms,
-                           intercept=task.intercept, classes=task.target.classes)
-    emit(diagnostics, task.spec.text, stacklevel=4)
-    return _Exact(solution=solution, diagnostics=diagnostics, seconds=seconds)
+    checked = check(task.family, prepared.X[rows], task.target.y[rows], prepared.terms,
+                    intercept=task.intercept, classes=task.target.classes,
+                    sample_weight=None if weight is None else weight[rows])
+    emit(checked.diagnostics, task.spec.text, stacklevel=4)
+    return checked
 
 
 def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float
@@ -261,7 +243,7 @@ def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: flo
     return result
 
 
-def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
+def _read_regression(net, prepared: Prepared, task: Task, exact: Checked, weight,
                      training: TrainResult | None) -> RegressionResults:
     """Read the single-layer model as a regression; for ``gd``, warn when it is off the optimum.
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from degenet.errors import DataWarning
-from degenet.exact.separation import Separation, find_separation
+from degenet.exact.separation import MAX_LP_SECONDS, Separation, find_separation
 from degenet.exact.solution import Solution
+from degenet.exact.stopping import TIME
 from degenet.model.family import Family
 
 LARGE_CONDITION = 1e3  # of the standardized design, as statsmodels' note for the raw one
@@ -35,12 +36,16 @@ class Diagnostics:
 
 
 def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, terms,
-             *, intercept: bool = True, classes=None) -> Diagnostics:
-    """Look for separation, collinear columns and ill-conditioning; nothing is emitted."""
-    separation = None
-    if family.is_classifier:
+             *, intercept: bool = True, classes=None, separation: Separation | None = None,
+             seconds: float = MAX_LP_SECONDS) -> Diagnostics:
+    """Look for separation, collinear columns and ill-conditioning; nothing is emitted.
+
+    ``separation``: already found (before the solver ran); ``seconds``: the time limit of
+    each linear program that looks for it otherwise.
+    """
+    if separation is None and family.is_classifier:
         separation = find_separation(family, X, y, terms, intercept=intercept, classes=classes,
-                                     solution=solution)
+                                     solution=solution, seconds=seconds)
     notes = [collinear_note(solution, terms, j) for j in range(len(solution.dropped))]
     if separation is not None:
         notes.append(separation.message() + ".")
@@ -49,7 +54,10 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
             f"The condition number of the standardized design is {solution.condition_number:.3g} "
             f"(> {LARGE_CONDITION:g}): strong multicollinearity; the estimates are exact for "
             "these data but sensitive to small changes in them.")
-    if not solution.converged:
+    if solution.stopped == TIME:
+        notes.append(f"The exact solver stopped at its time cap after {solution.n_iter} "
+                     "iteration(s), before converging.")
+    elif not solution.converged and separation is None:
         notes.append(f"The exact solver did not converge in {solution.n_iter} iterations.")
     dropped = tuple(terms[j] for j in solution.dropped)
     return Diagnostics(separation=separation, dropped_terms=dropped,

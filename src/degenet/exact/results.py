@@ -31,6 +31,7 @@ import pandas as pd
 from degenet.exact.diagnostics import Diagnostics
 from degenet.exact.inference import coefficient_frame, coefficient_table, std_errors
 from degenet.exact.solution import Solution
+from degenet.exact.stopping import TIME
 from degenet.exact.summary import summary_text
 from degenet.jsonvalues import number, plain, records
 from degenet.model.family import Family
@@ -149,6 +150,9 @@ class RegressionResults:
         """Why p-values and intervals are withheld (separation, no convergence), or None."""
         if self.diagnostics.withhold is not None:
             return self.diagnostics.withhold
+        if self.solution.stopped == TIME:
+            return ("the exact solver stopped at its time cap before converging (use "
+                    "solver='exact', which has none)")
         return None if self.solution.converged else "the exact solver did not converge"
 
     def agreement(self) -> str:

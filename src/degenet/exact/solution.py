@@ -49,6 +49,10 @@ class Solution:
     gradient_max : float
         Max abs gradient of the mean loss in standardized units, at the solution.
     method : str
+    stopped : str or None
+        Why the solver stopped short of the optimum: ``"separation"`` (there is none),
+        ``"time cap"``, ``"max_iter"``; None when it converged
+        (:mod:`degenet.exact.stopping`).
     """
 
     beta: np.ndarray
@@ -66,6 +70,7 @@ class Solution:
     condition_number: float
     gradient_max: float
     method: str
+    stopped: str | None = None
 
     @property
     def covariance(self) -> np.ndarray:

@@ -21,21 +21,30 @@ together (:func:`degenet.exact.gram.open_design`).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from degenet.checks import positive_int
 from degenet.errors import DegenetError
+from degenet.exact.blockpass import one_blas_thread
 from degenet.exact.design import BLOCK_ROWS, Design, column_stats
 from degenet.exact.gram import open_design
 from degenet.exact.least_squares import least_squares
 from degenet.exact.newton import newton
 from degenet.exact.solution import Solution
+from degenet.exact.stopping import TimeCap
 from degenet.model.families import Family, get_family
+
+# Designs of at most this many cells are solved on one BLAS thread: their products and
+# factorizations are too small for BLAS's threads to pay (exact.blockpass.one_blas_thread).
+SMALL_DESIGN = 1 << 22
 
 
 def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool = True,
           sample_weight: np.ndarray | None = None, n_classes: int | None = None,
-          tol: float = 1e-10, max_iter: int = 100, block_rows: int = BLOCK_ROWS) -> Solution:
+          tol: float = 1e-10, max_iter: int = 100, block_rows: int = BLOCK_ROWS,
+          cap: TimeCap | None = None, separated: bool = False) -> Solution:
     """The exact optimum of the family's loss for a single-layer model ``eta = X beta + alpha``.
 
     Parameters
@@ -58,6 +67,12 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
         Rows per block of a pass over ``X``; each thread holds at most
         ``min(block_rows, 4096) * n_features`` float64 at a time. Gaussian: more rows than
         this take the normal equations when well-conditioned, fewer a QR of all rows.
+    cap : TimeCap, optional
+        Newton stops at this deadline (``Solution.stopped == "time cap"``).
+    separated : bool
+        The classes are known to be separated (e.g. by
+        :func:`~degenet.exact.separation.one_column_separation`): there is no optimum, and
+        Newton stops after a few iterations (:mod:`degenet.exact.stopping`).
 
     Returns
     -------
@@ -67,14 +82,23 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     Notes
     -----
     Exactly collinear columns are dropped (``Solution.dropped``: coefficient 0, std error
-    NaN) with the relation that makes them redundant. Separation is not checked here
-    (Newton's iterates then grow until the loss stops falling); see
-    :func:`degenet.exact.separation.find_separation`.
+    NaN) with the relation that makes them redundant. Newton stops, not converged, on an
+    iterate that separates the classes (``Solution.stopped == "separation"``); other
+    separation is not checked here (see :func:`degenet.exact.separation.find_separation`).
     """
     family = get_family(family)
     X, y, weight = _check_inputs(X, y, sample_weight)
     n_classes = family.check_encoded(y, weight, n_classes)
     _check_settings(tol, max_iter, block_rows)
+    small = X.shape[0] * X.shape[1] <= SMALL_DESIGN
+    with one_blas_thread() if small else contextlib.nullcontext():
+        return _solve(family, X, y, weight, n_classes, intercept=intercept, tol=tol,
+                      max_iter=max_iter, block_rows=block_rows, cap=cap, separated=separated)
+
+
+def _solve(family, X, y, weight, n_classes, *, intercept, tol, max_iter, block_rows, cap,
+           separated):
+    """The method of :func:`solve` for the family, on checked inputs."""
     if family.exact_solver == "least_squares" and len(y) <= block_rows:  # QR, no Gram
         mean, scale = column_stats(X, center=intercept, block_rows=block_rows)
         _check_finite_columns(mean, scale)
@@ -96,7 +120,7 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     if family.exact_solver == "least_squares":
         return least_squares(design, y, weight, (G, b))
     return newton(family, design, y, weight, n_outputs=n_outputs, tol=tol, max_iter=max_iter,
-                  first=(G, b), single=single)
+                  first=(G, b), single=single, cap=cap, separated=separated)
 
 
 def _check_inputs(X, y, sample_weight):

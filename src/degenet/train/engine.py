@@ -151,8 +151,7 @@ class _Adam(NamedTuple):
     epsilon: float = 1e-7
 
     def init(self, weights):
-        zeros = [jnp.zeros_like(w) for w in weights]
-        return zeros, [jnp.zeros_like(w) for w in weights], jnp.zeros((), jnp.float32)
+        return _zeros(weights), _zeros(weights), _host(np.zeros((), np.float32))
 
     def update(self, state, grads, weights, rate):
         # Kingma & Ba (2015), Algorithm 1, in Keras's arrangement (keras/optimizers/adam.py).
@@ -173,7 +172,7 @@ class _KerasOptimizer(NamedTuple):
     optimizer: keras.optimizers.Optimizer
 
     def init(self, weights):
-        return [jnp.array(v.value, copy=True) for v in self.optimizer.variables]
+        return [_host(v.value) for v in self.optimizer.variables]
 
     def update(self, state, grads, weights, rate):
         # The learning rate is one of Keras's optimizer variables (unless it is a schedule).
@@ -207,6 +206,18 @@ def _device_array(X: np.ndarray) -> jax.Array:
         except Exception:  # a device or jaxlib that cannot share host memory: copy instead
             pass
     return jnp.asarray(X, jnp.float32)
+
+
+def _host(values, dtype=None) -> jax.Array:
+    """``values`` as a new device array made on the host (numpy) and put on the device, so
+    that no XLA program is compiled for it: ``jnp.asarray``, ``jnp.zeros``, ``jnp.full``, a
+    dtype conversion or a copy each compile one per shape (0.01-0.2 s each on 2 cores, a
+    dozen per model)."""
+    return jax.device_put(np.array(values, dtype=dtype))
+
+
+def _zeros(weights) -> list:
+    return [_host(np.zeros(w.shape, w.dtype)) for w in weights]
 
 
 def _select(flag, new, old):
@@ -347,29 +358,28 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
     settings = learning_rate_for(settings, regression=len(stack) == 1)
     optimizer = _optimizer(net, settings)
     batch_size = batch_size_for(settings, len(train_rows))
-    y_dtype = jnp.dtype(family.y_dtype)
+    y_dtype = np.dtype(family.y_dtype)
     weight = np.ones(len(y)) if weight is None else weight
-    args = (_device_array(X), jnp.asarray(y, y_dtype), jnp.asarray(weight, jnp.float32),
-            jnp.asarray(train_rows, jnp.int32), jnp.asarray(val_rows, jnp.int32),
-            jnp.asarray(scaling.mean, jnp.float32), jnp.asarray(scaling.scale, jnp.float32))
+    args = (_device_array(X), _host(y, y_dtype), _host(weight, np.float32),
+            _host(train_rows, np.int32), _host(val_rows, np.int32),
+            _host(scaling.mean, np.float32), _host(scaling.scale, np.float32))
     # The state is donated to the program, so it holds copies, never the variables' buffers.
-    weights = [jnp.array(v.value, copy=True) for v in net.trainable_variables]
+    weights = [_host(v.value) for v in net.trainable_variables]
     state = _State(
         weights=weights, optimizer=optimizer.init(weights),
-        key=jnp.asarray(derive(seed, "shuffle"), jnp.uint32),
-        best=[jnp.array(w, copy=True) for w in weights],
-        best_val=jnp.asarray(jnp.inf, jnp.float32), best_epoch=jnp.asarray(0),
-        wait=jnp.asarray(0), epoch=jnp.asarray(0), rate=jnp.asarray(1.0, jnp.float32),
-        loss=jnp.full(settings.max_epochs, jnp.nan, jnp.float32),
-        val_loss=jnp.full(settings.max_epochs, jnp.nan, jnp.float32))
+        key=_host(derive(seed, "shuffle"), np.uint32), best=[_host(w) for w in weights],
+        best_val=_host(np.inf, np.float32), best_epoch=jax.device_put(0),
+        wait=jax.device_put(0), epoch=jax.device_put(0), rate=_host(1.0, np.float32),
+        loss=_host(np.full(settings.max_epochs, np.nan), np.float32),
+        val_loss=_host(np.full(settings.max_epochs, np.nan), np.float32))
     compiled, compile_seconds = _compiled(stack, family, optimizer, settings, batch_size,
-                                          state, args + (jnp.asarray(1),))
+                                          state, args + (jax.device_put(1),))
 
     start, per_call, done = time.perf_counter(), 1, 0
     while True:
         stop_at = min(done + per_call, settings.max_epochs)
         call_start = time.perf_counter()
-        state = compiled(state, *args, jnp.asarray(stop_at))
+        state = compiled(state, *args, jax.device_put(stop_at))
         ran, done = int(state.epoch) - done, int(state.epoch)
         if progress:
             progress(done, settings.max_epochs)
@@ -381,7 +391,7 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
 
     for variable, value in zip(net.trainable_variables, state.best):
         variable.assign(value)
-    history = history_frame(np.asarray(state.loss[:done]), np.asarray(state.val_loss[:done]))
+    history = history_frame(np.asarray(state.loss)[:done], np.asarray(state.val_loss)[:done])
     # best_epoch 0: no epoch had a finite validation loss; the initial weights are kept.
     return TrainResult(history=history, best_epoch=int(state.best_epoch),
                        stopped_early=done < settings.max_epochs,
