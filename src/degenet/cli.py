@@ -179,7 +179,11 @@ def fit_command(
         file_encoding: FileEncoding = None, save: SaveModel = None,
         solver: Annotated[str, typer.Option(
             help="gd: gradient descent, then checked against the exact optimum; exact: the "
-                 "exact optimum (Newton / least squares; single-layer models).")] = "gd"):
+                 "exact optimum (Newton / least squares; single-layer models).")] = "gd",
+        check: Annotated[bool, typer.Option(
+            "--check/--no-check",
+            help="Check a gradient-descent regression against the exact optimum (its std "
+                 "errors come from the check); --no-check: only the network.")] = True):
     """Fit one model to a table and print what it learned."""
     import degenet
     from degenet.report.render import fit_dict, fit_text
@@ -196,7 +200,7 @@ def fit_command(
         progress = (lambda done, total: report(model or "model", done, total)) if report else None
         fitted = _run(lambda: degenet.fit(str(data), target, model=model, family=family,
                                           seed=seed, progress=progress, solver=solver,
-                                          **table, **training))
+                                          check=check, **table, **training))
     _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted))
     if save is not None:
         _run(lambda: fitted.save(save))

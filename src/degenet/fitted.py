@@ -11,12 +11,17 @@ from degenet._keras import keras
 from degenet.data.encoding import Encoding
 from degenet.data.scaling import Scaling
 from degenet.errors import DegenetError
+from degenet.exact.inference import coefficient_frame, coefficient_table
 from degenet.exact.results import RegressionResults
 from degenet.model.family import Family
+from degenet.model.network import regression_weights
 from degenet.model.specs import ModelSpec
 from degenet.modelfile import save as save_model
 from degenet.prediction import Predictor
 from degenet.train import TrainResult, TrainSettings
+
+
+UNCHECKED = "no exact check (check=False), so no std errors, p-values or summary"
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,15 @@ class Fit(Predictor):
         float64 optimum for ``"exact"``). Std errors come from the inverse Fisher
         information at the exact optimum on the training rows; statistics and intervals
         are centred on ``estimate``. p-values and intervals are NaN when they cannot be
-        trusted (separation, no convergence): ``table.attrs["withheld"]`` says why.
+        trusted (separation, no convergence): ``table.attrs["withheld"]`` says why. A fit
+        made with ``check=False`` has the network's weights as estimates and no std errors.
         """
+        if self.exact is None and self.spec.is_regression:
+            beta, alpha = regression_weights(self.model)
+            frame = coefficient_frame(beta, alpha, self.terms, self.family, self.classes,
+                                      self.reference, self.intercept)
+            return coefficient_table(frame, np.full(len(frame), np.nan), t_df=None, level=level,
+                                     withhold=UNCHECKED)
         return self._regression().coefficient_table(level)
 
     def summary(self, level: float = 0.95) -> str:
@@ -125,6 +137,10 @@ class Fit(Predictor):
         return self._regression().summary(level)
 
     def _regression(self) -> RegressionResults:
+        if self.exact is None and self.spec.is_regression:
+            raise DegenetError(
+                f"model {self.spec.text!r} has {UNCHECKED}; fit it "
+                "with check=True (the default) or solver='exact'")
         if self.exact is None:
             raise DegenetError(
                 f"model {self.spec.text!r} has hidden layers; only single-layer models "

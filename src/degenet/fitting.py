@@ -4,6 +4,10 @@ The pipeline, step by step (each a function below): check the request, standardi
 design and the target, build the network, solve the single-layer model exactly on the
 training rows, train by gradient descent (or take the exact optimum), fold the scaling back
 into the weights, and read a single-layer model as a regression.
+
+The exact check of a gradient-descent fit runs in a thread beside the training
+(:func:`degenet.exact.check.check_beside`): on a busy core's spare time, and capped so that
+it outlasts the training by at most a quarter of the training's time (at least 1 s).
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
 from degenet.errors import ConvergenceWarning, DegenetError
-from degenet.exact.check import Checked, check
+from degenet.exact.check import Checked, check, check_beside
 from degenet.exact.diagnostics import emit
+from degenet.exact.rows import take_rows
+from degenet.exact.stopping import TIME
 from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
                                    mean_loss, read_regression)
 from degenet.model.families import Family, Target, get_family, infer_family
@@ -55,6 +61,8 @@ class Task:
         A softmax fit's reference class.
     solver : {'gd', 'exact'}
     sample_weight : ndarray, shape (n_samples,), optional
+    check : bool
+        Check a single-layer gradient-descent fit against the exact optimum.
     """
 
     spec: ModelSpec
@@ -68,6 +76,7 @@ class Task:
     reference: object = None
     solver: str = "gd"
     sample_weight: np.ndarray | None = None
+    check: bool = True
 
 
 def settings_from(options: dict) -> TrainSettings:
@@ -102,7 +111,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         delimiter: str | None = None, file_encoding: str | None = None,
         columns: list[str] | None = None,
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
-        sample_weight: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None, check: bool = True,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -145,6 +154,13 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         the model's weights, with no training; single-layer models only.
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative row weights of the loss (frequencies in the inference).
+    check : bool
+        ``solver='gd'`` on a single-layer model: check it against the exact optimum (the
+        default; its coefficient table and std errors come from that check). ``False``
+        skips the check, for users who want only the network: the coefficients are then
+        the network's weights, without std errors. The check runs beside the training and
+        is capped in time (p-values withheld if the cap stops it; ``solver='exact'`` has
+        no cap).
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
@@ -167,7 +183,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     task = Task(spec=spec, family=chosen, target=encoded, train_rows=train_rows,
                 val_rows=val_rows, settings=settings, seed=seed,
                 intercept=intercept and prepared.encoding.intercept, reference=reference,
-                solver=solver, sample_weight=sample_weight)
+                solver=solver, sample_weight=sample_weight, check=check)
     return fit_prepared(prepared, task, progress=progress)
 
 
@@ -179,7 +195,9 @@ def fit_prepared(prepared: Prepared, task: Task, *,
         task.settings, regression=task.spec.is_regression))
     weight = _checked(prepared, task)
     X, family, encoded = prepared.X, task.family, task.target
-    scaling = fit_scaling(X[task.train_rows], center=task.intercept)
+    beside = (_check(prepared, task, weight, beside=True)
+              if task.spec.is_regression and task.check and task.solver == "gd" else None)
+    scaling = fit_scaling(X, rows=task.train_rows, center=task.intercept)
     # Rows of weight zero have no say, not even in the target's scaling or the start.
     counted = (task.train_rows if weight is None
                else task.train_rows[weight[task.train_rows] > 0])
@@ -188,14 +206,23 @@ def fit_prepared(prepared: Prepared, task: Task, *,
     net = build_network(task.spec, family, n_features=X.shape[1], seed=task.seed,
                         intercept=task.intercept, n_outputs=family.n_outputs(encoded.n_classes),
                         bias=_start_bias(family, y[counted], encoded.n_classes))
-    exact = _solve_exact(prepared, task, weight) if task.spec.is_regression else None
-    training = None
+    training = exact = None
     if task.solver == "exact":
+        exact = _check(prepared, task, weight)
         set_regression_weights(net, exact.solution.beta, exact.solution.alpha)
     else:
-        training = _train(net, X, y, task, scaling, weight, progress, scale)
+        try:
+            training = _train(net, X, y, task, scaling, weight, progress, scale)
+        except BaseException:
+            if beside is not None:
+                beside.stop()
+            raise
+        if beside is not None:
+            exact = beside.result(training.compile_seconds + training.train_seconds)
         fold_scaling(net, scaling)
         rescale_output(net, center, scale)
+    if exact is not None:
+        emit(exact.diagnostics, task.spec.text, stacklevel=3)
     net.compile(optimizer=make_optimizer(task.settings), loss=family.keras_loss)
     regression = (_read_regression(net, prepared, task, exact, weight, training)
                   if exact is not None else None)
@@ -219,14 +246,14 @@ def _checked(prepared: Prepared, task: Task) -> np.ndarray | None:
     return weight
 
 
-def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> Checked:
-    """The single-layer model's exact optimum on the training rows; diagnostics emitted."""
+def _check(prepared: Prepared, task: Task, weight: np.ndarray | None, beside: bool = False):
+    """The single-layer model's exact optimum on the training rows (read in place, not
+    copied), or (``beside``) its check started beside the training."""
     rows = task.train_rows
-    checked = check(task.family, prepared.X[rows], task.target.y[rows], prepared.terms,
-                    intercept=task.intercept, classes=task.target.classes,
-                    sample_weight=None if weight is None else weight[rows])
-    emit(checked.diagnostics, task.spec.text, stacklevel=4)
-    return checked
+    return (check_beside if beside else check)(
+        task.family, take_rows(prepared.X, rows), task.target.y[rows], prepared.terms,
+        intercept=task.intercept, classes=task.target.classes,
+        sample_weight=None if weight is None else weight[rows])
 
 
 def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float
@@ -266,11 +293,13 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: Checked, weight
                     epochs=0 if training is None else training.epochs)
     X, y, train_rows, val_rows = prepared.X, task.target.y, task.train_rows, task.val_rows
     regression = read_regression(
-        fitted, X[train_rows], y[train_rows], beta, alpha, solution, exact.diagnostics,
-        seconds=exact.seconds, sample_weight=None if weight is None else weight[train_rows],
-        val_loss=mean_loss(family, X[val_rows], y[val_rows], beta, alpha,
+        fitted, take_rows(X, train_rows), y[train_rows], beta, alpha, solution,
+        exact.diagnostics, seconds=exact.seconds,
+        sample_weight=None if weight is None else weight[train_rows],
+        val_loss=mean_loss(family, take_rows(X, val_rows), y[val_rows], beta, alpha,
                            None if weight is None else weight[val_rows]))
-    if not regression.at_optimum and exact.diagnostics.separation is None:
+    if (not regression.at_optimum and exact.diagnostics.separation is None
+            and solution.stopped != TIME):
         warnings.warn(
             f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
             f"{regression.agreement()}. Tolerance: every coefficient within "

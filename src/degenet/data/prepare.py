@@ -13,6 +13,12 @@ from degenet.data.tables import read_table
 from degenet.errors import DegenetError
 
 
+# Designs of at most this many cells are hashed (sha256 at ~1 GB/s: 0.25 s); a larger one
+# is not (``data_sha256`` None): it would cost a fit on it more than its exact check.
+HASH_MAX_CELLS = 2**25
+HASH_BLOCK_ROWS = 65536
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A table turned into a design.
@@ -20,7 +26,9 @@ class Prepared:
     Attributes
     ----------
     X : ndarray, shape (n_samples, n_features)
-        The design in the data's own units, float64.
+        The design in the data's own units: float32 when that holds every value exactly,
+        else float64 (:mod:`degenet.data.design_buffer`); may be a read-only view of the
+        table's own columns.
     target : Series
         The target column, rows aligned with ``X``.
     encoding : Encoding
@@ -54,11 +62,19 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
     return Prepared(X=X, target=y, encoding=encoding)
 
 
-def data_hash(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> str:
-    """sha256 of the design, target and weights (float64, C order): names the data exactly."""
+def data_hash(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+              ) -> str | None:
+    """sha256 of the design, target and weights (float64, C order): names the data exactly.
+
+    None for a design of more than :data:`HASH_MAX_CELLS` cells. Hashed a block of rows at a
+    time: the bytes, and so the digest, are those of the whole float64 array, never made.
+    """
+    if X.size > HASH_MAX_CELLS:
+        return None
     digest = hashlib.sha256()
     for array in (X, y) if sample_weight is None else (X, y, sample_weight):
-        array = np.ascontiguousarray(array, dtype=np.float64)
-        digest.update(str(array.shape).encode())
-        digest.update(array.tobytes())
+        digest.update(str(np.shape(array)).encode())
+        for start in range(0, len(array), HASH_BLOCK_ROWS):
+            block = array[start:start + HASH_BLOCK_ROWS]
+            digest.update(np.ascontiguousarray(block, dtype=np.float64).tobytes())
     return digest.hexdigest()

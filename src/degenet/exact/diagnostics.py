@@ -55,8 +55,9 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
             f"(> {LARGE_CONDITION:g}): strong multicollinearity; the estimates are exact for "
             "these data but sensitive to small changes in them.")
     if solution.stopped == TIME:
-        notes.append(f"The exact solver stopped at its time cap after {solution.n_iter} "
-                     "iteration(s), before converging.")
+        notes.append(f"The exact check stopped at its time cap after {solution.n_iter} "
+                     "iteration(s), before converging: p-values and intervals are withheld "
+                     "(solver='exact' has no cap; check=False skips the check).")
     elif not solution.converged and separation is None:
         notes.append(f"The exact solver did not converge in {solution.n_iter} iterations.")
     dropped = tuple(terms[j] for j in solution.dropped)

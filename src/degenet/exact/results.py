@@ -30,6 +30,7 @@ import pandas as pd
 
 from degenet.exact.diagnostics import Diagnostics
 from degenet.exact.inference import coefficient_frame, coefficient_table, std_errors
+from degenet.exact.rows import linear_predictor
 from degenet.exact.solution import Solution
 from degenet.exact.stopping import TIME
 from degenet.exact.summary import summary_text
@@ -211,6 +212,7 @@ class RegressionResults:
         solver = f"exact, {solution.method}" if exact else f"gd ({f.optimizer})"
         converged = solution.converged if exact else self.at_optimum
         converged = ("no (separation)" if self.diagnostics.separation is not None
+                     else "not known (time cap)" if solution.stopped == TIME
                      else "yes" if converged else "NO")
         return [
             ("Model", f.model), ("Family", f.family.name), ("Link", f.family.link),
@@ -233,7 +235,7 @@ class RegressionResults:
         if f.family.contrasts:
             reference = f.reference if f.reference is not None else f.classes[0]
             out.append(f"Coefficients of each class against the reference class {reference!r}.")
-        if f.solver == "gd":
+        if f.solver == "gd" and solution.stopped != TIME:
             verdict = "within" if self.at_optimum else "NOT within"
             out.append(f"Gradient descent vs exact optimum: {self.agreement()}; {verdict} "
                        f"tolerance ({MAX_STD_ERRORS:g} std error).")
@@ -283,9 +285,11 @@ def read_regression(fitted: Fitted, X: np.ndarray, y: np.ndarray, beta: np.ndarr
     frequencies."""
     family = fitted.family
     weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-    eta = family.squeeze(np.asarray(X, dtype=np.float64) @ beta + alpha)
+    eta = family.squeeze(linear_predictor(X, beta, alpha))
     log_likelihood = family.log_likelihood(y, eta, weight)
-    exact_eta = family.squeeze(np.asarray(X, dtype=np.float64) @ solution.beta + solution.alpha)
+    same = np.array_equal(beta, solution.beta) and np.array_equal(alpha, solution.alpha)
+    exact_eta = eta if same else family.squeeze(linear_predictor(X, solution.beta,
+                                                                 solution.alpha))
     exact_ll = family.log_likelihood(y, exact_eta, weight)
     null = (family.optimal_constant(y, weight, solution.alpha.shape[0]) if fitted.intercept
             else np.zeros(solution.alpha.shape[0]))
@@ -309,7 +313,7 @@ def mean_loss(family: Family, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
     """The mean loss of weights ``beta, alpha`` on rows ``X, y`` (NaN for no rows)."""
     if len(y) == 0:
         return float("nan")
-    eta = family.squeeze(np.asarray(X, dtype=np.float64) @ beta + alpha)
+    eta = family.squeeze(linear_predictor(X, beta, alpha))
     if weight is not None and weight.sum() == 0:
         return float("nan")  # every validation row has weight zero
     return float(np.average(family.loss_np(y, eta), weights=weight))

@@ -32,6 +32,7 @@ from degenet.exact.design import BLOCK_ROWS, Design, column_stats
 from degenet.exact.gram import open_design
 from degenet.exact.least_squares import least_squares
 from degenet.exact.newton import newton
+from degenet.exact.rows import RowSubset
 from degenet.exact.solution import Solution
 from degenet.exact.stopping import TimeCap
 from degenet.model.families import Family, get_family
@@ -50,7 +51,7 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     Parameters
     ----------
     family : str or Family
-    X : ndarray, shape (n_samples, n_features)
+    X : ndarray or RowSubset, shape (n_samples, n_features)
         Any float dtype (float32 is fine); read in blocks of ``block_rows``, never copied.
     y : ndarray, shape (n_samples,)
         As ``Family.encode_target`` gives it (0/1, class codes, counts, numbers).
@@ -124,7 +125,7 @@ def _solve(family, X, y, weight, n_classes, *, intercept, tol, max_iter, block_r
 
 
 def _check_inputs(X, y, sample_weight):
-    X = np.asarray(X)
+    X = X if isinstance(X, RowSubset) else np.asarray(X)
     if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
         raise DegenetError(f"X must be a 2-D numeric array; received shape {X.shape}, "
                            f"dtype {X.dtype}")
