@@ -32,7 +32,7 @@ from scipy import optimize, sparse
 
 from degenet.exact.design import column_stats
 from degenet.exact.solution import Solution
-from degenet.exact.stopping import SEPARATION
+from degenet.exact.stopping import SEPARATION, TIME
 from degenet.model.family import Family
 
 MAX_LP_CELLS = 2_000_000
@@ -81,8 +81,9 @@ def find_separation(family: Family, X: np.ndarray, y: np.ndarray, terms, *,
 
     ``seconds``: the time limit of each linear program.
     """
-    if solution is not None and _interior_optimum(family, X, solution):
-        return None
+    if solution is not None and (solution.stopped == TIME
+                                 or _interior_optimum(family, X, solution)):
+        return None  # stopped by its time cap: nothing known, nor looked for (no time left)
     n, p = X.shape
     n_classes = len(classes) if classes is not None else int(y.max()) + 1
     cells = n * (p + 1) * max(1, n_classes - 1)
