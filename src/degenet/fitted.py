@@ -38,7 +38,8 @@ class Fit(Predictor):
         ``eta`` kernel is beta and its bias alpha.
     encoding : Encoding
     scaling : Scaling
-        The standardization used in training (already folded into the model's weights).
+        The standardization used in training (already folded into the model's weights);
+        the identity for ``solver="exact"``, which has no training.
     classes : tuple or None
         Class labels; for bernoulli ``classes[1]`` is the positive class.
     settings : TrainSettings

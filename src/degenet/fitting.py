@@ -197,7 +197,9 @@ def fit_prepared(prepared: Prepared, task: Task, *,
     X, family, encoded = prepared.X, task.family, task.target
     beside = (_check(prepared, task, weight, beside=True)
               if task.spec.is_regression and task.check and task.solver == "gd" else None)
-    scaling = fit_scaling(X, rows=task.train_rows, center=task.intercept)
+    # The exact optimum is written into the network as it is: no scaling to fold back.
+    scaling = (fit_scaling(X, rows=task.train_rows, center=task.intercept)
+               if task.solver == "gd" else Scaling.identity(X.shape[1]))
     # Rows of weight zero have no say, not even in the target's scaling or the start.
     counted = (task.train_rows if weight is None
                else task.train_rows[weight[task.train_rows] > 0])

@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 
 from degenet.data.encoding import Encoding, encode
-from degenet.data.tables import read_table
+from degenet.data.columns import table_columns
 from degenet.errors import DegenetError
 
 
-# Designs of at most this many cells are hashed (sha256 at ~1 GB/s: 0.25 s); a larger one
-# is not (``data_sha256`` None): it would cost a fit on it more than its exact check.
-HASH_MAX_CELLS = 2**25
+# Designs of at most this many cells are hashed (64 MB as float64: about 0.1 s); a larger
+# one is not (``data_sha256`` None): a fit that takes seconds would spend a good share of
+# them on its provenance.
+HASH_MAX_CELLS = 2**23
 HASH_BLOCK_ROWS = 65536
 
 
@@ -56,8 +57,9 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
     """
     if target is not None and (not isinstance(target, str) or not target):
         raise DegenetError(f"target must be a column name; received target={target!r}")
-    frame = read_table(data, columns=columns, delimiter=delimiter, file_encoding=file_encoding)
-    encoding, X, y = encode(frame, target, features=features, formula=formula, coding=coding,
+    table = table_columns(data, columns=columns, delimiter=delimiter,
+                          file_encoding=file_encoding)
+    encoding, X, y = encode(table, target, features=features, formula=formula, coding=coding,
                             missing=missing)
     return Prepared(X=X, target=y, encoding=encoding)
 

@@ -22,6 +22,11 @@ class Scaling:
     mean: np.ndarray
     scale: np.ndarray
 
+    @classmethod
+    def identity(cls, n_features: int) -> "Scaling":
+        """No standardization: mean 0, scale 1."""
+        return cls(np.zeros(n_features), np.ones(n_features))
+
     def apply(self, X: np.ndarray) -> np.ndarray:
         return (X - self.mean) / self.scale
 

@@ -335,7 +335,18 @@ def _solution(problem, theta, H, g, eta, loss, *, n_iter, stopped, collinear):
         rank=design.n_columns, df_residual=float(total - design.n_columns * theta.shape[1]),
         dropped=collinear.dropped, relations=collinear.relations,
         condition_number=collinear.condition, gradient_max=float(np.abs(g).max()),
-        method=f"newton-{method}", stopped=stopped)
+        method=f"newton-{method}", stopped=stopped,
+        **_logit_extremes(problem.family, eta[weight > 0]))
+
+
+def _logit_extremes(family, eta) -> dict:
+    """``logit_spread`` and ``logit_gap`` of :class:`Solution` from the rows' ``eta``."""
+    if not family.is_classifier or len(eta) == 0:
+        return {}
+    logits = family.full_logits(family.squeeze(eta))
+    top = np.partition(logits, logits.shape[1] - 2, axis=1)[:, -2:]
+    return {"logit_spread": float((logits.max(axis=1) - logits.min(axis=1)).max()),
+            "logit_gap": float((top[:, 1] - top[:, 0]).max())}
 
 
 def _mean_loss(family, y, weight, eta):

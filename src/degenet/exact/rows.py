@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-BLOCK_ROWS = 65536  # rows of a float64 block of eta products: 100 columns = 52 MB
+from degenet.exact.blockpass import PASS_ROWS, row_pass
 
 
 class RowSubset:
@@ -47,9 +47,12 @@ def take_rows(X: np.ndarray, rows: np.ndarray):
 
 def linear_predictor(X, beta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``X beta + alpha`` in float64, ``(n_samples, n_outputs)``, a block of rows at a time
-    (no float64 copy of ``X``); ``X`` an array or a :class:`RowSubset`."""
+    (no float64 copy of ``X``), the blocks spread over the cores; ``X`` an array or a
+    :class:`RowSubset`."""
     eta = np.empty((len(X), beta.shape[1]))
-    for start in range(0, len(X), BLOCK_ROWS):
-        rows = slice(start, start + BLOCK_ROWS)
+
+    def step(_, rows):
         eta[rows] = np.asarray(X[rows], dtype=np.float64) @ beta + alpha
+
+    row_pass(len(X), PASS_ROWS, lambda: None, step)
     return eta

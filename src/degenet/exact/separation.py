@@ -129,7 +129,7 @@ def one_column_separation(family: Family, X: np.ndarray, y: np.ndarray, terms, *
     if not family.is_classifier or n * p * n_classes > ONE_COLUMN_MAX_CELLS:
         return None
     counted = slice(None) if sample_weight is None else np.asarray(sample_weight) > 0
-    values, codes = np.asarray(X[counted], dtype=np.float64), y[counted].astype(np.int64)
+    values, codes = np.asarray(X[counted]), y[counted].astype(np.int64)
     best = None
     for c in range(1 if n_classes == 2 else 0, n_classes):  # two classes: one split
         found = _divided(values, codes == c)
@@ -151,23 +151,31 @@ def _divided(values: np.ndarray, inside: np.ndarray):
     rows ``inside`` from the others, or None."""
     if inside.all() or not inside.any():
         return None
-    a, b = values[inside], values[~inside]
-    low_a, high_a, low_b, high_b = a.min(axis=0), a.max(axis=0), b.min(axis=0), b.max(axis=0)
+    low_a, high_a = _extremes(values, inside)
+    low_b, high_b = _extremes(values, ~inside)
     above, below = low_a >= high_b, high_a <= low_b
     candidates = np.flatnonzero((above | below) & ~(above & below))  # both: a constant column
     if not len(candidates):
         return None
     scores = []
     for j in candidates:
+        x = values[:, j]
         if above[j]:
-            strict, count = low_a[j] > high_b[j], (a[:, j] > high_b[j]).sum() + (
-                b[:, j] < low_a[j]).sum()
+            strict, count = low_a[j] > high_b[j], ((x > high_b[j]) & inside).sum() + (
+                (x < low_a[j]) & ~inside).sum()
         else:
-            strict, count = high_a[j] < low_b[j], (a[:, j] < low_b[j]).sum() + (
-                b[:, j] > high_a[j]).sum()
+            strict, count = high_a[j] < low_b[j], ((x < low_b[j]) & inside).sum() + (
+                (x > high_a[j]) & ~inside).sum()
         scores.append((bool(strict), int(count), -int(j)))  # ties: the first column
     strict, count, j = max(scores)
     return strict, count, -j
+
+
+def _extremes(values, rows):
+    """Column minima and maxima over the ``rows`` (a mask) of ``values``, without a copy."""
+    where = rows[:, None]
+    return (np.min(values, axis=0, where=where, initial=np.inf),
+            np.max(values, axis=0, where=where, initial=-np.inf))
 
 
 def _margins(family, X, y, n_classes, intercept):
@@ -238,6 +246,8 @@ def _interior_optimum(family, X, solution, bound: float = 15.0) -> bool:
     """
     if not solution.converged:
         return False
+    if np.isfinite(solution.logit_spread):  # from Newton's last pass: no pass of our own
+        return solution.logit_spread <= bound
     for start in range(0, len(X), 65536):
         logits = family.full_logits(_eta(X[start:start + 65536], solution))
         if (logits.max(axis=1) - logits.min(axis=1)).max() > bound:
@@ -247,8 +257,8 @@ def _interior_optimum(family, X, solution, bound: float = 15.0) -> bool:
 
 def _extreme_fit(family, X, solution):
     """Possible separation on data too large for the LP: fitted probabilities at 0 or 1."""
-    eta_max = 0.0
-    for start in range(0, len(X), 65536):
+    eta_max = 0.0 if np.isnan(solution.logit_gap) else solution.logit_gap
+    for start in range(0, len(X) if np.isnan(solution.logit_gap) else 0, 65536):
         top = np.sort(family.full_logits(_eta(X[start:start + 65536], solution)), axis=1)
         gap = top[:, -1] - top[:, -2]  # the log-odds of the likeliest class against the next
         eta_max = max(eta_max, float(gap.max()))
