@@ -29,3 +29,4 @@ def test_the_hash_is_the_whole_arrays_whatever_their_layout(monkeypatch):
     assert data_hash(X, y, weight) == whole_array_digest(X, y, weight)
     monkeypatch.setattr(prepare, "HASH_MAX_CELLS", 149)
     assert data_hash(X, y) is None
+

@@ -63,11 +63,13 @@ def check(family: Family, X: np.ndarray, y: np.ndarray, terms, *, intercept: boo
                      n_classes=len(classes) if family.contrasts else None, cap=cap,
                      separated=found is not None)
     seconds = time.perf_counter() - start
-    counted = slice(None) if sample_weight is None else sample_weight > 0
+    if sample_weight is not None:  # the rows of positive weight (indexing gathers them)
+        counted = sample_weight > 0
+        X, y = X[counted], y[counted]
     if found is not None and found.kind != "complete" and solution.stopped == SEPARATION:
-        found = _complete(family, X[counted], y[counted], solution) or found
+        found = _complete(family, X, y, solution) or found
     lp_seconds = MAX_LP_SECONDS if cap is None else min(MAX_LP_SECONDS, cap.remaining())
-    diagnostics = diagnose(family, solution, X[counted], y[counted], terms, intercept=intercept,
+    diagnostics = diagnose(family, solution, X, y, terms, intercept=intercept,
                            classes=classes, separation=found, seconds=lp_seconds)
     return Checked(solution=solution, diagnostics=diagnostics, seconds=seconds)
 
