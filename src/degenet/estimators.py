@@ -1,8 +1,9 @@
 """scikit-learn estimators: a thin shell over :func:`degenet.fit`.
 
 Each estimator validates ``X`` and ``y`` the scikit-learn way, hands them to
-:func:`degenet.fit` as a table with one column per feature, and keeps the :class:`~degenet.Fit`
-it gets back as ``fit_``. Nothing is computed here that the core does not compute: the
+:func:`degenet.fit` as a table with one column per feature (the array's own columns, no
+DataFrame copy; float32 stays float32), and keeps the :class:`~degenet.Fit` it gets back
+as ``fit_``. Nothing is computed here that the core does not compute: the
 network, the training, the exact solver and the coefficient table are the core's.
 
 Columns are named ``feature_names_in_`` when ``X`` was a DataFrame with string column names,
@@ -20,6 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from degenet.data.columns import ArrayColumns
 from degenet.errors import DegenetError
 from degenet.jsonvalues import plain
 from degenet.fitting import fit
@@ -27,6 +29,9 @@ from degenet.model.family import single_class_error
 from degenet.model.network import regression_weights
 from degenet.model.specs import parse_spec
 from degenet.train.settings import TrainSettings
+
+# float32 input stays float32 (its values are exact in the design); anything else is float64.
+FLOATS = [np.float64, np.float32]
 
 
 class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
@@ -53,10 +58,9 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None) -> "_DegenetEstimator":
         spec = parse_spec(self._spec_text())
-        frame = self._frame(X)
-        target = _free_name(frame.columns)
-        frame[target] = y
-        self.fit_ = fit(frame, target, model=spec, family=self._family_for(y),
+        names = self._names(X)
+        target = _free_name(names)
+        self.fit_ = fit(ArrayColumns(X, names, {target: y}), target, model=spec, family=self._family_for(y),
                         seed=self.random_state, intercept=self.fit_intercept,
                         solver=self.solver, sample_weight=sample_weight, **self._settings())
         self.keras_model_ = self.fit_.model
@@ -65,11 +69,11 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
             self.coef_, self.intercept_ = self._coefficients()
         return self
 
-    def _frame(self, X: np.ndarray) -> pd.DataFrame:
+    def _names(self, X: np.ndarray) -> list[str]:
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             names = [f"x{j}" for j in range(X.shape[1])]
-        return pd.DataFrame(np.asarray(X, dtype=np.float64), columns=list(map(str, names)))
+        return list(map(str, names))
 
     def _coefficients(self) -> tuple[np.ndarray, np.ndarray | float]:
         """``coef_`` and ``intercept_`` in scikit-learn's shapes, from the fit's eta layer.
@@ -92,10 +96,10 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         return coef[0], float(alpha[0]) if self.fit_intercept else 0.0
 
     # -- reading the fit ---------------------------------------------------------------------
-    def _checked_frame(self, X) -> pd.DataFrame:
+    def _checked_frame(self, X) -> ArrayColumns:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self._frame(X)
+        X = validate_data(self, X, reset=False, dtype=FLOATS)
+        return ArrayColumns(X, self._names(X))
 
     def summary(self) -> pd.DataFrame:
         """The coefficient table of the fit (single-layer models), in the data's units."""
@@ -115,7 +119,7 @@ class _Regressor(RegressorMixin, _DegenetEstimator):
 
         ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
+        X, y = validate_data(self, X, y, dtype=FLOATS, y_numeric=True,
                              ensure_min_samples=2)
         return self._fit(X, y, _weights(sample_weight, X))
 
@@ -134,7 +138,7 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
 
         ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        X, y = validate_data(self, X, y, dtype=FLOATS, ensure_min_samples=2)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         weight = _weights(sample_weight, X)

@@ -20,7 +20,7 @@ class Predictor:
         # file's sidecar (``degenet inspect``) must not start Keras.
         from degenet.model.network import predict_logits
 
-        X = self.encoding.transform(read_table(data))
+        X = self.encoding.transform(data)
         return self.family.squeeze(predict_logits(self.model, X))
 
     def predict_proba(self, data) -> np.ndarray:
