@@ -27,10 +27,13 @@ class Columns(abc.ABC):
     ----------
     names : tuple of str
     n_rows : int
+    resident : bool
+        Whether the columns are in memory already (reading one costs nothing).
     """
 
     names: tuple[str, ...]
     n_rows: int
+    resident: bool = True
 
     @abc.abstractmethod
     def series(self, name: str) -> pd.Series:
@@ -112,6 +115,8 @@ class ParquetColumns(Columns):
     Numeric columns come straight from pyarrow (no pandas conversion); others through
     ``pd.read_parquet(path, columns=[name])``, so they hold what pandas would read.
     """
+
+    resident = False
 
     def __init__(self, path: Path, parquet_file):
         self._path, self._file = path, parquet_file

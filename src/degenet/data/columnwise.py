@@ -59,12 +59,13 @@ def encode_columns(source: Columns, target: str, columns: list[str], coding: str
     if source.series(target).isna().any():
         return None
     pieces, schema, excluded = [], [], []
+    known = _extremes_side_by_side(source, columns)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for name in columns:
             if source.is_numeric(name):
                 values = source.numbers(name)
-                extremes = _extremes(values)
+                extremes = known[name] if name in known else _extremes(values)
                 if extremes is None:
                     return None
                 if extremes[0] == extremes[1]:
@@ -92,12 +93,14 @@ def transform_columns(schema: tuple[ColumnSchema, ...], coding: str, source: Col
                       ) -> np.ndarray | None:
     """The design of ``source`` as ``schema`` fitted it, or None (the general path's turn)."""
     pieces = []
+    numeric = [column.name for column in schema if column.kind == NUMERIC]
+    if not all(source.is_numeric(name) for name in numeric):
+        return None
+    known = _extremes_side_by_side(source, numeric)
     for column in schema:
         if column.kind == NUMERIC:
-            if not source.is_numeric(column.name):
-                return None
             values = source.numbers(column.name)
-            if _extremes(values) is None:
+            if (known[column.name] if column.name in known else _extremes(values)) is None:
                 return None
         else:
             values = source.series(column.name)
@@ -109,6 +112,20 @@ def transform_columns(schema: tuple[ColumnSchema, ...], coding: str, source: Col
                 return None
         pieces.append(values)
     return _design(pieces, source.n_rows)
+
+
+def _extremes_side_by_side(source: Columns, columns: list[str]) -> dict:
+    """Each numeric column's :func:`_extremes`, from one reduction of the 2-D view they form
+    when they lie side by side in memory; empty otherwise. Column by column, a row-major
+    array's columns are strided: its 2,000,000 x 100 float32 took 4 s instead of 0.1 s."""
+    names = [name for name in columns if source.is_numeric(name)]
+    view = side_by_side([source.numbers(name) for name in names]) if (
+        source.resident and names) else None
+    if view is None:
+        return {}
+    low, high = view.min(axis=0), view.max(axis=0)
+    finite = np.isfinite(low) & np.isfinite(high)
+    return {name: (low[j], high[j]) if finite[j] else None for j, name in enumerate(names)}
 
 
 def _extremes(values: np.ndarray) -> tuple | None:
