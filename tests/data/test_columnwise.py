@@ -112,3 +112,16 @@ def test_predict_time_problems_are_the_general_paths(monkeypatch):
         encoding.transform(new)
     assert str(lean_error.value) == str(general_error.value)
     assert "'Paris'" in str(lean_error.value)
+
+
+@pytest.mark.filterwarnings("ignore:column.s. 'flat' constant")
+def test_a_parquet_file_gives_the_tables_design(tmp_path):
+    table = mixed_table().drop(columns="b")  # float32, small integers, categories
+    table.to_parquet(tmp_path / "t.parquet")
+    from_file, X_file, _ = encode(tmp_path / "t.parquet", "y")
+    in_memory, X, _ = encode(table, "y")
+    assert from_file == in_memory and X_file.dtype == np.float32  # int64 bound by statistics
+    np.testing.assert_array_equal(X_file, X)
+    table["count"] = table["count"] * 2**20  # beyond float32's integers
+    table.to_parquet(tmp_path / "big.parquet")
+    assert encode(tmp_path / "big.parquet", "y")[1].dtype == np.float64

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from degenet.data.coding import code_column, contrast_matrix
-from degenet.data.design_buffer import (aligned_empty, exactly_float32, fill_design,
+from degenet.data.design_buffer import (DesignWriter, aligned_empty, exactly_float32,
                                         side_by_side)
 
 
@@ -57,7 +57,10 @@ def test_coded_columns_are_their_contrast_rows(coding):
     rng = np.random.default_rng(2)
     codes = rng.integers(0, 3, 200_000)  # several blocks of rows
     numbers = rng.normal(size=200_000)
-    X = fill_design([numbers, (codes, contrast_matrix(3, coding))], 200_000, np.float64)
+    writer = DesignWriter(200_000, 4, np.float64)  # room for one column never written
+    writer.numeric(numbers)
+    writer.coded(codes, contrast_matrix(3, coding))
+    X = writer.design()
     expected = code_column(pd.Categorical.from_codes(codes, ["a", "b", "c"]), coding)
     assert X.flags.f_contiguous and X.shape == (200_000, 3)
     np.testing.assert_array_equal(X[:, 0], numbers)

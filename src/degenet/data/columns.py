@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from degenet.data.design_buffer import FLOAT32_INTEGERS, exactly_float32
 from degenet.data.tables import PARQUET_SUFFIXES, read_table
 
 
@@ -51,6 +52,11 @@ class Columns(abc.ABC):
     @abc.abstractmethod
     def frame(self) -> pd.DataFrame:
         """The whole table as a DataFrame."""
+
+    def exactly_float32(self, name: str) -> bool:
+        """Whether every value of a numeric column is exactly a float32
+        (:func:`degenet.data.design_buffer.exactly_float32`)."""
+        return exactly_float32(self.numbers(name))
 
 
 def _plain_numeric(dtype) -> bool:
@@ -137,8 +143,28 @@ class ParquetColumns(Columns):
         return pa.types.is_integer(kind) or pa.types.is_floating(kind)
 
     def numbers(self, name):
-        column = self._file.read(columns=[name], use_pandas_metadata=False).column(0)
+        # One thread: on 2 busy cores pyarrow's decoding threads made reading the 100 columns
+        # of 2,000,000 rows 2.4x slower (3.9 s against 1.6 s).
+        column = self._file.read(columns=[name], use_threads=False,
+                                 use_pandas_metadata=False).column(0)
         return column.to_numpy()  # one chunk without nulls: no copy; nulls become NaN
+
+    def exactly_float32(self, name):
+        import pyarrow as pa  # here: start-up time (pyarrow loads with a Parquet file)
+
+        kind = self._types[name]
+        if pa.types.is_floating(kind):
+            return kind.bit_width <= 32
+        if kind.bit_width <= 16:
+            return True
+        # The file's own statistics bound an integer column without reading it.
+        metadata, column = self._file.metadata, self._file.schema_arrow.get_field_index(name)
+        bounds = [metadata.row_group(g).column(column).statistics
+                  for g in range(metadata.num_row_groups)]
+        if all(s is not None and s.has_min_max for s in bounds):
+            return (min(s.min for s in bounds) >= -FLOAT32_INTEGERS
+                    and max(s.max for s in bounds) <= FLOAT32_INTEGERS)
+        return super().exactly_float32(name)
 
     def frame(self):
         return read_table(self._path)

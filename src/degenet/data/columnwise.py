@@ -24,7 +24,7 @@ import pandas as pd
 
 from degenet.data.coding import contrast_matrix, level_name
 from degenet.data.columns import Columns
-from degenet.data.design_buffer import exactly_float32, fill_design, side_by_side
+from degenet.data.design_buffer import DesignWriter, side_by_side
 from degenet.data.schema import (CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, column_dtype,
                                  conform, fit_column)
 from degenet.errors import DegenetError
@@ -55,63 +55,94 @@ class Lean:
 
 def encode_columns(source: Columns, target: str, columns: list[str], coding: str
                    ) -> Lean | None:
-    """The design of ``columns`` (types already checked), or None (see the module's text)."""
+    """The design of ``columns`` (types already checked), or None (see the module's text).
+
+    Categorical columns are read first (their levels size the design), then the buffer is
+    filled a numeric column at a time: a Parquet file's columns are each read once, into
+    it, and never held together.
+    """
     if source.series(target).isna().any():
         return None
-    pieces, schema, excluded = [], [], []
-    known = _extremes_side_by_side(source, columns)
+    numeric = [name for name in columns if source.is_numeric(name)]
+    coded = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for name in columns:
-            if source.is_numeric(name):
-                values = source.numbers(name)
-                extremes = known[name] if name in known else _extremes(values)
-                if extremes is None:
-                    return None
-                if extremes[0] == extremes[1]:
-                    excluded.append(name)
-                    continue
-                column = ColumnSchema(name=name, kind=NUMERIC, dtype=NUMBER)
-            else:
-                values = source.series(name)
-                if values.isna().any() or column_dtype(values) == NUMBER:
-                    return None
-                column = fit_column(values)  # the levels; warns on an identifier-like column
-                if len(column.levels) < 2:
-                    excluded.append(name)
-                    continue
-                values = _coded(column, values, coding)
-            pieces.append(values)
-            schema.append(column)
-    if not pieces:
+            if name in numeric:
+                continue
+            values = source.series(name)
+            if values.isna().any() or column_dtype(values) == NUMBER:
+                return None
+            column = fit_column(values)  # the levels; warns on an identifier-like column
+            coded[name] = (column, _coded(column, values, coding) if len(column.levels) > 1
+                           else None)
+    known = _extremes_side_by_side(source, numeric)
+    X, constant = _numbers_and_codes(source, columns, numeric, coded, known, drop_constant=True)
+    if X is None:
+        return None
+    excluded = [name for name in columns
+                if name in constant or (name in coded and coded[name][1] is None)]
+    schema = [coded[name][0] if name in coded else
+              ColumnSchema(name=name, kind=NUMERIC, dtype=NUMBER)
+              for name in columns if name not in excluded]
+    if not schema:
         return None  # the general path names every constant column
-    return Lean(X=_design(pieces, source.n_rows), terms=_terms(schema), schema=tuple(schema),
-                excluded=tuple(excluded), warnings=tuple(w.message for w in caught))
+    return Lean(X=X, terms=_terms(schema), schema=tuple(schema), excluded=tuple(excluded),
+                warnings=tuple(w.message for w in caught))
+
+
+def _numbers_and_codes(source, columns, numeric, coded, known, drop_constant=False):
+    """The design, and the constant numeric columns it leaves out when ``drop_constant``,
+    or ``(None, None)`` when a number is missing or infinite: a view when the numbers lie
+    side by side, else a buffer written a column at a time."""
+    if not coded and len(known) == len(numeric) and all(
+            extremes is not None and (extremes[0] != extremes[1] or not drop_constant)
+            for extremes in known.values()):
+        view = side_by_side([source.numbers(name) for name in numeric])
+        if view is not None:
+            return view, set()
+    codes = [piece for _, piece in coded.values() if piece is not None]
+    exact = (all(source.exactly_float32(name) for name in numeric)
+             and all(np.array_equal(matrix.astype(np.float32), matrix) for _, matrix in codes))
+    writer = DesignWriter(source.n_rows, len(numeric) + sum(m.shape[1] for _, m in codes),
+                          np.float32 if exact else np.float64)
+    constant = set()
+    for name in columns:
+        if name in coded:
+            if coded[name][1] is not None:
+                writer.coded(*coded[name][1])
+            continue
+        values = source.numbers(name)
+        extremes = known[name] if name in known else _extremes(values)
+        if extremes is None:
+            return None, None
+        if drop_constant and extremes[0] == extremes[1]:
+            constant.add(name)
+        else:
+            writer.numeric(values)
+    return writer.design(), constant
 
 
 def transform_columns(schema: tuple[ColumnSchema, ...], coding: str, source: Columns
                       ) -> np.ndarray | None:
     """The design of ``source`` as ``schema`` fitted it, or None (the general path's turn)."""
-    pieces = []
     numeric = [column.name for column in schema if column.kind == NUMERIC]
     if not all(source.is_numeric(name) for name in numeric):
         return None
-    known = _extremes_side_by_side(source, numeric)
+    coded = {}
     for column in schema:
         if column.kind == NUMERIC:
-            values = source.numbers(column.name)
-            if (known[column.name] if column.name in known else _extremes(values)) is None:
-                return None
-        else:
-            values = source.series(column.name)
-            if values.isna().any():
-                return None
-            try:
-                values = _coded(column, values, coding)
-            except DegenetError:  # a changed type or an unseen level: named by the general path
-                return None
-        pieces.append(values)
-    return _design(pieces, source.n_rows)
+            continue
+        values = source.series(column.name)
+        if values.isna().any():
+            return None
+        try:
+            coded[column.name] = (column, _coded(column, values, coding))
+        except DegenetError:  # a changed type or an unseen level: named by the general path
+            return None
+    known = _extremes_side_by_side(source, numeric)
+    X, _ = _numbers_and_codes(source, [c.name for c in schema], numeric, coded, known)
+    return X
 
 
 def _extremes_side_by_side(source: Columns, columns: list[str]) -> dict:
@@ -143,20 +174,6 @@ def _coded(column: ColumnSchema, values: pd.Series, coding: str) -> tuple:
     """``(codes, contrast matrix)`` of a categorical column, codes in the schema's levels."""
     categorical = conform(values.to_frame(), (column,))[column.name].array
     return np.asarray(categorical.codes), contrast_matrix(len(column.levels), coding)
-
-
-def _design(pieces: list, n_rows: int) -> np.ndarray:
-    """The design: a view of the columns when they lie side by side, else a new buffer whose
-    dtype is float32 when that holds every value exactly (design_buffer's rule)."""
-    numeric = [piece for piece in pieces if isinstance(piece, np.ndarray)]
-    if len(numeric) == len(pieces):
-        view = side_by_side(numeric)
-        if view is not None:
-            return view
-    exact = (all(exactly_float32(piece) for piece in numeric)
-             and all(np.array_equal(matrix.astype(np.float32), matrix)
-                     for _, matrix in (p for p in pieces if not isinstance(p, np.ndarray))))
-    return fill_design(pieces, n_rows, np.float32 if exact else np.float64)
 
 
 def _terms(schema: list[ColumnSchema]) -> list[str]:

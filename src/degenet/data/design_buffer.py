@@ -82,26 +82,32 @@ def _owner(array: np.ndarray):
     return array if array.base is None else array.base
 
 
-def fill_design(pieces: list, n_samples: int, dtype) -> np.ndarray:
-    """The design ``(n_samples, width)`` from its pieces, in order, in one F-order buffer.
+class DesignWriter:
+    """The design written a column at a time into one F-order buffer, left to right.
 
-    Each piece is a numeric column ``(n_samples,)`` (one design column), or a coded
-    categorical column ``(codes, matrix)``: integer codes ``(n_samples,)`` of the levels
-    and the ``(n_levels, n_levels - 1)`` contrast matrix, whose rows become the design's.
+    ``width`` is the most columns it may get (a column found constant while writing is
+    simply not written); :meth:`design` gives the columns written.
     """
-    width = sum(1 if isinstance(piece, np.ndarray) else piece[1].shape[1] for piece in pieces)
-    X = aligned_empty((n_samples, width), dtype, order="F")
-    j = 0
-    for piece in pieces:
-        if isinstance(piece, np.ndarray):
-            X[:, j] = piece  # converts to the design's dtype on the way
-            j += 1
-            continue
-        codes, matrix = piece
-        matrix = matrix.astype(dtype)
-        k = matrix.shape[1]
-        for start in range(0, n_samples, BLOCK_ROWS):
+
+    def __init__(self, n_samples: int, width: int, dtype):
+        self._X = aligned_empty((n_samples, width), dtype, order="F")
+        self._next = 0
+
+    def numeric(self, values: np.ndarray) -> None:
+        """One numeric column ``(n_samples,)``, converted to the design's dtype."""
+        self._X[:, self._next] = values
+        self._next += 1
+
+    def coded(self, codes: np.ndarray, matrix: np.ndarray) -> None:
+        """A categorical column: its level codes ``(n_samples,)`` and the ``(n_levels,
+        n_levels - 1)`` contrast matrix whose rows become the design's."""
+        matrix = matrix.astype(self._X.dtype)
+        j, k = self._next, matrix.shape[1]
+        for start in range(0, len(codes), BLOCK_ROWS):
             rows = slice(start, start + BLOCK_ROWS)
-            X[rows, j:j + k] = matrix[codes[rows]]
-        j += k
-    return X
+            self._X[rows, j:j + k] = matrix[codes[rows]]
+        self._next += k
+
+    def design(self) -> np.ndarray:
+        """The columns written, ``(n_samples, written)``, still F-contiguous."""
+        return self._X[:, :self._next]
