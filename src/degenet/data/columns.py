@@ -58,6 +58,10 @@ class Columns(abc.ABC):
         (:func:`degenet.data.design_buffer.exactly_float32`)."""
         return exactly_float32(self.numbers(name))
 
+    def bounds(self, name: str) -> tuple | None:
+        """A numeric column's ``(min, max)`` known without reading it, or None."""
+        return None
+
 
 def _plain_numeric(dtype) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind in "iuf"
@@ -157,14 +161,19 @@ class ParquetColumns(Columns):
             return kind.bit_width <= 32
         if kind.bit_width <= 16:
             return True
-        # The file's own statistics bound an integer column without reading it.
-        metadata, column = self._file.metadata, self._file.schema_arrow.get_field_index(name)
-        bounds = [metadata.row_group(g).column(column).statistics
-                  for g in range(metadata.num_row_groups)]
-        if all(s is not None and s.has_min_max for s in bounds):
-            return (min(s.min for s in bounds) >= -FLOAT32_INTEGERS
-                    and max(s.max for s in bounds) <= FLOAT32_INTEGERS)
+        bounds = self.bounds(name)  # the file's statistics bound an integer column
+        if bounds is not None:
+            return -FLOAT32_INTEGERS <= bounds[0] and bounds[1] <= FLOAT32_INTEGERS
         return super().exactly_float32(name)
+
+    def bounds(self, name):
+        """From the file's statistics (NaNs are not in them: the caller still reads)."""
+        metadata, column = self._file.metadata, self._file.schema_arrow.get_field_index(name)
+        statistics = [metadata.row_group(g).column(column).statistics
+                      for g in range(metadata.num_row_groups)]
+        if not all(s is not None and s.has_min_max for s in statistics):
+            return None
+        return min(s.min for s in statistics), max(s.max for s in statistics)
 
     def frame(self):
         return read_table(self._path)

@@ -102,7 +102,11 @@ def _numbers_and_codes(source, columns, numeric, coded, known, drop_constant=Fal
         if view is not None:
             return view, set()
     codes = [piece for _, piece in coded.values() if piece is not None]
-    exact = (all(source.exactly_float32(name) for name in numeric)
+    # A column left out as constant has no say in the dtype (when that is known in advance).
+    bounds = {name: known.get(name) or source.bounds(name) for name in numeric}
+    kept = [name for name in numeric if not (drop_constant and bounds[name] is not None
+                                             and bounds[name][0] == bounds[name][1])]
+    exact = (all(source.exactly_float32(name) for name in kept)
              and all(np.array_equal(matrix.astype(np.float32), matrix) for _, matrix in codes))
     writer = DesignWriter(source.n_rows, len(numeric) + sum(m.shape[1] for _, m in codes),
                           np.float32 if exact else np.float64)
@@ -147,13 +151,15 @@ def transform_columns(schema: tuple[ColumnSchema, ...], coding: str, source: Col
 
 def _extremes_side_by_side(source: Columns, columns: list[str]) -> dict:
     """Each numeric column's :func:`_extremes`, from one reduction of the 2-D view they form
-    when they lie side by side in memory; empty otherwise. Column by column, a row-major
-    array's columns are strided: its 2,000,000 x 100 float32 took 4 s instead of 0.1 s."""
+    when they lie side by side in memory, else one by one; for columns not in memory, none.
+    Column by column, a row-major array's columns are strided: its 2,000,000 x 100 float32
+    took 4 s instead of 0.1 s."""
     names = [name for name in columns if source.is_numeric(name)]
-    view = side_by_side([source.numbers(name) for name in names]) if (
-        source.resident and names) else None
-    if view is None:
+    if not source.resident or not names:
         return {}
+    view = side_by_side([source.numbers(name) for name in names])
+    if view is None:
+        return {name: _extremes(source.numbers(name)) for name in names}
     low, high = view.min(axis=0), view.max(axis=0)
     finite = np.isfinite(low) & np.isfinite(high)
     return {name: (low[j], high[j]) if finite[j] else None for j, name in enumerate(names)}
