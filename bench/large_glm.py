@@ -233,7 +233,10 @@ def user_input(method, args):
     if "-parquet" in method:
         return args.parquet, os.path.getsize(args.parquet) / 1e9
     if "-frame" in method:
+        import pyarrow as pa
+
         frame = pd.read_parquet(args.parquet)
+        pa.default_memory_pool().release_unused()  # what reading left in Arrow's pool
         return frame, frame.memory_usage(deep=True).sum() / 1e9
     X, y = make_data(args.task, args.rows, args.features, args.seed, not args.unaligned)
     return (X, y), (X.nbytes + y.nbytes) / 1e9
