@@ -59,6 +59,13 @@ Coding = _text("Categorical predictors: treatment (default), effect (-0.5/+0.5 f
 Delimiter = _text("CSV field separator, e.g. ';' or 'tab' (default: detected).")
 FileEncoding = _text("CSV text encoding, e.g. latin-1 (default: UTF-8, else cp1252).",
                      "--encoding")
+Offset = _text("A column added to the linear predictor with coefficient 1 (not a predictor); "
+               "new data to predict must carry it.")
+Exposure = _text("A column of exposures (> 0, e.g. time at risk): its log is the offset, so a "
+                 "Poisson mean is a rate times it.")
+CovType = _text("Std errors: nonrobust (default), HC0, HC1, HC2, HC3 (heteroskedasticity-"
+                "robust) or cluster (with --groups).", "--cov-type")
+Groups = _text("The column naming each row's cluster, for --cov-type cluster.")
 
 
 def _version(value: bool):
@@ -179,7 +186,9 @@ def fit_command(
         file_encoding: FileEncoding = None, save: SaveModel = None,
         solver: Annotated[str, typer.Option(
             help="gd: gradient descent, then checked against the exact optimum; exact: the "
-                 "exact optimum (Newton / least squares; single-layer models).")] = "gd"):
+                 "exact optimum (Newton / least squares; single-layer models).")] = "gd",
+        offset: Offset = None, exposure: Exposure = None, cov_type: CovType = None,
+        groups: Groups = None):
     """Fit one model to a table and print what it learned."""
     import degenet
     from degenet.report.render import fit_dict, fit_text
@@ -187,7 +196,8 @@ def fit_command(
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience, validation=validation)
     table = _table(formula=formula, features=features, missing=missing, coding=coding,
-                   delimiter=delimiter, file_encoding=file_encoding)
+                   delimiter=delimiter, file_encoding=file_encoding, offset=offset,
+                   exposure=exposure, cov_type=cov_type, groups=groups)
     if save is not None:  # before training: a bad destination should not cost a fit
         from degenet.modelfile import check_destination
 
@@ -221,7 +231,7 @@ def compare_command(
         solver: Annotated[str, typer.Option(
             help="How the regressions are fitted: gd (gradient descent, like the networks) or "
                  "exact (their exact optimum). Networks always use gd.")] = "gd",
-        report_path: Report = None):
+        report_path: Report = None, offset: Offset = None, exposure: Exposure = None):
     """Fit several models on the same rows, score them alike, say if the network is worth it."""
     from degenet.comparison import compare
     from degenet.report.render import comparison_dict, comparison_text
@@ -229,7 +239,8 @@ def compare_command(
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience, validation=validation)
     table = _table(formula=formula, features=features, missing=missing, coding=coding,
-                   delimiter=delimiter, file_encoding=file_encoding)
+                   delimiter=delimiter, file_encoding=file_encoding, offset=offset,
+                   exposure=exposure)
     _check_report(report_path, data)
     with _progress(quiet or json_) as report:
         result = _run(lambda: compare(str(data), target, models=models, family=family,

@@ -8,6 +8,14 @@ network, the training, the exact solver and the coefficient table are the core's
 Columns are named ``feature_names_in_`` when ``X`` was a DataFrame with string column names,
 else ``x0, x1, ...`` (the names :func:`degenet.data.tables.read_table` gives an array), so a model
 saved from an estimator reads the same tables back through :func:`degenet.load`.
+
+Sparse ``X`` (any ``scipy.sparse`` matrix or array, as scikit-learn's estimators take it) is
+made dense, when that takes at most :data:`MAX_DENSE_BYTES` of float64, else refused with
+the size it would take. Dense, because every stage reads dense rows: the network's first
+layer and the compiled engine gather dense minibatches, and the exact solver standardizes
+the columns (``(x - mean) / scale`` has no zeros left), so a sparse design would be made
+dense block by block anyway, while the table, the training copy and the predictions are
+dense already.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
+from scipy import sparse
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from degenet.errors import DegenetError
@@ -27,6 +36,10 @@ from degenet.model.family import single_class_error
 from degenet.model.network import regression_weights
 from degenet.model.specs import parse_spec
 from degenet.train.settings import TrainSettings
+
+# Sparse X is made dense up to this many bytes of float64 (1 GiB: 1,000,000 x 134 values).
+MAX_DENSE_BYTES = 2**30
+SPARSE_FORMATS = ("csr", "csc", "coo", "bsr", "lil", "dok", "dia")
 
 
 class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
@@ -94,8 +107,13 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
     # -- reading the fit ---------------------------------------------------------------------
     def _checked_frame(self, X) -> pd.DataFrame:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self._frame(X)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
+        return self._frame(_dense(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def summary(self) -> pd.DataFrame:
         """The coefficient table of the fit (single-layer models), in the data's units."""
@@ -116,7 +134,8 @@ class _Regressor(RegressorMixin, _DegenetEstimator):
         ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
-                             ensure_min_samples=2)
+                             ensure_min_samples=2, accept_sparse=SPARSE_FORMATS)
+        X = _dense(X)
         return self._fit(X, y, _weights(sample_weight, X))
 
     def predict(self, X) -> np.ndarray:
@@ -134,7 +153,9 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
 
         ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2,
+                             accept_sparse=SPARSE_FORMATS)
+        X = _dense(X)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         weight = _weights(sample_weight, X)
@@ -309,6 +330,20 @@ class MLPClassifier(_Network, _Classifier):
     hidden_layer_sizes : tuple of int
         Widths of the hidden layers.
     """
+
+
+def _dense(X) -> np.ndarray:
+    """``X`` as a dense float64 array; sparse input within :data:`MAX_DENSE_BYTES`."""
+    if not sparse.issparse(X):
+        return X
+    n_bytes = 8 * X.shape[0] * X.shape[1]
+    if n_bytes > MAX_DENSE_BYTES:
+        raise DegenetError(
+            f"X is a sparse {X.shape[0]:,} x {X.shape[1]:,} matrix; degenet reads dense rows "
+            f"and it would take {n_bytes / 2**30:.1f} GiB as float64 (the limit is "
+            f"degenet.estimators.MAX_DENSE_BYTES = {MAX_DENSE_BYTES / 2**30:.0f} GiB): "
+            "select or reduce the columns first (e.g. sklearn's TruncatedSVD)")
+    return X.toarray()
 
 
 def _weights(sample_weight, X) -> np.ndarray | None:

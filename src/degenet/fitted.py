@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from degenet._keras import keras
+from degenet.data.carried import OffsetSpec
 from degenet.data.encoding import Encoding
 from degenet.data.scaling import Scaling
 from degenet.errors import DegenetError
@@ -50,6 +51,8 @@ class Fit(Predictor):
         What gradient descent did; None for ``solver="exact"`` (no training).
     exact : RegressionResults or None
         A single-layer fit read as a regression (None for networks).
+    offset : OffsetSpec or None
+        Where the offset (or exposure) added to the linear predictor comes from.
     """
 
     spec: ModelSpec
@@ -68,6 +71,14 @@ class Fit(Predictor):
     solver: str = "gd"
     training: TrainResult | None = None
     exact: RegressionResults | None = None
+    offset: OffsetSpec | None = None
+
+    def exact_weights(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The float64 optimum of a ``solver="exact"`` fit: it predicts from these, not from
+        the network's float32 copy of them (7 digits; longley's predictions moved by 0.18)."""
+        if self.solver != "exact" or self.exact is None:
+            return None
+        return self.exact.solution.beta, self.exact.solution.alpha
 
     def save(self, path, *, estimator: dict | None = None) -> None:
         """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``."""

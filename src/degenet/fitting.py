@@ -22,10 +22,11 @@ from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
 from degenet.errors import ConvergenceWarning, DegenetError
 from degenet.exact.diagnostics import Diagnostics, diagnose, emit
+from degenet.exact.robust import check_cov_type
 from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
                                    mean_loss, read_regression)
 from degenet.exact.solution import Solution
-from degenet.exact.solve import solve
+from degenet.exact.solve import check_offset, solve
 from degenet.model.families import Family, Target, get_family, infer_family
 from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
@@ -57,6 +58,9 @@ class Task:
         A softmax fit's reference class.
     solver : {'gd', 'exact'}
     sample_weight : ndarray, shape (n_samples,), optional
+    cov_type : str
+        The covariance of the inference (:mod:`degenet.exact.robust`); clusters come from
+        the prepared table's groups.
     """
 
     spec: ModelSpec
@@ -70,6 +74,7 @@ class Task:
     reference: object = None
     solver: str = "gd"
     sample_weight: np.ndarray | None = None
+    cov_type: str = "nonrobust"
 
 
 def settings_from(options: dict) -> TrainSettings:
@@ -104,7 +109,8 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         delimiter: str | None = None, file_encoding: str | None = None,
         columns: list[str] | None = None,
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
-        sample_weight: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None, offset=None, exposure=None,
+        cov_type: str = "nonrobust", groups=None,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -147,14 +153,25 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         the model's weights, with no training; single-layer models only.
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative row weights of the loss (frequencies in the inference).
+    offset, exposure : str or ndarray, optional
+        A column name, or one value per row of the table: a known term added to each row's
+        linear predictor with coefficient 1 (``exposure``: its log, e.g. a Poisson rate
+        per unit of time at risk), in the network and the exact solver alike. New data to
+        predict must carry the column. Not for the categorical family.
+    cov_type : {'nonrobust', 'HC0', 'HC1', 'HC2', 'HC3', 'cluster'}
+        The covariance of the std errors (:mod:`degenet.exact.robust`): the inverse Fisher
+        information, White's heteroskedasticity-consistent ones, or clustered by ``groups``.
+    groups : str or ndarray, optional
+        ``cov_type="cluster"``: the column (or one label per row) naming each row's cluster.
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
         ``validation``.
     """
+    check_cov_type(cov_type, groups)
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
-                       columns=columns)
+                       columns=columns, offset=offset, exposure=exposure, groups=groups)
     seed = check_seed(seed)
     settings = settings_from(training)
     spec = parse_spec(model) if model is not None else None
@@ -169,7 +186,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     task = Task(spec=spec, family=chosen, target=encoded, train_rows=train_rows,
                 val_rows=val_rows, settings=settings, seed=seed,
                 intercept=intercept and prepared.encoding.intercept, reference=reference,
-                solver=solver, sample_weight=sample_weight)
+                solver=solver, sample_weight=sample_weight, cov_type=cov_type)
     return fit_prepared(prepared, task, progress=progress)
 
 
@@ -187,15 +204,19 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                else task.train_rows[weight[task.train_rows] > 0])
     center, scale = family.target_scaling(encoded.y[counted], task.intercept)
     y = (encoded.y - center) / scale
+    # Training sees the target standardized: the offset is scaled with it.
+    offset = None if prepared.offset is None else prepared.offset / scale
     net = build_network(task.spec, family, n_features=X.shape[1], seed=task.seed,
                         intercept=task.intercept, n_outputs=family.n_outputs(encoded.n_classes),
-                        bias=_start_bias(family, y[counted], encoded.n_classes))
+                        bias=_start_bias(family, y[counted], encoded.n_classes,
+                                         None if offset is None else offset[counted]),
+                        offset=offset is not None)
     exact = _solve_exact(prepared, task, weight) if task.spec.is_regression else None
     training = None
     if task.solver == "exact":
         set_regression_weights(net, exact.solution.beta, exact.solution.alpha)
     else:
-        training = _train(net, X, y, task, scaling, weight, progress, scale)
+        training = _train(net, X, y, task, scaling, weight, progress, scale, offset)
         fold_scaling(net, scaling)
         rescale_output(net, center, scale)
     net.compile(optimizer=make_optimizer(task.settings), loss=family.keras_loss)
@@ -205,14 +226,15 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                scaling=scaling, classes=encoded.classes, settings=task.settings,
                seed=task.seed, train_rows=task.train_rows, val_rows=task.val_rows,
                intercept=task.intercept, reference=task.reference,
-               data_sha256=data_hash(X, encoded.y, weight), solver=task.solver,
-               training=training, exact=regression)
+               data_sha256=data_hash(X, encoded.y, weight, prepared.offset), solver=task.solver,
+               training=training, exact=regression, offset=prepared.carried.spec)
 
 
 def _checked(prepared: Prepared, task: Task) -> np.ndarray | None:
     """The checked sample weights; the reference class must be a class of the target."""
     weight = check_sample_weight(task.sample_weight, len(prepared.X),
                                  dropped_rows=prepared.encoding.dropped_rows)
+    check_offset(task.family, prepared.offset, len(prepared.X))
     classes = task.target.classes
     if task.reference is not None and (classes is None or task.reference not in classes):
         raise DegenetError(
@@ -238,22 +260,24 @@ def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> _
     start = time.perf_counter()
     solution = solve(task.family, X, y, intercept=task.intercept,
                      n_classes=task.target.n_classes if task.family.contrasts else None,
-                     sample_weight=row_weight)
+                     sample_weight=row_weight,
+                     offset=None if prepared.offset is None else prepared.offset[rows])
     seconds = time.perf_counter() - start
     counted = slice(None) if row_weight is None else row_weight > 0
     diagnostics = diagnose(task.family, solution, X[counted], y[counted], prepared.terms,
-                           intercept=task.intercept, classes=task.target.classes)
+                           intercept=task.intercept, classes=task.target.classes,
+                           sample_weight=None if row_weight is None else row_weight[counted])
     emit(diagnostics, task.spec.text, stacklevel=4)
     return _Exact(solution=solution, diagnostics=diagnostics, seconds=seconds)
 
 
-def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float
-           ) -> TrainResult:
+def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float,
+           offset: np.ndarray | None = None) -> TrainResult:
     """Gradient descent on the standardized problem, the best weights left in ``net``;
     losses in the target's units (``scale``: the target's standardization)."""
     result = train(logits_model(net), task.family, X, y, task.settings,
                    train_rows=task.train_rows, val_rows=task.val_rows, scaling=scaling,
-                   seed=task.seed, progress=progress, sample_weight=weight)
+                   seed=task.seed, progress=progress, sample_weight=weight, offset=offset)
     if progress:
         progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
     result = _in_target_units(result, scale)
@@ -283,11 +307,16 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
                     optimizer=task.settings.optimizer,
                     epochs=0 if training is None else training.epochs)
     X, y, train_rows, val_rows = prepared.X, task.target.y, task.train_rows, task.val_rows
+    offset, groups = prepared.offset, prepared.carried.groups
     regression = read_regression(
         fitted, X[train_rows], y[train_rows], beta, alpha, solution, exact.diagnostics,
         seconds=exact.seconds, sample_weight=None if weight is None else weight[train_rows],
         val_loss=mean_loss(family, X[val_rows], y[val_rows], beta, alpha,
-                           None if weight is None else weight[val_rows]))
+                           None if weight is None else weight[val_rows],
+                           None if offset is None else offset[val_rows]),
+        offset=None if offset is None else offset[train_rows], cov_type=task.cov_type,
+        groups=None if groups is None or task.cov_type != "cluster" else groups[train_rows],
+        groups_name=prepared.carried.group_column)
     if not regression.at_optimum and exact.diagnostics.separation is None:
         warnings.warn(
             f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
@@ -298,10 +327,13 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
     return regression
 
 
-def _start_bias(family: Family, y: np.ndarray, n_classes: int | None) -> np.ndarray:
+def _start_bias(family: Family, y: np.ndarray, n_classes: int | None,
+                offset: np.ndarray | None = None) -> np.ndarray:
     """The ``eta`` bias starts at the intercept-only optimum (finite: an empty class would
     give log 0), so training spends no epochs learning the base rate."""
-    constant = family.optimal_constant(y, np.ones(len(y)), n_classes)
+    weight = np.ones(len(y))
+    constant = (family.optimal_constant(y, weight, n_classes) if offset is None
+                else family.offset_constant(y, weight, offset))
     return np.clip(np.nan_to_num(constant, neginf=-30.0, posinf=30.0), -30.0, 30.0)
 
 

@@ -35,7 +35,6 @@ from degenet.checks import is_integer, positive_int
 from degenet.data.prepare import Prepared, prepare
 from degenet.fitting import Fit, Task, choose_family, fit_prepared, settings_from
 from degenet.comparison.metrics import baseline_eta, score, unit_deviance
-from degenet.model.network import predict_logits
 from degenet.randomness import check_seed, derive
 from degenet.model.specs import ModelSpec, parse_specs
 from degenet.data.split import validation_split
@@ -211,13 +210,17 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     folds, fold_fits, seconds = [], {name: [] for name in names}, dict.fromkeys(names, 0.0)
     with _once_per_kind(len(plan)):
         for number, (repeat, train, val, test) in enumerate(plan, start=1):
-            eta = {BASELINE: baseline_eta(first, encoded[first.name].y[train], len(test),
-                                          encoded[first.name].n_classes)}
+            offset = prepared.offset
+            eta = {BASELINE: baseline_eta(
+                first, encoded[first.name].y[train], len(test), encoded[first.name].n_classes,
+                offset=None if offset is None else offset[train],
+                test_offset=None if offset is None else offset[test])}
             for spec, chosen in zip(specs, families):
                 fitted, took = run.fit(spec, chosen, encoded[chosen.name], train, val, number)
                 fold_fits[spec.text].append(fitted)
                 seconds[spec.text] += took
-                eta[spec.text] = held_out_eta(fitted, prepared.X[test])
+                eta[spec.text] = held_out_eta(fitted, prepared.X[test],
+                                              None if offset is None else offset[test])
             folds.append(Fold(number=number, repeat=repeat, train_rows=train, test_rows=test,
                               eta=eta))
     y = {name: target_.y for name, target_ in encoded.items()}
@@ -319,9 +322,10 @@ class _Run:
         return fitted, time.perf_counter() - start
 
 
-def held_out_eta(fitted: Fit, X: np.ndarray) -> np.ndarray:
-    """The fit's linear predictor on design rows ``X``: ``(n,)`` or ``(n, n_classes)``."""
-    return fitted.family.squeeze(predict_logits(fitted.model, X).astype(np.float64))
+def held_out_eta(fitted: Fit, X: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
+    """The fit's linear predictor on design rows ``X`` (and their ``offset``): ``(n,)`` or
+    ``(n, n_classes)``."""
+    return np.asarray(fitted.design_eta(X, offset), dtype=np.float64)
 
 
 def score_table(folds: list[Fold], y: dict[str, np.ndarray], family: Family,

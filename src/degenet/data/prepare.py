@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from degenet.data.carried import (Carried, carried_columns, carry, check_carried,
+                                  missing_message, restricted)
 from degenet.data.encoding import Encoding, encode
 from degenet.data.tables import read_table
-from degenet.errors import DegenetError
+from degenet.errors import DataWarning, DegenetError
 
 
 @dataclass(frozen=True)
@@ -24,11 +28,19 @@ class Prepared:
     target : Series
         The target column, rows aligned with ``X``.
     encoding : Encoding
+    carried : Carried
+        The offset (or exposure) and cluster groups of the rows, when given.
     """
 
     X: np.ndarray
     target: pd.Series
     encoding: Encoding
+    carried: Carried = Carried()
+
+    @property
+    def offset(self) -> np.ndarray | None:
+        """Each row's offset (the log of an exposure), shape ``(n_samples,)``, or None."""
+        return self.carried.offset
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -38,26 +50,51 @@ class Prepared:
 def prepare(data, target: str | None = None, *, features: list[str] | None = None,
             formula: str | None = None, coding: str = "treatment", missing: str = "error",
             delimiter: str | None = None, file_encoding: str | None = None,
-            columns: list[str] | None = None) -> Prepared:
+            columns: list[str] | None = None, offset=None, exposure=None,
+            groups=None) -> Prepared:
     """Read ``data`` and encode it for ``target``; errors name the column at fault.
 
     ``target`` may be omitted when ``formula`` names it (``"y ~ x1 + C(g)"``). ``features``
     or ``formula``, ``coding`` and ``missing`` are those of :func:`degenet.data.encoding.encode`;
     ``delimiter``, ``file_encoding`` and ``columns`` those of
-    :func:`degenet.data.tables.read_table`.
+    :func:`degenet.data.tables.read_table`. ``offset``, ``exposure`` and ``groups`` (a
+    column name or one value per row of the table) are carried beside the design
+    (:mod:`degenet.data.carried`); their rows follow the design's, ``missing`` applies.
     """
     if target is not None and (not isinstance(target, str) or not target):
         raise DegenetError(f"target must be a column name; received target={target!r}")
     frame = read_table(data, columns=columns, delimiter=delimiter, file_encoding=file_encoding)
-    encoding, X, y = encode(frame, target, features=features, formula=formula, coding=coding,
-                            missing=missing)
-    return Prepared(X=X, target=y, encoding=encoding)
+    names = carried_columns(offset, exposure, groups)
+    check_carried(frame, names, target, features, formula)
+    if (offset, exposure, groups) != (None, None, None) and not frame.index.is_unique:
+        frame = frame.reset_index(drop=True)  # rows are matched by their labels below
+    encoding, X, y = encode(frame.drop(columns=names) if names else frame, target,
+                            features=features, formula=formula, coding=coding, missing=missing)
+    if (offset, exposure, groups) == (None, None, None):
+        return Prepared(X=X, target=y, encoding=encoding)
+    carried, keep = carry(frame, frame.index.get_indexer(y.index), offset=offset,
+                          exposure=exposure, groups=groups)
+    if not keep.all():
+        if missing != "drop":
+            raise DegenetError(f"missing values in the {missing_message(carried, keep)}; "
+                               "pass missing='drop' to leave those rows out")
+        warnings.warn(f"dropped the {missing_message(carried, keep)}; {int(keep.sum())} rows "
+                      "remain", DataWarning, stacklevel=3)
+        X, y, carried = X[keep], y[keep], restricted(carried, keep)
+        encoding = dataclasses.replace(
+            encoding, dropped_rows=encoding.dropped_rows + int((~keep).sum()))
+    return Prepared(X=X, target=y, encoding=encoding, carried=carried)
 
 
-def data_hash(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> str:
-    """sha256 of the design, target and weights (float64, C order): names the data exactly."""
+def data_hash(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+              offset: np.ndarray | None = None) -> str:
+    """sha256 of the design, target, weights and offset (float64, C order): names the data
+    exactly."""
     digest = hashlib.sha256()
-    for array in (X, y) if sample_weight is None else (X, y, sample_weight):
+    arrays = [X, y] + [a for a in (sample_weight, offset) if a is not None]
+    if sample_weight is None and offset is not None:
+        arrays.insert(2, np.ones(len(y)))  # the offset never takes the weights' place
+    for array in arrays:
         array = np.ascontiguousarray(array, dtype=np.float64)
         digest.update(str(array.shape).encode())
         digest.update(array.tobytes())

@@ -1,7 +1,9 @@
-"""Honest warnings: separation, collinear columns, a large condition number.
+"""Honest warnings: separation, collinear columns, a large condition number, large variance
+inflation factors.
 
 :func:`diagnose` gathers what the reader of a regression must know about its design and
-optimum; separation is found by :mod:`degenet.exact.separation`.
+optimum; separation is found by :mod:`degenet.exact.separation`, variance inflation factors
+by :mod:`degenet.exact.inflation`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from degenet.errors import DataWarning
+from degenet.exact.inflation import LARGE_VIF, inflation_note, variance_inflation
 from degenet.exact.separation import Separation, find_separation
 from degenet.exact.solution import Solution
 from degenet.model.family import Family
@@ -27,6 +30,7 @@ class Diagnostics:
     dropped_terms: tuple
     condition_number: float
     notes: tuple
+    vif: np.ndarray | None = None  # (n_features,): each term's variance inflation factor
 
     @property
     def withhold(self) -> str | None:
@@ -35,7 +39,8 @@ class Diagnostics:
 
 
 def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, terms,
-             *, intercept: bool = True, classes=None) -> Diagnostics:
+             *, intercept: bool = True, classes=None,
+             sample_weight: np.ndarray | None = None) -> Diagnostics:
     """Look for separation, collinear columns and ill-conditioning; nothing is emitted."""
     separation = None
     if family.is_classifier:
@@ -49,11 +54,15 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
             f"The condition number of the standardized design is {solution.condition_number:.3g} "
             f"(> {LARGE_CONDITION:g}): strong multicollinearity; the estimates are exact for "
             "these data but sensitive to small changes in them.")
+    vif = variance_inflation(X, solution, intercept=intercept, weight=sample_weight)
+    if np.nanmax(vif, initial=0.0) > LARGE_VIF:
+        notes.append(inflation_note(vif, terms))
     if not solution.converged:
         notes.append(f"The exact solver did not converge in {solution.n_iter} iterations.")
     dropped = tuple(terms[j] for j in solution.dropped)
     return Diagnostics(separation=separation, dropped_terms=dropped,
-                       condition_number=solution.condition_number, notes=tuple(notes))
+                       condition_number=solution.condition_number, notes=tuple(notes),
+                       vif=vif)
 
 
 def emit(diagnostics: Diagnostics, model: str, stacklevel: int = 2) -> None:

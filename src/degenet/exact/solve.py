@@ -34,9 +34,11 @@ from degenet.model.families import Family, get_family
 
 
 def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool = True,
-          sample_weight: np.ndarray | None = None, n_classes: int | None = None,
-          tol: float = 1e-10, max_iter: int = 100, block_rows: int = BLOCK_ROWS) -> Solution:
-    """The exact optimum of the family's loss for a single-layer model ``eta = X beta + alpha``.
+          sample_weight: np.ndarray | None = None, offset: np.ndarray | None = None,
+          n_classes: int | None = None, tol: float = 1e-10, max_iter: int = 100,
+          block_rows: int = BLOCK_ROWS) -> Solution:
+    """The exact optimum of the family's loss for a single-layer model
+    ``eta = X beta + alpha + offset``.
 
     Parameters
     ----------
@@ -48,6 +50,9 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     intercept : bool
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative; they weight the loss (and count as frequencies in inference).
+    offset : ndarray, shape (n_samples,), optional
+        A known term of each row's linear predictor (e.g. the log of an exposure), with
+        coefficient 1; not for the categorical family (the softmax ignores it).
     n_classes : int, optional
         Categorical only; default ``max(y) + 1``.
     tol : float
@@ -73,8 +78,11 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     """
     family = get_family(family)
     X, y, weight = _check_inputs(X, y, sample_weight)
+    offset = check_offset(family, offset, len(y))
     n_classes = family.check_encoded(y, weight, n_classes)
     _check_settings(tol, max_iter, block_rows)
+    if family.exact_solver == "least_squares" and offset is not None:
+        y = y - offset  # identity link: the offset moves the target
     if family.exact_solver == "least_squares" and len(y) <= block_rows:  # QR, no Gram
         mean, scale = column_stats(X, center=intercept, block_rows=block_rows)
         _check_finite_columns(mean, scale)
@@ -96,7 +104,24 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     if family.exact_solver == "least_squares":
         return least_squares(design, y, weight, (G, b))
     return newton(family, design, y, weight, n_outputs=n_outputs, tol=tol, max_iter=max_iter,
-                  first=(G, b), single=single)
+                  first=(G, b), single=single, offset=offset)
+
+
+def check_offset(family: Family, offset, n_samples: int) -> np.ndarray | None:
+    """``offset`` as float64 ``(n_samples,)``, or None; errors say what is wrong."""
+    if offset is None:
+        return None
+    if family.offset_refused is not None:
+        raise DegenetError(f"the {family.name} family takes no offset: "
+                           f"{family.offset_refused}")
+    offset = np.asarray(offset, dtype=np.float64).ravel()
+    if offset.shape != (n_samples,):
+        raise DegenetError(f"offset must have one value per row, shape ({n_samples},); "
+                           f"received shape {offset.shape}")
+    if not np.isfinite(offset).all():
+        raise DegenetError(f"offset holds {offset[~np.isfinite(offset)][0]:g}; it needs "
+                           "finite numbers")
+    return offset
 
 
 def _check_inputs(X, y, sample_weight):

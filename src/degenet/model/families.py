@@ -60,6 +60,9 @@ class Gaussian(Family):
     def mean(self, eta):
         return eta
 
+    def variance(self, mu):
+        return np.ones_like(mu)
+
     def link_np(self, mu):
         return mu
 
@@ -108,6 +111,9 @@ class Bernoulli(Family):
     def mean(self, eta):
         return special.expit(eta)
 
+    def variance(self, mu):
+        return mu * (1.0 - mu)
+
     def probabilities(self, eta):
         p = special.expit(_column(np.asarray(eta, dtype=np.float64)))
         return np.column_stack([1.0 - p, p])
@@ -148,6 +154,8 @@ class Categorical(Family):
         "categorical", "softmax", "softmax", "softmax", "sparse_categorical_crossentropy")
     is_classifier, contrasts, y_dtype = True, True, "int32"
     metrics = CLASS_METRICS
+    offset_refused = ("an offset adds the same amount to every class's logit, which the "
+                      "softmax ignores")
 
     def n_outputs(self, n_classes):
         return int(n_classes)
@@ -184,6 +192,9 @@ class Categorical(Family):
 
     def mean(self, eta):
         return special.softmax(eta, axis=1)
+
+    def variance(self, mu):
+        return mu * (1.0 - mu)  # each class's indicator, a Bernoulli variable
 
     def probabilities(self, eta):
         return special.softmax(np.asarray(eta, dtype=np.float64), axis=1)
@@ -251,6 +262,9 @@ class Poisson(Family):
 
     def mean(self, eta):
         return np.exp(eta)
+
+    def variance(self, mu):
+        return mu
 
     def link_np(self, mu):
         return np.log(mu)

@@ -11,8 +11,8 @@ from degenet.errors import DegenetError
 
 # Every class a degenet network's config.json names. Anything else is refused unread.
 ALLOWED_CLASSES = frozenset({
-    "Functional", "InputLayer", "Dense", "Activation", "DTypePolicy", "FloatDTypePolicy",
-    "Zeros", "GlorotUniform", "__keras_tensor__"})
+    "Functional", "InputLayer", "Dense", "Activation", "Add", "DTypePolicy",
+    "FloatDTypePolicy", "Zeros", "GlorotUniform", "__keras_tensor__"})
 # The activations degenet's layers use (hidden ReLU, each family's inverse link).
 ALLOWED_ACTIVATIONS = frozenset({"linear", "relu", "sigmoid", "softmax", "exponential"})
 ARCHIVE_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"})

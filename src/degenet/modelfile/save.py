@@ -97,7 +97,20 @@ def _sidecar(fitted, network, estimator: dict | None) -> dict:
         "data_sha256": getattr(fitted, "data_sha256", None),
         "estimator": estimator,
         "versions": _versions(),
+        "offset": None if fitted.offset is None else fitted.offset.to_dict(),
+        "inference": None if fitted.exact is None else fitted.exact.cov.to_dict(),
+        "exact_weights": _exact_weights(fitted),
     }
+
+
+def _exact_weights(fitted) -> dict | None:
+    """A ``solver="exact"`` fit's float64 optimum (JSON numbers keep every digit): the
+    loaded model predicts from it, as the fit does."""
+    weights = fitted.exact_weights()
+    if weights is None:
+        return None
+    return {"beta": [[float(v) for v in row] for row in weights[0]],
+            "alpha": [float(v) for v in weights[1]]}
 
 
 def _coefficient_records(fitted) -> list[dict] | None:

@@ -72,10 +72,14 @@ def dense_stack(net: keras.Model) -> tuple | None:
     """The layers of ``net`` as ``(kernel index, bias index or None, activation)``.
 
     Indices point into ``net.trainable_variables``. ``None`` when ``net`` is not a chain of
-    Dense layers without non-trainable state (the engine then leaves it to Keras's loop).
+    Dense layers without non-trainable state (then Keras's loop trains it); an offset input
+    added to its output (``plus_offset``) is allowed: the program adds the offset itself.
     """
     layers = [layer for layer in net.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if (not layers or net.non_trainable_variables or len(net.inputs) != 1
+    offset = len(net.inputs) == 2 and bool(layers) and type(layers[-1]) is keras.layers.Add
+    if offset:
+        layers = layers[:-1]
+    if (not layers or net.non_trainable_variables or len(net.inputs) != 1 + offset
             or any(type(layer) is not keras.layers.Dense for layer in layers)):
         return None
     position = {id(v): i for i, v in enumerate(net.trainable_variables)}
@@ -224,13 +228,17 @@ def _batches(rows: jax.Array, size: int) -> tuple[jax.Array, jax.Array]:
 
 def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
              batch_size: int) -> Callable:
-    """The jitted ``run(state, X, y, w, train_rows, val_rows, mean, scale, stop_at) -> state``.
+    """The jitted ``run(state, X, y, w, o, train_rows, val_rows, mean, scale, stop_at)``.
 
-    ``w`` ``(n_samples,)`` weights each row's loss (ones without sample weights).
+    ``w`` ``(n_samples,)`` weights each row's loss (ones without sample weights); ``o``
+    ``(n_samples,)`` is each row's offset, added to eta, or None.
     """
 
-    def batch_loss(weights, X, y, mask):
-        total = jnp.sum(family.loss(y, _forward(stack, weights, X)) * mask)
+    def linear(weights, X, o, rows):  # eta, plus the rows' offset
+        return _forward(stack, weights, X) + (0.0 if o is None else o[rows][:, None])
+
+    def batch_loss(weights, X, y, o, rows, mask):
+        total = jnp.sum(family.loss(y, linear(weights, X, o, rows)) * mask)
         return total / jnp.maximum(jnp.sum(mask), 1.0), total
 
     grad = jax.value_and_grad(batch_loss, has_aux=True)
@@ -241,12 +249,12 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
     # demo. Networks keep their last iterate (averaging cost them 3-4x the epochs).
     average = len(stack) == 1
 
-    def epoch(state: _State, X, y, w, train_rows, val_rows, mean, scale) -> _State:
+    def epoch(state: _State, X, y, w, o, train_rows, val_rows, mean, scale) -> _State:
         def step(carry, batch):
             weights, opt_state, mean_weights, count = carry
             rows, mask = batch
             rows = train_rows[rows]
-            (_, total), grads = grad(weights, (X[rows] - mean) / scale, y[rows],
+            (_, total), grads = grad(weights, (X[rows] - mean) / scale, y[rows], o, rows,
                                      mask * w[rows])
             weights, opt_state = optimizer.update(opt_state, grads, weights, state.rate)
             if average:
@@ -262,7 +270,7 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
 
         def score(total, chunk):
             rows, mask = chunk
-            eta = _forward(stack, candidate, (X[rows] - mean) / scale)
+            eta = linear(candidate, (X[rows] - mean) / scale, o, rows)
             return total + jnp.sum(family.loss(y[rows], eta) * mask * w[rows]), None
 
         chunk = min(_VAL_CHUNK, val_rows.shape[0])
@@ -279,12 +287,12 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
             loss=state.loss.at[state.epoch].set(jnp.sum(totals) / train_rows.shape[0]),
             val_loss=state.val_loss.at[state.epoch].set(val))
 
-    def run(state: _State, X, y, w, train_rows, val_rows, mean, scale, stop_at) -> _State:
+    def run(state: _State, X, y, w, o, train_rows, val_rows, mean, scale, stop_at) -> _State:
         def going(s):
             return (s.epoch < stop_at) & (s.wait < settings.patience)
 
         return jax.lax.while_loop(
-            going, lambda s: epoch(s, X, y, w, train_rows, val_rows, mean, scale), state)
+            going, lambda s: epoch(s, X, y, w, o, train_rows, val_rows, mean, scale), state)
 
     return jax.jit(run, donate_argnums=0)
 
@@ -336,12 +344,13 @@ def _compiled(stack, family, optimizer, settings, batch_size, state, args):
 def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
                settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
                scaling: Scaling, seed: int, progress: ProgressCallback | None = None,
-               weight: np.ndarray | None = None) -> TrainResult:
+               weight: np.ndarray | None = None, offset: np.ndarray | None = None
+               ) -> TrainResult:
     """Train the Dense stack ``net`` (outputting logits) in place; see ``training.train``.
 
-    ``X`` is ``(n_samples, n_features)`` in the data's units (read as float32, never
-    copied to float64); ``y`` is ``(n_samples,)``; the split is given by row indices;
-    ``weight`` ``(n_samples,)`` weights the rows' losses (``training.row_weights``).
+    ``X`` ``(n_samples, n_features)`` in the data's units (read as float32, never copied to
+    float64); ``y``, ``weight`` (of the rows' losses, ``training.row_weights``) and ``offset``
+    (added to eta: a net with an offset input) ``(n_samples,)``; the split as row indices.
     """
     stack = dense_stack(net)
     settings = learning_rate_for(settings, regression=len(stack) == 1)
@@ -350,6 +359,7 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
     y_dtype = jnp.dtype(family.y_dtype)
     weight = np.ones(len(y)) if weight is None else weight
     args = (_device_array(X), jnp.asarray(y, y_dtype), jnp.asarray(weight, jnp.float32),
+            None if offset is None else jnp.asarray(offset, jnp.float32),
             jnp.asarray(train_rows, jnp.int32), jnp.asarray(val_rows, jnp.int32),
             jnp.asarray(scaling.mean, jnp.float32), jnp.asarray(scaling.scale, jnp.float32))
     # The state is donated to the program, so it holds copies, never the variables' buffers.

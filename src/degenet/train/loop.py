@@ -15,6 +15,7 @@ from degenet._keras import backend, keras
 from degenet.data.scaling import Scaling
 from degenet.errors import DegenetError
 from degenet.model.family import Family
+from degenet.model.network import has_offset
 from degenet.randomness import derive
 from degenet.train.engine import dense_stack, train_scan
 from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings, batch_size_for,
@@ -24,7 +25,8 @@ from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings
 def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
           settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
           scaling: Scaling, seed: int, progress: ProgressCallback | None = None,
-          sample_weight: np.ndarray | None = None) -> TrainResult:
+          sample_weight: np.ndarray | None = None, offset: np.ndarray | None = None
+          ) -> TrainResult:
     """Train the logits network ``net`` in place; the best weights are left in it.
 
     Parameters
@@ -37,18 +39,27 @@ def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
         Row indices of the split.
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative row weights of the loss.
+    offset : ndarray, shape (n_samples,), optional
+        Added to each row's eta: ``net`` must take it as its second input, and only then.
     """
+    if (offset is None) == has_offset(net):
+        raise DegenetError("the network's inputs and the offset do not match: pass an "
+                           "offset exactly when the network takes one")
     weight = row_weights(sample_weight, train_rows, val_rows)
     if backend() == "jax" and dense_stack(net) is not None:
         return train_scan(net, family, X, y, settings, train_rows=train_rows,
                           val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
-                          weight=weight)
+                          weight=weight, offset=offset)
     if weight is not None:
         raise DegenetError(f"sample_weight with solver='gd' needs the JAX backend; the "
                            f"{backend()} backend trains unweighted (use solver='exact')")
-    return _train_keras(net, family, scaling.apply(X[train_rows]), y[train_rows],
-                        scaling.apply(X[val_rows]), y[val_rows], settings, seed=seed,
-                        progress=progress)
+
+    def inputs(rows):  # the network's inputs for these rows: features, and the offset
+        features = scaling.apply(X[rows]).astype(np.float32)
+        return features if offset is None else [features, offset[rows, None].astype(np.float32)]
+
+    return _train_keras(net, family, inputs(train_rows), y[train_rows], inputs(val_rows),
+                        y[val_rows], settings, seed=seed, progress=progress)
 
 
 class _Progress(keras.callbacks.Callback):
@@ -76,10 +87,8 @@ def _train_keras(net, family, X_train, y_train, X_val, y_val, settings, *, seed,
             min_delta=settings.min_delta, min_lr=0.0))
     start = time.perf_counter()
     fitted = net.fit(
-        X_train.astype(np.float32), y_train.astype(np.float32),
-        batch_size=batch_size_for(settings, len(X_train)),
-        epochs=settings.max_epochs, validation_data=(X_val.astype(np.float32),
-                                                     y_val.astype(np.float32)),
+        X_train, y_train.astype(np.float32), batch_size=batch_size_for(settings, len(y_train)),
+        epochs=settings.max_epochs, validation_data=(X_val, y_val.astype(np.float32)),
         shuffle=True, callbacks=callbacks, verbose=0)
     history = history_frame(fitted.history["loss"], fitted.history["val_loss"])
     best = int(np.nanargmin(history["val_loss"].to_numpy())) + 1

@@ -1,0 +1,220 @@
+"""Columns carried beside the design: an offset (or exposure) and cluster groups.
+
+An offset is a known term of each row's linear predictor, with coefficient 1:
+``eta = X beta + alpha + offset``. An exposure ``e`` (time at risk, population, ...) enters
+as the offset ``log(e)``, so a Poisson mean is a rate times the exposure (statsmodels'
+``GLM(..., exposure=)``, Stata's ``exposure()``). Groups name the clusters of a clustered
+covariance (``cov_type="cluster"``). Each is a column of the table, or an array with one
+value per row of the table; neither is a predictor.
+
+The offset is part of the model: :class:`OffsetSpec` records which column it came from (and
+whether it is an exposure) so that new data must carry that column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from degenet.errors import DegenetError
+
+_NAME = re.compile(r"`([^`]+)`|([A-Za-z_][A-Za-z0-9_.]*)")
+
+
+@dataclass(frozen=True)
+class OffsetSpec:
+    """Where a model's offset comes from.
+
+    Attributes
+    ----------
+    column : str or None
+        The table's column; None when it was given as an array (new data then needs
+        ``offset=`` or ``exposure=`` at prediction).
+    exposure : bool
+        The column holds an exposure (> 0); the offset is its logarithm.
+    """
+
+    column: str | None
+    exposure: bool = False
+
+    @property
+    def argument(self) -> str:
+        return "exposure" if self.exposure else "offset"
+
+    def values(self, frame: pd.DataFrame, given=None) -> np.ndarray:
+        """Each row's offset for a new table: ``given`` (an array, as the model was fitted:
+        exposure or offset), else the recorded column; an error names what is missing."""
+        if given is None and self.column is None:
+            raise DegenetError(
+                f"this model was fitted with {self.argument}= given as an array; pass "
+                f"{self.argument}=... with one value per row of the new data")
+        if given is None and self.column not in frame.columns:
+            raise DegenetError(
+                f"column {self.column!r} missing from the data; the model adds its "
+                f"{'log ' if self.exposure else ''}values to the linear predictor "
+                f"({self.argument}={self.column!r})")
+        source = frame[self.column] if given is None else given
+        values = _numbers(source, self.argument, self.column, len(frame))
+        if np.isnan(values).any():
+            where = np.flatnonzero(np.isnan(values))[0]
+            raise DegenetError(f"{self._name()} is missing in row {frame.index[where]!r}; "
+                               "the model cannot predict that row")
+        return _as_offset(values, self.exposure, self._name())
+
+    def without_column(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` without the offset's column (it is no predictor)."""
+        if self.column is None or self.column not in frame.columns:
+            return frame
+        return frame.drop(columns=[self.column])
+
+    def _name(self) -> str:
+        return (f"{self.argument} column {self.column!r}" if self.column is not None
+                else self.argument)
+
+    def to_dict(self) -> dict:
+        return {"column": self.column, "exposure": self.exposure}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "OffsetSpec | None":
+        if data is None:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("exposure", False), bool):
+            raise DegenetError(f"not a degenet offset: {data!r}")
+        column = data.get("column")
+        return cls(column=None if column is None else str(column),
+                   exposure=bool(data.get("exposure", False)))
+
+
+@dataclass(frozen=True)
+class Carried:
+    """The carried columns' values on the rows of the design.
+
+    Attributes
+    ----------
+    offset : ndarray, shape (n_samples,), or None
+        Already the log of an exposure.
+    spec : OffsetSpec or None
+    groups : ndarray of int, shape (n_samples,), or None
+        Cluster codes ``0..n_groups-1``.
+    group_column : str or None
+    """
+
+    offset: np.ndarray | None = None
+    spec: OffsetSpec | None = None
+    groups: np.ndarray | None = None
+    group_column: str | None = None
+
+
+def offset_spec(offset, exposure) -> OffsetSpec | None:
+    """The spec of ``offset=`` / ``exposure=`` (a column name or an array); not both."""
+    if offset is not None and exposure is not None:
+        raise DegenetError("pass offset= or exposure= (its log is the offset), not both")
+    given = offset if exposure is None else exposure
+    if given is None:
+        return None
+    return OffsetSpec(column=given if isinstance(given, str) else None,
+                      exposure=exposure is not None)
+
+
+def carried_columns(*given) -> list[str]:
+    """The column names among ``given`` (others are arrays or None)."""
+    return [name for name in given if isinstance(name, str)]
+
+
+def check_carried(frame: pd.DataFrame, names: list[str], target, features, formula) -> None:
+    """Each carried column exists and is not the target or a predictor."""
+    for name in names:
+        if name not in frame.columns:
+            raise DegenetError(f"column {name!r} not found; columns are: "
+                               f"{', '.join(map(str, frame.columns))}")
+        used = (name == target or (features is not None and name in list(features))
+                or (formula is not None and name in _words(formula)))
+        if used:
+            raise DegenetError(f"column {name!r} is an offset, exposure or groups column; it "
+                               "cannot also be the target or a predictor")
+
+
+def carry(frame: pd.DataFrame, positions: np.ndarray, *, offset=None, exposure=None,
+          groups=None) -> tuple[Carried, np.ndarray]:
+    """The carried values on the rows ``positions`` of ``frame``.
+
+    Returns them with a mask of the rows whose values are all present (missing values
+    are the caller's to drop or refuse).
+    """
+    spec = offset_spec(offset, exposure)
+    keep = np.ones(len(positions), dtype=bool)
+    values = group_codes = None
+    if spec is not None:
+        source = frame[spec.column] if spec.column is not None else (
+            offset if exposure is None else exposure)
+        values = _numbers(source, spec.argument, spec.column, len(frame))[positions]
+        keep &= ~np.isnan(values)
+        values[~keep] = 0.0 if not spec.exposure else 1.0
+        values = _as_offset(values, spec.exposure, spec._name())
+    if groups is not None:
+        labels = frame[groups] if isinstance(groups, str) else _column(groups, "groups",
+                                                                       len(frame))
+        codes = pd.factorize(pd.Series(np.asarray(labels, dtype=object)[positions]))[0]
+        keep &= codes >= 0
+        group_codes = codes
+    return Carried(offset=values, spec=spec, groups=group_codes,
+                   group_column=groups if isinstance(groups, str) else None), keep
+
+
+def missing_message(carried: Carried, keep: np.ndarray) -> str:
+    """Which carried column has missing values, and in how many rows."""
+    names = [carried.spec._name()] if carried.spec is not None else []
+    names += ([f"groups column {carried.group_column!r}" if carried.group_column else "groups"]
+              if carried.groups is not None else [])
+    return f"{' or '.join(names)}: {int((~keep).sum())} row(s) with missing values"
+
+
+def restricted(carried: Carried, rows: np.ndarray) -> Carried:
+    """The carried values on a subset of their rows (a boolean mask)."""
+    groups = carried.groups
+    if groups is not None:
+        groups = pd.factorize(groups[rows])[0]
+    return Carried(offset=None if carried.offset is None else carried.offset[rows],
+                   spec=carried.spec, groups=groups, group_column=carried.group_column)
+
+
+def _column(values, what: str, n_rows: int) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim != 1 or len(array) != n_rows:
+        raise DegenetError(f"{what} must be a column name or {n_rows} values, one per row of "
+                           f"the table; received shape {array.shape}")
+    return array
+
+
+def _numbers(source, what: str, column: str | None, n_rows: int) -> np.ndarray:
+    """Float64 values of a column or an array; NaN where missing."""
+    name = f"{what} column {column!r}" if column is not None else what
+    values = source if isinstance(source, pd.Series) else _column(source, what, n_rows)
+    try:
+        numbers = pd.to_numeric(pd.Series(values), errors="raise").to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DegenetError(f"{name} must hold numbers") from None
+    if len(numbers) != n_rows:
+        raise DegenetError(f"{name} must have {n_rows} values, one per row; received "
+                           f"{len(numbers)}")
+    return numbers
+
+
+def _as_offset(values: np.ndarray, exposure: bool, name: str) -> np.ndarray:
+    """The offset: ``values``, or their log for an exposure (which must be > 0)."""
+    if np.isinf(values).any():
+        raise DegenetError(f"{name} holds an infinite value; it needs finite numbers")
+    if not exposure:
+        return values
+    if (values <= 0).any():
+        raise DegenetError(f"{name} holds {values[values <= 0][0]:g}; an exposure must be > 0 "
+                           "(its log is the offset)")
+    return np.log(values)
+
+
+def _words(formula: str) -> set[str]:
+    """The names a formula mentions (identifiers and back-quoted names)."""
+    return {quoted or plain for quoted, plain in _NAME.findall(formula)}
