@@ -36,7 +36,8 @@ SPLIT = ("degenet holds out a validation share of the rows (a seeded split, as d
 
 def expected_failures(estimator) -> dict[str, str]:
     """Checks that fail by design, with the reason."""
-    failures = {"check_sample_weight_equivalence_on_dense_data": SPLIT}
+    failures = {"check_sample_weight_equivalence_on_dense_data": SPLIT,
+                "check_sample_weight_equivalence_on_sparse_data": SPLIT}
     if isinstance(estimator, MLPRegressor):
         failures.update({"check_methods_subset_invariance": FLOAT32,
                          "check_methods_sample_order_invariance": FLOAT32})
@@ -259,3 +260,31 @@ def test_core_sample_weight_errors_name_the_problem():
     with pytest.warns(DataWarning, match="dropped 1 of 20 rows"), \
             pytest.raises(DegenetError, match="missing='drop' removed 1 row"):
         degenet.fit(holes, "y", solver="exact", missing="drop", sample_weight=np.ones(20))
+
+
+@pytest.mark.parametrize("kind", ["csr_matrix", "csc_array", "coo_matrix"])
+def test_sparse_input_is_the_dense_fit(regression_data, kind):
+    from scipy import sparse
+
+    X, y = regression_data
+    X = np.where(np.abs(X - X.mean(0)) < 0.5 * X.std(0), 0.0, X)  # some zeros to store
+    dense = LinearRegression(solver="exact").fit(X, y)
+    given = LinearRegression(solver="exact").fit(getattr(sparse, kind)(X), y)
+    np.testing.assert_array_equal(given.coef_, dense.coef_)
+    np.testing.assert_array_equal(given.predict(sparse.csr_array(X)), dense.predict(X))
+    classes = (y > np.median(y)).astype(int)
+    np.testing.assert_array_equal(
+        LogisticRegression(solver="exact").fit(getattr(sparse, kind)(X), classes).coef_,
+        LogisticRegression(solver="exact").fit(X, classes).coef_)
+
+
+def test_sparse_input_too_large_to_densify_is_refused(regression_data, monkeypatch):
+    from scipy import sparse
+
+    import degenet.estimators
+
+    monkeypatch.setattr(degenet.estimators, "MAX_DENSE_BYTES", 4096)
+    X, y = regression_data
+    with pytest.raises(DegenetError, match=r"X is a sparse 400 x 3 matrix; degenet reads dense "
+                                           r"rows and it would take 9.4 KiB as float64"):
+        LinearRegression(solver="exact").fit(sparse.csr_matrix(X), y)

@@ -340,10 +340,18 @@ def _dense(X) -> np.ndarray:
     if n_bytes > MAX_DENSE_BYTES:
         raise DegenetError(
             f"X is a sparse {X.shape[0]:,} x {X.shape[1]:,} matrix; degenet reads dense rows "
-            f"and it would take {n_bytes / 2**30:.1f} GiB as float64 (the limit is "
-            f"degenet.estimators.MAX_DENSE_BYTES = {MAX_DENSE_BYTES / 2**30:.0f} GiB): "
-            "select or reduce the columns first (e.g. sklearn's TruncatedSVD)")
+            f"and it would take {_size(n_bytes)} as float64, more than "
+            f"degenet.estimators.MAX_DENSE_BYTES ({_size(MAX_DENSE_BYTES)}): select or reduce "
+            "the columns first (e.g. scikit-learn's TruncatedSVD), or raise that limit")
     return X.toarray()
+
+
+def _size(n_bytes: int) -> str:
+    """``9.4 KiB``, ``1.0 GiB``: a size in binary units."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n_bytes < 1024 or unit == "GiB":
+            return f"{n_bytes:.1f} {unit}" if unit != "B" else f"{n_bytes} B"
+        n_bytes /= 1024
 
 
 def _weights(sample_weight, X) -> np.ndarray | None:

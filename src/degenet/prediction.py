@@ -51,7 +51,7 @@ class Predictor:
     def _offset(self, frame: pd.DataFrame, offset, exposure) -> np.ndarray | None:
         spec = self.offset
         wrong = exposure if spec is None or not spec.exposure else offset
-        if spec is None and (offset, exposure) != (None, None) or wrong is not None:
+        if spec is None and (offset is not None or exposure is not None) or wrong is not None:
             fitted = "no offset" if spec is None else f"{spec.argument}="
             raise DegenetError(f"this model was fitted with {fitted}; pass "
                                f"{'nothing' if spec is None else spec.argument + '='} instead")

@@ -119,22 +119,23 @@ def offset_spec(offset, exposure) -> OffsetSpec | None:
                       exposure=exposure is not None)
 
 
-def carried_columns(*given) -> list[str]:
-    """The column names among ``given`` (others are arrays or None)."""
-    return [name for name in given if isinstance(name, str)]
+def carried_columns(**given) -> dict[str, str]:
+    """``{role: column}`` of the roles given as column names (others are arrays or None)."""
+    return {role: name for role, name in given.items() if isinstance(name, str)}
 
 
-def check_carried(frame: pd.DataFrame, names: list[str], target, features, formula) -> None:
+def check_carried(frame: pd.DataFrame, roles: dict[str, str], target, features,
+                  formula) -> None:
     """Each carried column exists and is not the target or a predictor."""
-    for name in names:
+    for role, name in roles.items():
         if name not in frame.columns:
-            raise DegenetError(f"column {name!r} not found; columns are: "
+            raise DegenetError(f"{role} column {name!r} not found; columns are: "
                                f"{', '.join(map(str, frame.columns))}")
         used = (name == target or (features is not None and name in list(features))
                 or (formula is not None and name in _words(formula)))
         if used:
-            raise DegenetError(f"column {name!r} is an offset, exposure or groups column; it "
-                               "cannot also be the target or a predictor")
+            raise DegenetError(f"column {name!r} is the {role} column; it cannot also be the "
+                               "target or a predictor")
 
 
 def carry(frame: pd.DataFrame, positions: np.ndarray, *, offset=None, exposure=None,

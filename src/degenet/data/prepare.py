@@ -64,13 +64,15 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
     if target is not None and (not isinstance(target, str) or not target):
         raise DegenetError(f"target must be a column name; received target={target!r}")
     frame = read_table(data, columns=columns, delimiter=delimiter, file_encoding=file_encoding)
-    names = carried_columns(offset, exposure, groups)
-    check_carried(frame, names, target, features, formula)
-    if (offset, exposure, groups) != (None, None, None) and not frame.index.is_unique:
+    roles = carried_columns(offset=offset, exposure=exposure, groups=groups)
+    check_carried(frame, roles, target, features, formula)
+    names = list(roles.values())
+    carrying = any(value is not None for value in (offset, exposure, groups))
+    if carrying and not frame.index.is_unique:
         frame = frame.reset_index(drop=True)  # rows are matched by their labels below
     encoding, X, y = encode(frame.drop(columns=names) if names else frame, target,
                             features=features, formula=formula, coding=coding, missing=missing)
-    if (offset, exposure, groups) == (None, None, None):
+    if not carrying:
         return Prepared(X=X, target=y, encoding=encoding)
     carried, keep = carry(frame, frame.index.get_indexer(y.index), offset=offset,
                           exposure=exposure, groups=groups)

@@ -48,7 +48,11 @@ def variance_inflation(X: np.ndarray, solution: Solution, *, intercept: bool,
     if solution.condition_number <= CHOLESKY_MAX_CONDITION:
         diagonal = np.diag(spd_solve(G, np.eye(len(G)))[0])
     else:
-        R_inverse = linalg.solve_triangular(r_factor(design, weight), np.eye(len(G)))
+        R = r_factor(design, weight)
+        pivots = np.abs(np.diag(R))
+        if pivots.min() <= 1e-13 * pivots.max():
+            return vif  # collinear on these rows (fewer rows than columns): undefined
+        R_inverse = linalg.solve_triangular(R, np.eye(len(G)))
         diagonal = np.einsum("ij,ij->i", R_inverse, R_inverse)
     tss = np.diag(G)[:r]
     if intercept:
