@@ -231,7 +231,8 @@ def compare_command(
         solver: Annotated[str, typer.Option(
             help="How the regressions are fitted: gd (gradient descent, like the networks) or "
                  "exact (their exact optimum). Networks always use gd.")] = "gd",
-        report_path: Report = None, offset: Offset = None, exposure: Exposure = None):
+        report_path: Report = None, offset: Offset = None, exposure: Exposure = None,
+        cov_type: CovType = None, groups: Groups = None):
     """Fit several models on the same rows, score them alike, say if the network is worth it."""
     from degenet.comparison import compare
     from degenet.report.render import comparison_dict, comparison_text
@@ -240,7 +241,7 @@ def compare_command(
                          learning_rate=learning_rate, patience=patience, validation=validation)
     table = _table(formula=formula, features=features, missing=missing, coding=coding,
                    delimiter=delimiter, file_encoding=file_encoding, offset=offset,
-                   exposure=exposure)
+                   exposure=exposure, cov_type=cov_type, groups=groups)
     _check_report(report_path, data)
     with _progress(quiet or json_) as report:
         result = _run(lambda: compare(str(data), target, models=models, family=family,

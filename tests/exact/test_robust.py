@@ -188,3 +188,17 @@ def test_gradient_descent_tables_take_the_cov_type_too(grunfeld):
                              cov_type="HC1", max_epochs=5)
     assert fitted.exact.cov_type == "HC1"
     assert "Covariance type:" in fitted.summary() and "HC1" in fitted.summary()
+
+
+def test_compare_and_its_report_carry_the_cov_type(grunfeld, tmp_path):
+    from degenet.report import write_report
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparison = degenet.compare(grunfeld, "invest", models=["linear", "mlp:4"],
+                                     features=["value", "capital"], solver="exact",
+                                     cov_type="cluster", groups="firm", max_epochs=3)
+    assert comparison.fits["linear"].exact.cov_type == "cluster"
+    path = write_report(tmp_path / "report.md", comparison, title="grunfeld")
+    text = path.read_text()
+    assert "Covariance type:" in text and "clustered by 11 groups (column 'firm'" in text

@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from degenet.errors import DegenetError
+from degenet.exact.robust import check_cov_type
 from degenet.model.families import Family, get_family, infer_family
 from degenet.checks import is_integer, positive_int
 from degenet.data.prepare import Prepared, prepare
@@ -168,7 +169,7 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
             family: str | Family | None = None, seed: int = 0, cv: int | None = None,
             repeats: int = 1, solver: str = "gd", confidence: float = CONFIDENCE,
             tolerance: float = TOLERANCE, progress: CompareProgress | None = None,
-            **options) -> Comparison:
+            cov_type: str = "nonrobust", **options) -> Comparison:
     """Fit several models on the same rows, score them alike and judge the networks.
 
     Parameters
@@ -186,10 +187,14 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     confidence, tolerance : float
         The verdict's interval level, and the smallest difference that matters as a share
         of the regression's deviance (see :mod:`degenet.comparison.verdict`).
+    cov_type : str
+        The regressions' std errors (:func:`degenet.fit`'s ``cov_type``; ``groups`` is an
+        option of the table).
     **options
         Those of :func:`degenet.fitting.prepare` (``features``, ...) and the
         :class:`~degenet.train.settings.TrainSettings` fields.
     """
+    check_cov_type(cov_type, options.get("groups"))
     reading = set(inspect.signature(prepare).parameters) - {"data", "target"}
     prepared = prepare(data, target, **{k: v for k, v in options.items() if k in reading})
     settings = settings_from({k: v for k, v in options.items() if k not in reading})
@@ -206,7 +211,7 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     plan = _plan(encoded[first.name].y, first.is_classifier, settings.validation, seed, cv,
                  repeats)
     run = _Run(prepared=prepared, settings=settings, seed=seed, progress=progress,
-               n_folds=len(plan), solver=solver)
+               n_folds=len(plan), solver=solver, cov_type=cov_type)
     folds, fold_fits, seconds = [], {name: [] for name in names}, dict.fromkeys(names, 0.0)
     with _once_per_kind(len(plan)):
         for number, (repeat, train, val, test) in enumerate(plan, start=1):
@@ -306,6 +311,7 @@ class _Run:
     progress: CompareProgress | None
     n_folds: int
     solver: str = "gd"
+    cov_type: str = "nonrobust"
 
     def fit(self, spec: ModelSpec, family: Family, encoded, train, val, number: int):
         label = spec.text if self.n_folds == 1 else f"{spec.text} fold {number}/{self.n_folds}"
@@ -314,7 +320,8 @@ class _Run:
         task = Task(spec=spec, family=family, target=encoded, train_rows=train, val_rows=val,
                     settings=self.settings, seed=self.seed,
                     intercept=self.prepared.encoding.intercept,
-                    solver=self.solver if spec.is_regression else "gd")
+                    solver=self.solver if spec.is_regression else "gd",
+                    cov_type=self.cov_type)
         fitted = fit_prepared(self.prepared, task, progress=report)
         if self.progress:  # early stopping ends before max_epochs: mark the fit done
             done = max(fitted.epochs, 1)
