@@ -185,11 +185,12 @@ def test_softmax_takes_no_offset(visits):
 
 def test_missing_exposure_is_named_or_dropped(visits):
     holes = visits.assign(years=visits["years"].where(visits.index % 100 != 0))
-    with pytest.raises(DegenetError, match="missing values in the exposure column 'years': "
-                                           "20 row"):
+    with pytest.raises(DegenetError, match=r"missing values in the exposure column 'years' "
+                                           r"\(20 rows\); pass missing='drop'"):
         degenet.fit(holes, "visits", model="poisson", features=["age"], exposure="years",
                     solver="exact")
-    with pytest.warns(DataWarning, match="dropped the exposure column 'years': 20 row"):
+    with pytest.warns(DataWarning, match="dropped 20 rows with missing values in the "
+                                         "exposure column 'years'"):
         fitted = degenet.fit(holes, "visits", model="poisson", features=["age"],
                              exposure="years", solver="exact", missing="drop")
     assert len(fitted.train_rows) + len(fitted.val_rows) == 1980

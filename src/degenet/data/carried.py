@@ -60,9 +60,9 @@ class OffsetSpec:
         values = _numbers(source, self.argument, self.column, len(frame))
         if np.isnan(values).any():
             where = np.flatnonzero(np.isnan(values))[0]
-            raise DegenetError(f"{self._name()} is missing in row {frame.index[where]!r}; "
+            raise DegenetError(f"{self.name} is missing in row {frame.index[where]!r}; "
                                "the model cannot predict that row")
-        return _as_offset(values, self.exposure, self._name())
+        return _as_offset(values, self.exposure, self.name)
 
     def without_column(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` without the offset's column (it is no predictor)."""
@@ -70,7 +70,9 @@ class OffsetSpec:
             return frame
         return frame.drop(columns=[self.column])
 
-    def _name(self) -> str:
+    @property
+    def name(self) -> str:
+        """How messages name it: ``exposure column 'years'``, or ``offset``."""
         return (f"{self.argument} column {self.column!r}" if self.column is not None
                 else self.argument)
 
@@ -139,38 +141,36 @@ def check_carried(frame: pd.DataFrame, roles: dict[str, str], target, features,
 
 
 def carry(frame: pd.DataFrame, positions: np.ndarray, *, offset=None, exposure=None,
-          groups=None) -> tuple[Carried, np.ndarray]:
+          groups=None) -> tuple[Carried, np.ndarray, str]:
     """The carried values on the rows ``positions`` of ``frame``.
 
-    Returns them with a mask of the rows whose values are all present (missing values
-    are the caller's to drop or refuse).
+    Returns them with a mask of the rows whose values are all present and a phrase naming
+    the columns with missing values and their counts ('' when none): dropping or refusing
+    those rows is the caller's choice.
     """
     spec = offset_spec(offset, exposure)
     keep = np.ones(len(positions), dtype=bool)
-    values = group_codes = None
+    values = codes = None
+    missing = []
     if spec is not None:
         source = frame[spec.column] if spec.column is not None else (
             offset if exposure is None else exposure)
         values = _numbers(source, spec.argument, spec.column, len(frame))[positions]
-        keep &= ~np.isnan(values)
-        values[~keep] = 0.0 if not spec.exposure else 1.0
-        values = _as_offset(values, spec.exposure, spec._name())
+        absent = np.isnan(values)
+        values[absent] = 1.0  # a placeholder: these rows are dropped or refused
+        values = _as_offset(values, spec.exposure, spec.name)
+        keep &= ~absent
+        missing += [f"{spec.name} ({int(absent.sum())} rows)"] if absent.any() else []
     if groups is not None:
         labels = frame[groups] if isinstance(groups, str) else _column(groups, "groups",
                                                                        len(frame))
         codes = pd.factorize(pd.Series(np.asarray(labels, dtype=object)[positions]))[0]
         keep &= codes >= 0
-        group_codes = codes
-    return Carried(offset=values, spec=spec, groups=group_codes,
-                   group_column=groups if isinstance(groups, str) else None), keep
-
-
-def missing_message(carried: Carried, keep: np.ndarray) -> str:
-    """Which carried column has missing values, and in how many rows."""
-    names = [carried.spec._name()] if carried.spec is not None else []
-    names += ([f"groups column {carried.group_column!r}" if carried.group_column else "groups"]
-              if carried.groups is not None else [])
-    return f"{' or '.join(names)}: {int((~keep).sum())} row(s) with missing values"
+        name = f"groups column {groups!r}" if isinstance(groups, str) else "groups"
+        missing += [f"{name} ({int((codes < 0).sum())} rows)"] if (codes < 0).any() else []
+    carried = Carried(offset=values, spec=spec, groups=codes,
+                      group_column=groups if isinstance(groups, str) else None)
+    return carried, keep, ", ".join(missing)
 
 
 def restricted(carried: Carried, rows: np.ndarray) -> Carried:

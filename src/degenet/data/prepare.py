@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from degenet.data.carried import (Carried, carried_columns, carry, check_carried,
-                                  missing_message, restricted)
+from degenet.data.carried import Carried, carried_columns, carry, check_carried, restricted
 from degenet.data.encoding import Encoding, encode
 from degenet.data.tables import read_table
 from degenet.errors import DataWarning, DegenetError
@@ -74,14 +73,14 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
                             features=features, formula=formula, coding=coding, missing=missing)
     if not carrying:
         return Prepared(X=X, target=y, encoding=encoding)
-    carried, keep = carry(frame, frame.index.get_indexer(y.index), offset=offset,
-                          exposure=exposure, groups=groups)
+    carried, keep, absent = carry(frame, frame.index.get_indexer(y.index), offset=offset,
+                                  exposure=exposure, groups=groups)
     if not keep.all():
         if missing != "drop":
-            raise DegenetError(f"missing values in the {missing_message(carried, keep)}; "
-                               "pass missing='drop' to leave those rows out")
-        warnings.warn(f"dropped the {missing_message(carried, keep)}; {int(keep.sum())} rows "
-                      "remain", DataWarning, stacklevel=3)
+            raise DegenetError(f"missing values in the {absent}; pass missing='drop' to "
+                               "leave those rows out")
+        warnings.warn(f"dropped {int((~keep).sum())} rows with missing values in the "
+                      f"{absent}; {int(keep.sum())} rows remain", DataWarning, stacklevel=3)
         X, y, carried = X[keep], y[keep], restricted(carried, keep)
         encoding = dataclasses.replace(
             encoding, dropped_rows=encoding.dropped_rows + int((~keep).sum()))
