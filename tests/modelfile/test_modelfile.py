@@ -353,3 +353,18 @@ def test_cli_save_refuses_a_busy_folder_before_training(tmp_path, csv_table):
     result = _invoke("fit", csv_table, "-t", "spend", "--save", tmp_path, "--quiet")
     assert result.exit_code == 2 and "holds other files (keep.txt)" in _unwrapped(result.stderr)
     assert result.stdout == ""  # refused before any training output
+
+
+@pytest.mark.parametrize("target, model", [("spend", "linear"), ("colour", "softmax")])
+def test_an_exact_fit_keeps_its_float64_optimum(tmp_path, table, target, model):
+    fitted = _fit(table, target, model, solver="exact")
+    fitted.save(tmp_path / "model")
+    loaded = degenet.load(tmp_path / "model")
+    for ours, theirs in zip(loaded.exact_weights(), fitted.exact_weights()):
+        np.testing.assert_array_equal(ours, theirs)  # JSON numbers keep every float64 digit
+    path = tmp_path / "model" / SIDECAR
+    sidecar = json.loads(path.read_text())
+    sidecar["exact_weights"]["beta"] = sidecar["exact_weights"]["beta"][:1]
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(DegenetError, match="exact_weights that are not 2 x"):
+        degenet.load(tmp_path / "model")
