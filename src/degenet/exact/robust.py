@@ -32,7 +32,7 @@ leverage: it takes HC0, HC1 and cluster.
 Everything is computed in the standardized coordinates of the exact solver
 (:class:`~degenet.exact.design.Design`) and mapped back through the Jacobian of the
 standardization, as the model-based covariance is: on longley (condition number ~1e9 in the
-raw units) statsmodels' own HC2, HC3 and cluster std errors keep 8 digits, these 13.
+raw units) statsmodels' own HC2, HC3 and cluster std errors keep 8 digits, these 12.
 """
 
 from __future__ import annotations
