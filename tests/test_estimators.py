@@ -139,8 +139,10 @@ def test_dataframe_names_reach_the_summary(regression_data):
     fitted = LinearRegression(solver="exact").fit(frame, y)
     assert list(fitted.feature_names_in_) == ["age", "income", "rate"]
     summary = fitted.summary()
-    assert list(summary.index) == ["age", "income", "rate", "intercept"]
-    np.testing.assert_allclose(summary["estimate"].iloc[:3], fitted.coef_)
+    assert list(summary.table.index) == ["age", "income", "rate", "intercept"]
+    np.testing.assert_allclose(summary.table["estimate"].iloc[:3], fitted.coef_)
+    assert str(summary) == str(fitted.fit_.summary())  # the estimator agrees with Fit
+    assert "age" in summary and "income" in summary
 
 
 def test_networks_have_no_coefficients(regression_data):

@@ -115,10 +115,11 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         tags.input_tags.sparse = True
         return tags
 
-    def summary(self) -> pd.DataFrame:
-        """The coefficient table of the fit (single-layer models), in the data's units."""
+    def summary(self, level: float = 0.95):
+        """The fit's summary (single-layer models), as :meth:`degenet.Fit.summary`: header,
+        coefficient table in the data's units, notes; ``summary().table`` is the table."""
         check_is_fitted(self)
-        return self.fit_.coefficients
+        return self.fit_.summary(level)
 
     def save(self, path) -> None:
         """Write the fitted model to ``path`` (see :mod:`degenet.modelfile`)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
-from degenet.errors import ConvergenceWarning, DegenetError
+from degenet.errors import ConvergenceWarning, DegenetError, warn
 from degenet.exact.diagnostics import Diagnostics, diagnose, emit
 from degenet.exact.robust import check_cov_type
 from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
@@ -267,7 +266,7 @@ def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> _
     diagnostics = diagnose(task.family, solution, X[counted], y[counted], prepared.terms,
                            intercept=task.intercept, classes=task.target.classes,
                            sample_weight=None if row_weight is None else row_weight[counted])
-    emit(diagnostics, task.spec.text, stacklevel=4)
+    emit(diagnostics, task.spec.text)
     return _Exact(solution=solution, diagnostics=diagnostics, seconds=seconds)
 
 
@@ -318,12 +317,12 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
         groups=None if groups is None or task.cov_type != "cluster" else groups[train_rows],
         groups_name=prepared.carried.group_column)
     if not regression.at_optimum and exact.diagnostics.separation is None:
-        warnings.warn(
+        warn(
             f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
             f"{regression.agreement()}. Tolerance: every coefficient within "
             f"{MAX_STD_ERRORS:g} std error and a likelihood ratio at most the number of "
             "coefficients. Use solver='exact', or train longer (max_epochs, patience).",
-            ConvergenceWarning, stacklevel=4)
+            ConvergenceWarning)
     return regression
 
 
@@ -348,13 +347,13 @@ def _in_target_units(result: TrainResult, scale: float) -> TrainResult:
 
 def _warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSettings) -> None:
     if result.best_epoch == 0:
-        warnings.warn(
+        warn(
             f"model {spec.text!r}: the validation loss was never finite (training diverged); "
             f"the initial weights are kept. Lower learning_rate={settings.learning_rate:g}.",
-            ConvergenceWarning, stacklevel=4)
+            ConvergenceWarning)
     elif not result.stopped_early:
-        warnings.warn(
+        warn(
             f"model {spec.text!r}: training reached max_epochs={settings.max_epochs} with the "
             f"validation loss still improving at epoch {result.best_epoch} "
             f"(val_loss {result.val_loss:.6g}); raise max_epochs.",
-            ConvergenceWarning, stacklevel=4)
+            ConvergenceWarning)

@@ -29,12 +29,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from degenet.errors import DegenetError
+from degenet.errors import DegenetError, warn
 from degenet.exact.robust import check_cov_type
 from degenet.model.families import Family, get_family, infer_family
 from degenet.checks import is_integer, positive_int
 from degenet.data.prepare import Prepared, prepare
 from degenet.fitting import Fit, Task, choose_family, fit_prepared, settings_from
+from degenet.comparison.notebook import comparison_html, comparison_line
 from degenet.comparison.metrics import baseline_eta, score, unit_deviance
 from degenet.randomness import check_seed, derive
 from degenet.model.specs import ModelSpec, parse_specs
@@ -106,6 +107,12 @@ class Comparison:
     seed: int = 0
     scores: pd.DataFrame | None = None
     verdicts: tuple[Verdict, ...] = ()
+
+    def __repr__(self) -> str:
+        return comparison_line(self)
+
+    def _repr_html_(self) -> str:
+        return comparison_html(self)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -271,7 +278,7 @@ def _once_per_kind(n_folds: int):
     for (category, _), items in groups.items():
         note = (f" (in {len(items)} of {n_folds} folds; the figures are the first's)"
                 if len(items) > 1 else "")
-        warnings.warn(f"{items[0].message}{note}", category, stacklevel=4)
+        warn(f"{items[0].message}{note}", category)
 
 
 def _plan(y: np.ndarray, stratify: bool, validation: float, seed: int, cv: int | None,

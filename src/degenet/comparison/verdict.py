@@ -37,6 +37,7 @@ from scipy import stats
 
 from degenet.errors import DegenetError
 from degenet.jsonvalues import plain
+from degenet import display
 from degenet.randomness import derive
 
 CONFIDENCE = 0.95
@@ -107,6 +108,22 @@ class Verdict:
                 f"regression {self.regression}: the difference in held-out deviance per "
                 f"observation is {self.loss_difference:+.4g} ({level} {self.ci_low:+.4g} to "
                 f"{self.ci_high:+.4g}){bound}.")
+
+    def __repr__(self) -> str:
+        return (f"<Verdict {self.network} vs {self.regression}: prefer {self.prefer}; "
+                f"loss_difference {self.loss_difference:+.4g} ({self.confidence:.0%} CI "
+                f"{self.ci_low:+.4g} to {self.ci_high:+.4g})>")
+
+    def _repr_html_(self) -> str:
+        return display.card(f"{self.network} vs {self.regression}", self.html_block())
+
+    def html_block(self) -> str:
+        """The badge (what to prefer) and the sentence, for a notebook."""
+        label = {"network": f"prefer the network {self.network}",
+                 "regression": f"prefer the regression {self.regression}",
+                 "either": "no reason to prefer the network"}[self.prefer]
+        return (f'<div style="margin:0.3em 0">{display.badge(label, self.prefer)}</div>'
+                + display.paragraph(self.sentence))
 
     def to_dict(self) -> dict:
         """The JSON form: every field, the sentence and the sign convention."""

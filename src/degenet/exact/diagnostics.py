@@ -8,12 +8,11 @@ by :mod:`degenet.exact.inflation`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from degenet.errors import DataWarning
+from degenet.errors import DataWarning, warn
 from degenet.exact.inflation import LARGE_VIF, inflation_note, variance_inflation
 from degenet.exact.separation import Separation, find_separation
 from degenet.exact.solution import Solution
@@ -65,11 +64,11 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
                        vif=vif)
 
 
-def emit(diagnostics: Diagnostics, model: str, stacklevel: int = 2) -> None:
+def emit(diagnostics: Diagnostics, model: str) -> None:
     """Each diagnostic as a :class:`DataWarning` naming the model."""
     for note in diagnostics.notes:
         if "did not converge" not in note:  # the solver warned already
-            warnings.warn(f"model {model!r}: {note}", DataWarning, stacklevel=stacklevel + 1)
+            warn(f"model {model!r}: {note}", DataWarning)
 
 
 def collinear_note(solution: Solution, terms, j: int) -> str:

@@ -17,13 +17,12 @@ n_outputs - k`` (the categorical reference class) at zero. Every family-specific
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
 
-from degenet.errors import ConvergenceWarning
+from degenet.errors import ConvergenceWarning, warn
 from degenet.exact.blockpass import row_pass
 from degenet.exact.design import r_factor
 from degenet.exact.gram import gram, intercept_gram, symmetric, with_intercept
@@ -218,10 +217,10 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
     theta, g, H, eta, loss, n_iter, converged = _iterate(problem, theta, first, tol, max_iter,
                                                          single)
     if not converged:
-        warnings.warn(
+        warn(
             f"{family.name} exact solver: Newton did not converge in {n_iter} of "
             f"max_iter={max_iter} iterations (max abs gradient {np.abs(g).max():.3g}); the "
-            "data may be separable, or raise max_iter.", ConvergenceWarning, stacklevel=3)
+            "data may be separable, or raise max_iter.", ConvergenceWarning)
     return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, converged=converged,
                      collinear=collinear)
 

@@ -33,7 +33,7 @@ from degenet.exact.inference import coefficient_frame, coefficient_table, std_er
 from degenet.exact.readings import StatsmodelsNames
 from degenet.exact.robust import Covariance, robust_covariance
 from degenet.exact.solution import Solution
-from degenet.exact.summary import summary_text
+from degenet.exact.summary import Summary
 from degenet.jsonvalues import number, plain, records
 from degenet.model.family import Family
 
@@ -261,10 +261,11 @@ class RegressionResults(StatsmodelsNames):
             out.append(f"p-values and intervals withheld: {withheld}.")
         return out
 
-    def summary(self, level: float = 0.95) -> str:
-        """A statsmodels-like text summary: header, coefficient table, notes."""
+    def summary(self, level: float = 0.95) -> Summary:
+        """A statsmodels-like summary: header, coefficient table, notes; prints as text,
+        renders as tables in a notebook."""
         f = self.fitted
-        return summary_text(f"degenet regression results: {f.model} ({f.family.name})",
+        return Summary(f"degenet regression results: {f.model} ({f.family.name})",
                             self.header(), self.coefficient_table(level), self.notes())
 
     def table_records(self, level: float = 0.95) -> list[dict]:

@@ -95,9 +95,10 @@ def exact_line(fitted: Fit) -> str:
                    if exact["max_std_diff"] is not None and fitted.solver == "gd" else "")
 
 
-def fit_text(fitted: Fit) -> str:
-    """Epoch log, validation loss and, for a regression, its summary."""
-    lines = epoch_log(fitted)
+def fit_text(fitted: Fit, *, epochs: bool = True) -> str:
+    """Epoch log (unless ``epochs=False``: ``--quiet``), validation loss and, for a
+    regression, its summary."""
+    lines = epoch_log(fitted) if epochs else []
     t = fitted.training
     if t is None:
         lines.append(f"exact solver: val_loss {fitted.val_loss:.6g}   "
@@ -106,7 +107,7 @@ def fit_text(fitted: Fit) -> str:
         lines.append(f"best epoch {t.best_epoch} of {t.epochs}: val_loss {fitted.val_loss:.6g}"
                      f"   (compile {t.compile_seconds:.2f} s, train {t.train_seconds:.2f} s)")
     if fitted.exact is not None:
-        lines.append(fitted.summary())
+        lines.append(str(fitted.summary()))
     lines.extend(fitted.encoding.describe())  # each categorical column's reference level
     return "\n".join(lines)
 
@@ -126,14 +127,15 @@ def comparison_text(comparison: Comparison) -> str:
     return "\n".join(lines).rstrip()
 
 
-def demo_text(demo: Demo) -> str:
-    """The post's experiment, model by model, then the analysis."""
+def demo_text(demo: Demo, *, epochs: bool = True) -> str:
+    """The post's experiment, model by model, then the analysis (``epochs=False``: without
+    the epoch logs, for ``--quiet``)."""
     blocks = [f"degenet demo: the post's experiment on {demo.n:,} people (seed {demo.seed}, "
               f"partnered num_balloons = {demo.partnered_children:g} * children - 0.2 * age)"]
     for target, comparison in demo.comparisons.items():
         for name, fitted in comparison.fits.items():
             header = f"======= Output type: {target}  Model type: {name} ({fitted.family.name})"
-            body = epoch_log(fitted)
+            body = epoch_log(fitted) if epochs else []
             body.append(f"best epoch {fitted.best_epoch}: "
                         f"val_loss {fitted.val_loss:.5g}")
             if fitted.spec.is_regression:

@@ -1,8 +1,14 @@
-"""Gradient descent on the backend's route: the compiled engine, or Keras's own loop.
+"""Gradient descent on the backend's route: each backend's compiled route, or Keras's loop.
 
-On the JAX backend the compiled engine (:mod:`degenet.train.engine`) runs whole epochs in one
-XLA program; other backends use Keras's own ``fit`` with the same split, loss, early
-stopping and restore of the best weights.
+- JAX: the compiled engine (:mod:`degenet.train.engine`) runs whole epochs in one XLA program;
+- TensorFlow: one XLA program per epoch (:mod:`degenet.train.tf_loop`);
+- torch: a lean eager loop (:mod:`degenet.train.torch_loop`).
+
+All three train a chain of Dense layers with the same permutation, Adam, averaged
+regression iterates and early stopping, so a seed gives the same model within round-off.
+Anything else (another optimizer on torch or TensorFlow, a network that is not a Dense
+chain, another backend) uses Keras's own ``fit`` with the same split, loss, early stopping
+and restore of the best weights.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from degenet.model.family import Family
 from degenet.model.network import has_offset
 from degenet.randomness import derive
 from degenet.train.engine import dense_stack, train_scan
+from degenet.train.hostloop import layers_of, uses_builtin_adam
 from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings, batch_size_for,
                                     history_frame, make_optimizer, row_weights)
 
@@ -50,9 +57,16 @@ def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
         return train_scan(net, family, X, y, settings, train_rows=train_rows,
                           val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
                           weight=weight, offset=offset)
+    route = _backend_route(net, settings)
+    if route is not None:
+        return route(net, family, X, y, settings, train_rows=train_rows, val_rows=val_rows,
+                     scaling=scaling, seed=seed, progress=progress, weight=weight,
+                     offset=offset)
     if weight is not None:
-        raise DegenetError(f"sample_weight with solver='gd' needs the JAX backend; the "
-                           f"{backend()} backend trains unweighted (use solver='exact')")
+        raise DegenetError(f"sample_weight with solver='gd' and optimizer="
+                           f"{settings.optimizer!r} needs the JAX backend or Adam; the "
+                           f"{backend()} backend's Keras loop trains unweighted (use "
+                           "solver='exact' or optimizer='adam')")
 
     def inputs(rows):  # the network's inputs for these rows: features, and the offset
         features = scaling.apply(X[rows]).astype(np.float32)
@@ -60,6 +74,24 @@ def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
 
     return _train_keras(net, family, inputs(train_rows), y[train_rows], inputs(val_rows),
                         y[val_rows], settings, seed=seed, progress=progress)
+
+
+def _backend_route(net: keras.Model, settings: TrainSettings):
+    """The torch or TensorFlow route's ``train`` function, or None for Keras's loop.
+
+    Imported here, for the backend in use only: torch and TensorFlow are optional, and
+    importing either costs seconds.
+    """
+    name = backend()
+    if name not in ("torch", "tensorflow") or layers_of(net) is None:
+        return None
+    if not uses_builtin_adam(settings):
+        return None
+    if name == "torch":
+        from degenet.train.torch_loop import train_torch
+        return train_torch
+    from degenet.train.tf_loop import train_tf
+    return train_tf
 
 
 class _Progress(keras.callbacks.Callback):
