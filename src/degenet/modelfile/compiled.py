@@ -44,8 +44,10 @@ def compiled_copy(fitted, *, optimizer_state: bool) -> tuple:
     optimizer = _optimizer_like(source, fitted.settings)
     copy.compile(optimizer=optimizer, loss=fitted.family.keras_loss)
     saved = optimizer_state and source is not None and source.built
+    # Built either way: an unbuilt optimizer saves 2 of its variables, and Keras warns on
+    # loading that they do not match the built one's.
+    optimizer.build(copy.trainable_variables)
     if saved:
-        optimizer.build(copy.trainable_variables)
         for target, value in zip(optimizer.variables, source.variables):
             target.assign(keras.ops.convert_to_numpy(value.value))
     return copy, {"class": type(optimizer).__name__.removeprefix("Torch"),

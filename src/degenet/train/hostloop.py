@@ -183,5 +183,9 @@ ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
 
 
 def uses_builtin_adam(settings: TrainSettings) -> bool:
-    """Whether the routes' written-out Adam is the optimizer asked for (else Keras's loop)."""
-    return type(keras.optimizers.get(settings.optimizer)) is keras.optimizers.Adam
+    """Whether the routes' written-out Adam is the optimizer asked for (else Keras's loop).
+
+    By class name: on torch Keras's Adam is a subclass (``torch_adam.Adam``), and AdamW,
+    another subclass, is not Adam."""
+    optimizer = keras.optimizers.get(settings.optimizer)
+    return isinstance(optimizer, keras.optimizers.Adam) and type(optimizer).__name__ == "Adam"
