@@ -33,7 +33,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# A small suite on the torch backend: fit, compare, report, save/load, estimators.
+# A small suite on the torch backend: fit, compare, report, save/load, estimators, demo
+# (the rest of the suite tests backend-free code or the JAX engine itself).
+TORCH_TESTS := tests/train/test_hostloop.py tests/train/test_backend_routes.py \
+	tests/test_backends.py tests/modelfile tests/report
+
 test-torch: $(TORCH_STAMP)
 	KERAS_BACKEND=torch OMP_NUM_THREADS=1 $(TORCH_BIN)/python -m pytest -q $(TORCH_TESTS)
 

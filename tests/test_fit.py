@@ -149,3 +149,23 @@ def test_compare_shares_one_split(linear_table):
     np.testing.assert_array_equal(first.val_rows, second.val_rows)
     assert list(result.table.index) == ["linear", "mlp:8"]
     assert {"val_loss", "epochs", "parameters"} <= set(result.table.columns)
+
+
+def test_a_warning_points_at_the_callers_line():
+    """A DataWarning from predict_proba named fitting internals (fitting.py:184); it is
+    the user's line that passed the extra column."""
+    import warnings as _warnings
+
+    from degenet.errors import DataWarning
+
+    people = degenet.datasets.balloons(1000, seed=0)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        fit = degenet.fit(people, target="color", model="logistic",
+                          features=["relationship", "children", "age"])
+    with pytest.warns(DataWarning, match="ignoring column") as caught:
+        fit.predict_proba(people)  # this line
+    assert caught[0].filename == __file__
+    import inspect
+
+    assert caught[0].lineno == inspect.currentframe().f_lineno - 4
