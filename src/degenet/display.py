@@ -41,7 +41,7 @@ def badge(text: str, tone: str = "neutral") -> str:
 
 def facts(pairs: list[tuple[str, object]]) -> str:
     """``label: value`` pairs on one wrapped line, labels muted."""
-    items = [f'<span style="margin-right:1.2em"><span style="color:#777">{escape(label)}</span> '
+    items = [f'<span style="margin-right:1.2em;white-space:nowrap"><span style="color:#777">{escape(label)}</span> '
              f'{escape(value)}</span>' for label, value in pairs]
     return f'<div style="margin:0.2em 0">{"".join(items)}</div>'
 
