@@ -65,3 +65,23 @@ def test_another_optimizer_trains_with_keras_where_there_is_no_engine(people):
     fit = _fit(people, "num_balloons", "linear", optimizer="sgd", max_epochs=5)
     expected = "jax-scan" if backend() == "jax" else "keras-fit"
     assert fit.training.engine == expected and fit.epochs <= 5
+
+
+def test_an_exposure_reaches_the_route():
+    """Counts proportional to time at risk: the route adds log(years) to eta, so the rate
+    coefficients land at the exact optimum of the model with the exposure."""
+    rng = np.random.default_rng(11)
+    n = 2000
+    years = np.exp(rng.uniform(np.log(0.1), np.log(10.0), n))
+    age, smoker = rng.uniform(-1, 1, n), rng.integers(0, 2, n)
+    visits = rng.poisson(np.exp(0.3 + 0.5 * age - 0.4 * smoker) * years)
+    import pandas as pd
+
+    frame = pd.DataFrame({"age": age, "smoker": smoker, "years": years, "visits": visits})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = degenet.fit(frame, "visits", model="poisson", features=["age", "smoker"],
+                          exposure="years", seed=1)
+    assert fit.training.engine == ENGINES.get(backend(), "keras-fit")
+    assert fit.exact.max_std_diff < 1.0
+    assert fit.coefficients.loc["smoker", "estimate"] == pytest.approx(-0.4, abs=0.15)

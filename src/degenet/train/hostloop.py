@@ -162,13 +162,18 @@ class Stopper:
 
 
 def layers_of(net: keras.Model) -> list[tuple] | None:
-    """The network as ``(kernel, bias or None, activation name)`` Keras variables per layer.
+    """The network as ``(kernel, bias or None, activation name)`` Keras variables per layer
+    (an offset added to its output is left to the caller, as in ``engine.dense_stack``).
 
     ``None`` when ``net`` is not a chain of Dense layers without non-trainable state, or
     uses an activation the routes do not write out: Keras's own loop trains it then.
     """
     layers = [layer for layer in net.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if (not layers or net.non_trainable_variables or len(net.inputs) != 1
+    # An offset input added to eta (``plus_offset``): the routes add the offset themselves.
+    offset = len(net.inputs) == 2 and bool(layers) and type(layers[-1]) is keras.layers.Add
+    if offset:
+        layers = layers[:-1]
+    if (not layers or net.non_trainable_variables or len(net.inputs) != 1 + offset
             or any(type(layer) is not keras.layers.Dense for layer in layers)):
         return None
     chain = [(layer.kernel, layer.bias if layer.use_bias else None,

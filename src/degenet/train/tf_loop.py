@@ -54,16 +54,19 @@ def _adam(weights, grads, m, v, step, alpha):
 
 
 def _build(stack, family: Family, average: bool):
-    """The epoch program: ``(weights, m, v, step, rate, lr, X, y, w, order, masks, X_val,
-    y_val, w_val) -> (weights, m, v, step, candidate, training loss sum, val_loss)``."""
+    """The epoch program: ``(weights, m, v, step, rate, lr, X, y, w, o, order, masks, X_val,
+    y_val, w_val, o_val) -> (weights, m, v, step, candidate, training loss sum, val_loss)``;
+    ``w`` weights the rows' losses, ``o`` ``(n, 1)`` is added to their eta."""
 
-    def epoch(weights, m, v, step, rate, lr, X, y, w, order, masks, X_val, y_val, w_val):
+    def epoch(weights, m, v, step, rate, lr, X, y, w, o, order, masks, X_val, y_val, w_val,
+              o_val):
         def body(i, weights, m, v, step, mean, total):
             rows, mask = order[i], masks[i] * tf.gather(w, order[i])
-            xb, yb = tf.gather(X, rows), tf.gather(y, rows)
+            xb, yb, ob = tf.gather(X, rows), tf.gather(y, rows), tf.gather(o, rows)
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                batch_total = tf.reduce_sum(family.loss(yb, _forward(stack, weights, xb)) * mask)
+                eta = _forward(stack, weights, xb) + ob
+                batch_total = tf.reduce_sum(family.loss(yb, eta) * mask)
                 loss = batch_total / tf.maximum(tf.reduce_sum(masks[i]), 1.0)
             grads = tape.gradient(loss, weights)
             step = step + 1.0
@@ -78,7 +81,8 @@ def _build(stack, family: Family, average: bool):
             lambda i, *_: i < tf.shape(order)[0], body,
             (tf.constant(0), weights, m, v, step, list(weights), tf.constant(0.0)))
         candidate = mean if average else weights
-        val = tf.reduce_mean(family.loss(y_val, _forward(stack, candidate, X_val)) * w_val)
+        val = tf.reduce_mean(family.loss(y_val, _forward(stack, candidate, X_val) + o_val)
+                             * w_val)
         return weights, m, v, step, candidate, total, val
 
     return tf.function(epoch, jit_compile=True, reduce_retracing=True)
@@ -96,16 +100,21 @@ def _program(stack, family: Family, average: bool):
     return _CACHE[key], True
 
 
-def _tensors(family, X, y, weight, rows, scaling):
+def _tensors(family, X, y, weight, offset, rows, scaling):
+    """Features, target, row weights and offsets ``(n, 1)`` of ``rows`` (ones and zeros
+    when there are none: one program serves both)."""
     w = np.ones(len(rows), np.float32) if weight is None else weight[rows].astype(np.float32)
+    o = (np.zeros((len(rows), 1), np.float32) if offset is None
+         else offset[rows, None].astype(np.float32))
     return (tf.constant(np.asarray(scaling.apply(X[rows]), dtype=np.float32)),
-            tf.constant(np.asarray(y[rows]).astype(family.y_dtype)), tf.constant(w))
+            tf.constant(np.asarray(y[rows]).astype(family.y_dtype)), tf.constant(w),
+            tf.constant(o))
 
 
 def train_tf(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainSettings, *,
              train_rows: np.ndarray, val_rows: np.ndarray, scaling: Scaling, seed: int,
-             progress: ProgressCallback | None = None,
-             weight: np.ndarray | None = None) -> TrainResult:
+             progress: ProgressCallback | None = None, weight: np.ndarray | None = None,
+             offset: np.ndarray | None = None) -> TrainResult:
     """Train the Dense chain ``net`` (outputting logits) in place; see ``loop.train``."""
     started = time.perf_counter()
     layers = layers_of(net)
@@ -118,8 +127,9 @@ def train_tf(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainS
     weights = [tf.identity(v.value) for v in variables]
     m, v = [tf.zeros_like(w) for w in weights], [tf.zeros_like(w) for w in weights]
     step, lr = tf.constant(0.0), tf.constant(float(p.settings.learning_rate), tf.float32)
-    X_train, y_train, w_train = _tensors(family, X, y, weight, train_rows, scaling)
-    X_val, y_val, w_val = _tensors(family, X, y, weight, val_rows, scaling)
+    X_train, y_train, w_train, o_train = _tensors(family, X, y, weight, offset, train_rows,
+                                                  scaling)
+    X_val, y_val, w_val, o_val = _tensors(family, X, y, weight, offset, val_rows, scaling)
     program, new = _program(stack, family, p.average)
     stopper, best, seconds = Stopper(p.settings, progress), list(weights), []
     while not stopper.done:
@@ -127,8 +137,8 @@ def train_tf(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainS
         call = time.perf_counter()
         weights, m, v, step, candidate, total, val = program(
             weights, m, v, step, tf.constant(stopper.rate, tf.float32), lr, X_train, y_train,
-            w_train, tf.constant(order.astype(np.int32)), tf.constant(masks), X_val, y_val,
-            w_val)
+            w_train, o_train, tf.constant(order.astype(np.int32)), tf.constant(masks), X_val,
+            y_val, w_val, o_val)
         improved = stopper.update(float(total) / len(train_rows), float(val))
         seconds.append(time.perf_counter() - call)
         if improved:

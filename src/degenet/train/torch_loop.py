@@ -69,11 +69,12 @@ class _Adam:
 
 def train_torch(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainSettings, *,
                 train_rows: np.ndarray, val_rows: np.ndarray, scaling: Scaling, seed: int,
-                progress: ProgressCallback | None = None,
-                weight: np.ndarray | None = None) -> TrainResult:
+                progress: ProgressCallback | None = None, weight: np.ndarray | None = None,
+                offset: np.ndarray | None = None) -> TrainResult:
     """Train the Dense chain ``net`` (outputting logits) in place; see ``loop.train``.
 
-    ``weight`` ``(n_samples,)`` weights the rows' losses (``settings.row_weights``).
+    ``weight`` ``(n_samples,)`` weights the rows' losses (``settings.row_weights``);
+    ``offset`` ``(n_samples,)`` is added to each row's eta.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -81,20 +82,27 @@ def train_torch(net, family: Family, X: np.ndarray, y: np.ndarray, settings: Tra
         with torch.enable_grad():
             return _train(net, family, X, y, settings, train_rows=train_rows,
                           val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
-                          weight=weight)
+                          weight=weight, offset=offset)
     finally:
         torch.set_num_threads(threads)
 
 
-def _tensors(family, X, y, weight, rows, scaling):
+def _tensors(family, X, y, weight, offset, rows, scaling):
+    """Features, target, row weights (or None) and offsets ``(n, 1)`` (or None) of ``rows``."""
     y_dtype = torch.int64 if np.dtype(family.y_dtype).kind == "i" else torch.float32
     w = None if weight is None else torch.from_numpy(weight[rows].astype(np.float32))
+    o = None if offset is None else torch.from_numpy(offset[rows, None].astype(np.float32))
     return (torch.from_numpy(np.ascontiguousarray(scaling.apply(X[rows]), dtype=np.float32)),
-            torch.from_numpy(np.asarray(y[rows])).to(y_dtype), w)
+            torch.from_numpy(np.asarray(y[rows])).to(y_dtype), w, o)
+
+
+def _eta(stack, weights, X, o):
+    eta = _forward(stack, weights, X)
+    return eta if o is None else eta + o
 
 
 def _train(net, family, X, y, settings, *, train_rows, val_rows, scaling, seed, progress,
-           weight) -> TrainResult:
+           weight, offset) -> TrainResult:
     started = time.perf_counter()
     layers = layers_of(net)
     p: Plan = plan(len(layers), len(train_rows), settings, seed)
@@ -104,17 +112,16 @@ def _train(net, family, X, y, settings, *, train_rows, val_rows, scaling, seed, 
                       _ACTIVATIONS[name]))
         variables += [kernel] + ([] if bias is None else [bias])
     weights = [v.value.detach().clone().requires_grad_(True) for v in variables]
-    X_train, y_train, w_train = _tensors(family, X, y, weight, train_rows, scaling)
-    X_val, y_val, w_val = _tensors(family, X, y, weight, val_rows, scaling)
+    train = _tensors(family, X, y, weight, offset, train_rows, scaling)
+    X_val, y_val, w_val, o_val = _tensors(family, X, y, weight, offset, val_rows, scaling)
     optimizer = _Adam(weights, float(p.settings.learning_rate))
     stopper = Stopper(p.settings, progress)
     best = [w.detach().clone() for w in weights]
     n_train = len(train_rows)
     while not stopper.done:
-        candidate, total = _epoch(p, stack, weights, optimizer, family, stopper,
-                                  X_train, y_train, w_train)
+        candidate, total = _epoch(p, stack, weights, optimizer, family, stopper, *train)
         with torch.no_grad():
-            losses = family.loss(y_val, _forward(stack, candidate, X_val))
+            losses = family.loss(y_val, _eta(stack, candidate, X_val, o_val))
             val = float(torch.mean(losses if w_val is None else losses * w_val))
         if stopper.update(total / n_train, val):
             best = [w.detach().clone() for w in candidate]
@@ -123,7 +130,7 @@ def _train(net, family, X, y, settings, *, train_rows, val_rows, scaling, seed, 
     return stopper.result(compile_seconds=0.0, started=started, engine="torch-loop")
 
 
-def _epoch(p: Plan, stack, weights, optimizer, family, stopper, X, y, w):
+def _epoch(p: Plan, stack, weights, optimizer, family, stopper, X, y, w, o):
     """One pass over the shuffled training rows; ``(candidate, summed training loss)``.
 
     The last batch is simply shorter (the engine pads and masks it: the same mean)."""
@@ -131,11 +138,13 @@ def _epoch(p: Plan, stack, weights, optimizer, family, stopper, X, y, w):
     order = torch.from_numpy(p.padded_order(stopper.epoch, n_train)[0].reshape(-1)[:n_train])
     X, y = X[order], y[order]
     w = None if w is None else w[order]
+    o = None if o is None else o[order]
     mean = [v.detach().clone() for v in weights] if p.average else None
     total = torch.zeros((), dtype=torch.float64)
     for count, start in enumerate(range(0, n_train, p.batch_size), start=1):
         rows = slice(start, start + p.batch_size)
-        losses = family.loss(y[rows], _forward(stack, weights, X[rows]))
+        offset = None if o is None else o[rows]
+        losses = family.loss(y[rows], _eta(stack, weights, X[rows], offset))
         batch_total = torch.sum(losses if w is None else losses * w[rows])
         grads = torch.autograd.grad(batch_total / losses.shape[0], weights)
         with torch.no_grad():
