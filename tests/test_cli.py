@@ -88,14 +88,15 @@ def test_python_m_degenet_is_the_command():
     assert code == 0 and stdout.startswith("degenet ")
 
 
-@pytest.mark.parametrize("command", ["demo", "fit", "compare", "predict", "inspect"])
+@pytest.mark.parametrize("command", ["demo", "fit", "compare", "predict", "inspect", ""])
 def test_every_help_page_ends_with_examples(command):
-    result = runner.invoke(app, [command, "--help"], terminal_width=200)
+    result = runner.invoke(app, [command, "--help"] if command else ["--help"],
+                           terminal_width=200)
     assert result.exit_code == 0
     lines = [line.strip(" │") for line in result.stdout.splitlines() if line.strip(" │")]
     tail = lines[lines.index("Examples:") + 1:]
     assert 2 <= len(tail) <= 3 and all(line.startswith(("degenet ", "cat ")) for line in tail)
-    assert all(f"degenet {command}" in line for line in tail)
+    assert all(f"degenet {command}".strip() in line for line in tail)
 
 
 def test_a_dash_reads_the_table_from_standard_input(table, tmp_path):

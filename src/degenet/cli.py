@@ -18,10 +18,18 @@ from rich.console import Console
 
 from degenet.errors import DegenetError, warning_classes
 
+def _examples(*lines: str) -> str:
+    """A command's help ends with these examples (a blank line between keeps them apart)."""
+    return "Examples:\n\n" + "\n\n".join(lines)
+
+
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Linear, logistic, softmax and Poisson regressions as degenerate Keras networks, "
-         "side by side with real ones.")
+         "side by side with real ones.",
+    epilog=_examples("degenet demo --quiet",
+                     "degenet fit people.csv --target num_balloons --model linear",
+                     "degenet compare people.csv --target color --models logistic,mlp"))
 stderr = Console(stderr=True, soft_wrap=True)
 
 Seed = Annotated[int, typer.Option(help="Seeds the split, the initial weights and shuffling.")]
@@ -149,11 +157,6 @@ def _emit(text: str | None = None, document: dict | None = None):
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     else:
         sys.stdout.write(text + "\n")
-
-
-def _examples(*lines: str) -> str:
-    """A command's help ends with these examples (a blank line between keeps them apart)."""
-    return "Examples:\n\n" + "\n\n".join(lines)
 
 
 @app.command(epilog=_examples(
