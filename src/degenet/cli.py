@@ -172,6 +172,9 @@ def demo(n: Annotated[int, typer.Option(help="Number of people to generate.")] =
          learning_rate: LearningRate = None, patience: Patience = None,
          report_path: Report = None):
     """Run the post's experiment: balloons, four models, and what theory expects."""
+    from degenet.checks import positive_int
+
+    _run(lambda: positive_int("n", n))  # before Keras starts: a typo costs no wait
     from degenet.demo import run_demo
     from degenet.report.render import demo_dict, demo_notes, demo_text
 
