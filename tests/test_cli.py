@@ -55,3 +55,30 @@ def test_errors_are_one_clear_line(table):
     assert result.exit_code == 2
     assert "target column 'colour' not found" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_the_family_comes_first_and_warnings_name_flags(table):
+    result = runner.invoke(app, ["fit", str(table), "--target", "num_balloons", "--model",
+                                 "mlp:4", "--max-epochs", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("family: gaussian (identity link)")
+    assert "raise it (--max-epochs 2)" in result.stderr and "max_epochs=" not in result.stderr
+
+
+def test_validation_0_holds_nothing_out(table):
+    result = runner.invoke(app, ["fit", str(table), "--target", "num_balloons", "--model",
+                                 "mlp:4", "--validation", "0", "--max-epochs", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["settings"]["validation"] == 0 and document["val_loss"] is None
+
+
+def test_class_labels_read_as_numbers_are_said_so(tmp_path):
+    path = tmp_path / "labels.csv"
+    frame = balloons(300, seed=1)
+    frame.assign(label=(frame["age"] * 6).round().clip(-2, 2) + 2).to_csv(path, index=False)
+    result = runner.invoke(app, ["fit", str(path), "--target", "label", "--solver", "exact",
+                                 "--features", "age,children", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "family 'gaussian' (linear)" in result.stderr
+    assert "--family categorical" in result.stderr and "family=" not in result.stderr
