@@ -8,7 +8,7 @@
 set that ships with scikit-learn or statsmodels; the largest distance of a coefficient from
 the exact optimum on the same training rows, in std errors (``fit.exact.max_std_diff``),
 and the epochs, per seed. ``S``: the data are separated (no optimum to reach; the fit is
-early-stopped). ``verdicts`` / ``split``: ``degenet.compare`` with its defaults (or one
+early-stopped); ``!``: the check after training failed (``fit.exact.at_optimum``). ``verdicts`` / ``split``: ``degenet.compare`` with its defaults (or one
 split), the verdict ``prefer`` and the interval per seed. The figures are in
 bench/optimum.md.
 """
@@ -77,8 +77,9 @@ def distance(name: str) -> str:
             warnings.simplefilter("ignore")
             fitted = degenet.fit(frame, target, family=family, seed=seed)
         separated = fitted.exact.diagnostics.separation is not None
-        cells.append(f"{fitted.exact.max_std_diff:.2f}{'S' if separated else ''} "
-                     f"({fitted.epochs})")
+        short = not (separated or fitted.exact.at_optimum)  # the check failed: marked "!"
+        cells.append(f"{fitted.exact.max_std_diff:.2f}{'S' if separated else ''}"
+                     f"{'!' if short else ''} ({fitted.epochs})")
     return " | ".join(cells)
 
 

@@ -220,9 +220,8 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
     if not converged:
         warnings.warn(
             f"{family.name} exact solver: Newton did not converge in {n_iter} iterations "
-            f"(max abs gradient {np.abs(g).max():.3g}); the data may be separable (a "
-            "maximum-likelihood estimate then does not exist) or nearly collinear.",
-            ConvergenceWarning, stacklevel=3)
+            f"(max abs gradient {np.abs(g).max():.3g}); the data may be separable (no "
+            "maximum-likelihood estimate) or nearly collinear.", ConvergenceWarning, stacklevel=3)
     return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, converged=converged,
                      collinear=collinear)
 
@@ -318,9 +317,9 @@ def _covariance(problem, H, eta):
     uncentered = design.uncentered()
     curvature = family.curvature(family.squeeze(eta))[:, 0, 0]
     R = r_factor(uncentered, weight * curvature)
-    try:
+    try:  # curvature 0 on every row (separated to the last digit) leaves R singular
         R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
-    except linalg.LinAlgError:  # curvature 0 on every row (separated to the last digit)
+    except linalg.LinAlgError:
         return covariance_to_original(design, inverse, n_features), method
     return covariance_to_original(uncentered, R_inverse @ R_inverse.T, n_features), "qr"
 

@@ -51,8 +51,9 @@ from degenet.randomness import derive
 from degenet.data.scaling import Scaling
 from degenet.train.optimizers import engine_optimizer, optimizer_key
 from degenet.train.shuffle import permutation
-from degenet.train.settings import (Optimum, ProgressCallback, TrainResult, TrainSettings, Watch,
-                                    batch_size_for, history_frame, model_defaults, watch_for)
+from degenet.train.settings import (GD_STD_ERRORS, Optimum, ProgressCallback, TrainResult,
+                                    TrainSettings, Watch, batch_size_for, history_frame,
+                                    model_defaults, watch_for)
 
 # Python regains control about this often (seconds), to report progress.
 _CALL_SECONDS = 0.5
@@ -152,10 +153,9 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
     stop_at) -> state``.
 
     ``w`` ``(n_samples,)`` weights each row's loss (ones without sample weights); ``o``
-    ``(n_samples,)`` is each row's offset, added to eta, or None; ``optimum`` is
-    ``(weights, inverse std errors, distance, whitening)`` of
-    :class:`~degenet.train.settings.Optimum` (zeros, zeros, -inf and an empty whitening
-    when training watches a loss).
+    ``(n_samples,)`` is each row's offset, added to eta, or None; ``optimum`` is the
+    :class:`_Target` of :class:`~degenet.train.settings.Optimum` (zeros and ``reached``
+    -inf when training watches a loss).
     """
     kernel = stack[0][0]
 
@@ -207,7 +207,7 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
             rows, mask = batch
             rows = train_rows[rows]
             (_, total), grads = grad(weights, (X[rows] - mean) / scale, y[rows], o, rows,
-                                     mask * w[rows], optimum[3])
+                                     mask * w[rows], optimum.whitening)
             weights, opt_state = optimizer.update(opt_state, grads, weights, state.rate)
             if average:
                 count = count + 1.0
@@ -219,11 +219,12 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
         (weights, opt_state, mean_weights, _), totals = jax.lax.scan(
             step, start, _batches(order, batch_size))
         candidate = mean_weights if average else weights
-        layers = unwhitened(candidate, optimum[3])
+        layers = unwhitened(candidate, optimum.whitening)
         val = mean_loss(layers, X, y, w, o, val_rows, mean, scale)
         loss = jnp.sum(totals) / train_rows.shape[0]
         if watch.kind == "optimum":
-            watched = _std_distance(stack, family, layers, optimum, mean / scale)
+            watched = _distance(stack, family, candidate, layers, optimum, mean / scale,
+                                whitened=watch.whitened)
         else:
             watched = loss if watch.kind == "loss" else val
         improved = watched < state.best_val - watch.min_delta
@@ -249,7 +250,7 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
             stop_at) -> _State:
         def going(s):
             return (s.epoch < stop_at) & (s.wait < settings.patience) & ~(
-                s.best_val <= optimum[2]) & (s.rate >= _LEAST_RATE)
+                s.best_val <= optimum.reached) & (s.rate >= _LEAST_RATE)
 
         return jax.lax.while_loop(
             going, lambda s: epoch(s, X, y, w, o, train_rows, val_rows, mean, scale, optimum),
@@ -318,7 +319,7 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
             jnp.asarray(scaling.mean, jnp.float32), jnp.asarray(scaling.scale, jnp.float32))
     # The state is donated to the program, so it holds copies, never the variables' buffers.
     weights = [jnp.array(v.value, copy=True) for v in net.trainable_variables]
-    target = _target(optimum, weights)
+    target = _target(optimum, weights, stack[0][0])
     if watch.whitened:  # the trained kernel v stands for whitening @ v
         weights[stack[0][0]] = jnp.asarray(
             np.linalg.solve(optimum.whitening, np.asarray(weights[stack[0][0]], np.float64)),
@@ -344,7 +345,7 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
         ran, done = int(state.epoch) - done, int(state.epoch)
         if progress:
             progress(done, settings.max_epochs)
-        reached = optimum is not None and float(state.best_val) <= optimum.distance
+        reached = optimum is not None and float(state.best_val) <= 1.0
         if (done >= settings.max_epochs or reached or int(state.wait) >= settings.patience
                 or float(state.rate) < _LEAST_RATE):
             break
@@ -354,7 +355,7 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
 
     best = list(state.best)
     if watch.whitened:
-        best[stack[0][0]] = target[3] @ best[stack[0][0]]
+        best[stack[0][0]] = target.whitening @ best[stack[0][0]]
     for variable, value in zip(net.trainable_variables, best):
         variable.assign(value)
     history = history_frame(np.asarray(state.loss[:done]), np.asarray(state.val_loss[:done]))
@@ -365,34 +366,65 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
                        engine="jax-scan", watched=watch.kind, best_watched=float(state.best_val))
 
 
-def _std_distance(stack, family: Family, layers: list, optimum: tuple, shift) -> jax.Array:
-    """The largest ``|weight - optimum| / std error`` over the coefficients in the data's
-    units (read in contrasts against class 0 for a family that is): a kernel's difference
-    scales as its beta's, and the intercept's is ``d bias - (mean / scale) @ d kernel``
-    (both over the target's scale, which the inverse std errors carry too)."""
+class _Target(NamedTuple):
+    """The program's view of an :class:`~degenet.train.settings.Optimum`."""
+
+    weights: list  # the optimum's kernel and bias, in training coordinates
+    inverse: list  # 1 / std error, shaped as the weights
+    whitening: jax.Array  # (n_features, n_features), or (0, 0)
+    whitened: jax.Array  # the optimum's kernel in whitened coordinates
+    joint_scale: jax.Array  # d' C^-1 d of the slopes = joint_scale * |whitened difference|^2
+    joint_limit: jax.Array
+    reached: jax.Array  # 1.0: the watched share of the tolerance; -inf: no optimum
+
+
+def _distance(stack, family: Family, candidate: list, layers: list, optimum: _Target, shift,
+              *, whitened: bool) -> jax.Array:
+    """How far the weights are from the optimum, as a share of the tolerance (<= 1: there).
+
+    Two measures, each against its limit: the largest ``|weight - optimum| / std error`` over
+    the coefficients in the data's units, and, under whitening, the slopes' joint distance
+    ``d' C^-1 d``, which is ``joint_scale * |v - v*|^2`` in the whitened coordinates ``v``
+    (one coefficient near and its collinear partner off can leave every coefficient within
+    its std error while the loss is far from its optimum: longley, 0.5 std errors and a
+    likelihood ratio of 40). Contrast families are read against class 0. A kernel's
+    difference scales as its beta's, and the intercept's is ``d bias - (mean / scale) @ d
+    kernel`` (both over the target's scale, which the inverse std errors carry too)."""
     (kernel, bias, _), = stack
-    d_kernel = layers[kernel] - optimum[0][kernel]
-    d_bias = (layers[bias] - optimum[0][bias]) if bias is not None else None
-    if family.contrasts:  # softmax sees differences only: the solver pins class 0
-        d_kernel = d_kernel - d_kernel[:, :1]
-        d_bias = None if d_bias is None else d_bias - d_bias[:1]
-    inverse = optimum[1]
-    largest = jnp.max(jnp.abs(d_kernel) * inverse[kernel])
-    if d_bias is not None:
-        d_alpha = d_bias - shift @ d_kernel
-        largest = jnp.maximum(largest, jnp.max(jnp.abs(d_alpha) * inverse[bias]))
-    return largest
+
+    def contrast(d):
+        return d - d[..., :1] if family.contrasts else d  # softmax: the solver pins class 0
+
+    d_kernel = contrast(layers[kernel] - optimum.weights[kernel])
+    largest = jnp.max(jnp.abs(d_kernel) * optimum.inverse[kernel])
+    if bias is not None:
+        d_alpha = contrast(layers[bias] - optimum.weights[bias]) - shift @ d_kernel
+        largest = jnp.maximum(largest, jnp.max(jnp.abs(d_alpha) * optimum.inverse[bias]))
+    share = largest / GD_STD_ERRORS
+    if whitened:
+        d_v = contrast(candidate[kernel] - optimum.whitened)
+        share = jnp.maximum(share, optimum.joint_scale * jnp.sum(d_v**2) / optimum.joint_limit)
+    return share
 
 
-def _target(optimum: Optimum | None, weights: list) -> tuple:
-    """The program's ``optimum`` argument: its weights, inverse std errors, distance and
-    whitening; or zeros, zeros, -inf and an empty whitening."""
+def _target(optimum: Optimum | None, weights: list, kernel: int) -> _Target:
+    """The program's ``optimum`` argument; zeros and ``reached = -inf`` without one."""
+    zeros = [jnp.zeros_like(w) for w in weights]
+    empty = jnp.zeros((0, 0), jnp.float32)
     if optimum is None:
-        zeros = [jnp.zeros_like(w) for w in weights]
-        return (zeros, zeros, jnp.asarray(-jnp.inf, jnp.float32),
-                jnp.zeros((0, 0), jnp.float32))
-    whitening = (jnp.zeros((0, 0), jnp.float32) if optimum.whitening is None
-                 else jnp.asarray(optimum.whitening, jnp.float32))
-    return ([jnp.asarray(w, jnp.float32) for w in optimum.weights],
-            [jnp.asarray(v, jnp.float32) for v in optimum.inverse_std_errors],
-            jnp.asarray(optimum.distance, jnp.float32), whitening)
+        return _Target(weights=zeros, inverse=zeros, whitening=empty,
+                       whitened=jnp.zeros_like(weights[kernel]),
+                       joint_scale=jnp.asarray(0.0, jnp.float32),
+                       joint_limit=jnp.asarray(1.0, jnp.float32),
+                       reached=jnp.asarray(-jnp.inf, jnp.float32))
+    P = optimum.whitening
+    whitened = (np.zeros(weights[kernel].shape) if P is None
+                else np.linalg.solve(P, np.asarray(optimum.weights[0], np.float64)))
+    return _Target(
+        weights=[jnp.asarray(w, jnp.float32) for w in optimum.weights],
+        inverse=[jnp.asarray(v, jnp.float32) for v in optimum.inverse_std_errors],
+        whitening=empty if P is None else jnp.asarray(P, jnp.float32),
+        whitened=jnp.asarray(whitened, jnp.float32),
+        joint_scale=jnp.asarray(optimum.joint_scale, jnp.float32),
+        joint_limit=jnp.asarray(optimum.joint_limit, jnp.float32),
+        reached=jnp.asarray(1.0, jnp.float32))

@@ -103,8 +103,8 @@ class TrainResult:
         ``"loss"`` (no validation rows) or ``"optimum"`` (a convex model's gap to its
         exact optimum).
     best_watched : float
-        Its best value (for ``"optimum"``: the largest distance of a coefficient from the
-        optimum, in std errors).
+        Its best value (for ``"optimum"``: the distance from the optimum as a share of the
+        tolerance, at most 1 once there; see the engine's ``_distance``).
     """
 
     history: pd.DataFrame
@@ -131,6 +131,9 @@ ProgressCallback = Callable[[int, int], None]  # (epochs done, max epochs)
 # more than this (per row, on the standardized target): scikit-learn's MLP ``tol``.
 LOSS_TOL = 1e-4
 DEFAULT_VALIDATION = 0.2
+# Towards a known optimum, training stops with every coefficient within this many std errors
+# of it: half the tolerance of the check after training (exact.results.MAX_STD_ERRORS).
+GD_STD_ERRORS = 0.5
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,11 @@ class Optimum:
     inverse_std_errors : tuple of ndarray
         Shaped as ``weights``: one over the std error of each coefficient in the data's
         units (the intercept's, not the centred bias's), times the target's scale; 0 where
-        there is none (a dropped column, the reference class of a softmax).
-    distance : float
-        Training has reached the optimum when no coefficient is farther from it than this
-        many std errors.
+        there is none (a dropped column, the reference class of a softmax). Training has
+        reached the optimum when no coefficient is farther from it than
+        :data:`GD_STD_ERRORS` std errors, and (under whitening) the slopes' joint distance
+        ``d' C^-1 d = joint_scale * |v - v*|^2`` is at most ``joint_limit``.
+    joint_scale, joint_limit : float
     whitening : ndarray, shape (n_features, n_features), optional
         Training decorrelates the inputs with it: the trained kernel ``v`` stands for
         ``kernel = whitening @ v``, i.e. the layer sees ``Z @ whitening`` (LeCun et al.
@@ -158,7 +162,8 @@ class Optimum:
 
     weights: tuple
     inverse_std_errors: tuple
-    distance: float
+    joint_scale: float = 0.0
+    joint_limit: float = 1.0
     whitening: np.ndarray | None = None
 
 
