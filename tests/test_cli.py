@@ -69,7 +69,7 @@ def _degenet(*args, stdin=None):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["demo", "--n", "0"], "n must be a positive integer; received n=0"),
+    (["demo", "--n", "0"], "n must be a positive integer; received --n 0"),
     (["demo", "--n", "abc"], "Invalid value for '--n'"),
     (["fit"], "Missing argument 'data'"),
     (["fit", "x.csv", "--bogus"], "No such option: --bogus"),
@@ -106,7 +106,7 @@ def test_a_dash_reads_the_table_from_standard_input(table, tmp_path):
     assert result.exit_code == 0, result.output
     from_file = runner.invoke(app, ["fit", str(table), "--target", "num_balloons", "--quiet"])
     def without_timing(text):
-        return re.sub(r"\(compile .* s\)", "", text)
+        return re.sub(r"compile [\d.]+ s, train [\d.]+ s", "", text)
 
     assert without_timing(result.stdout) == without_timing(from_file.stdout)  # same fit
     predicted = runner.invoke(app, ["predict", str(tmp_path / "model"), "-"], input=text)
@@ -129,3 +129,30 @@ def test_quiet_prints_only_results(table):
     demo = runner.invoke(app, ["demo", "--n", "2000", "--quiet", "--max-epochs", "10"])
     assert demo.exit_code == 0 and not epoch_line.search(demo.stdout)
     assert "Analysis" in demo.stdout
+
+
+def test_the_family_comes_first_and_warnings_name_flags(table):
+    result = runner.invoke(app, ["fit", str(table), "--target", "num_balloons", "--model",
+                                 "mlp:4", "--max-epochs", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].startswith("family: gaussian (identity link)")
+    assert "raise it (--max-epochs 2)" in result.stderr and "max_epochs=" not in result.stderr
+
+
+def test_validation_0_holds_nothing_out(table):
+    result = runner.invoke(app, ["fit", str(table), "--target", "num_balloons", "--model",
+                                 "mlp:4", "--validation", "0", "--max-epochs", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["settings"]["validation"] == 0 and document["val_loss"] is None
+
+
+def test_class_labels_read_as_numbers_are_said_so(tmp_path):
+    path = tmp_path / "labels.csv"
+    frame = balloons(300, seed=1)
+    frame.assign(label=(frame["age"] * 6).round().clip(-2, 2) + 2).to_csv(path, index=False)
+    result = runner.invoke(app, ["fit", str(path), "--target", "label", "--solver", "exact",
+                                 "--features", "age,children", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "family 'gaussian' (linear)" in result.stderr
+    assert "--family categorical" in result.stderr and "family=" not in result.stderr

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from degenet.errors import DegenetError, warning_classes
+from degenet.spelling import spelled_as_flags
 
 def _examples(*lines: str) -> str:
     """A command's help ends with these examples (a blank line between keeps them apart)."""
@@ -39,12 +40,16 @@ Quiet = Annotated[bool, typer.Option(
 Target = Annotated[str, typer.Option("--target", "-t", help="The column to predict.")]
 DataFile = Annotated[Path, typer.Argument(
     help="A CSV or Parquet file; - reads CSV from standard input.")]
-MaxEpochs = Annotated[Optional[int], typer.Option(help="Most passes over the training rows.")]
+MaxEpochs = Annotated[Optional[int], typer.Option(
+    help="Most passes over the training rows (default 200; 2000 for a regression, which stops "
+         "at its exact optimum).")]
 BatchSize = Annotated[Optional[int], typer.Option(help="Rows per gradient step.")]
 Optimizer = Annotated[Optional[str], typer.Option(help="Keras optimizer name (adam, sgd, ...).")]
 LearningRate = Annotated[Optional[float], typer.Option(help="Optimizer learning rate.")]
 Patience = Annotated[Optional[int], typer.Option(help="Epochs without improvement before stop.")]
-Validation = Annotated[Optional[float], typer.Option(help="Share of rows held out (0.2).")]
+Validation = Annotated[Optional[float], typer.Option(
+    help="Share of rows held out for early stopping: 0.2 for gradient descent, none for "
+         "--solver exact; 0 holds none out (training then stops on the training loss).")]
 Report = Annotated[Optional[Path], typer.Option(
     "--report", help="Also write a report: .html (one self-contained file), .md or .json.")]
 
@@ -137,8 +142,9 @@ def _progress(quiet: bool):
 
 
 def _run(job):
-    """Run ``job``; a DegenetError becomes one line on stderr and exit status 2."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Run ``job``; a DegenetError becomes one line on stderr and exit status 2. Messages
+    name options as this command's flags (``--max-epochs``, not ``max_epochs=``)."""
+    with warnings.catch_warnings(record=True) as caught, spelled_as_flags():
         warnings.simplefilter("always")
         try:
             result = job()
@@ -249,7 +255,8 @@ def compare_command(
         missing: Missing = None, coding: Coding = None, delimiter: Delimiter = None,
         file_encoding: FileEncoding = None,
         cv: Annotated[Optional[int], typer.Option(
-            help="K-fold cross-validation (stratified for classes) instead of one split.")] = None,
+            help="K-fold cross-validation (stratified for classes); 1 for one split. Default: "
+                 "one split from 5,000 rows, else 5 folds drawn twice.")] = None,
         repeats: Annotated[int, typer.Option(help="Draw the K folds this many times.")] = 1,
         solver: Annotated[str, typer.Option(
             help="How the regressions are fitted: gd (gradient descent, like the networks) or "

@@ -170,11 +170,12 @@ class Fit(Predictor):
     def coefficient_table(self, level: float = 0.95) -> pd.DataFrame:
         """The coefficients with intervals at confidence ``level``.
 
-        ``estimate`` is the model's weights (gradient descent for ``solver="gd"``, the
-        float64 optimum for ``"exact"``). Std errors come from the inverse Fisher
-        information at the exact optimum on the training rows; statistics and intervals
-        are centred on ``estimate``. p-values and intervals are NaN when they cannot be
-        trusted (separation, no convergence): ``table.attrs["withheld"]`` says why.
+        ``estimate`` is the exact (float64) optimum on the training rows, whatever the
+        solver: std errors come from the inverse Fisher information there, and statistics
+        and intervals are centred on it. For ``solver="gd"`` the columns ``gd_estimate``
+        (the network's own weights) and ``gd_std_diff`` (their distance in std errors) sit
+        beside it. p-values and intervals are NaN when they cannot be trusted (separation,
+        no convergence): ``table.attrs["withheld"]`` says why.
         """
         return self._regression().coefficient_table(level)
 

@@ -30,11 +30,14 @@ class Diagnostics:
     condition_number: float
     notes: tuple
     vif: np.ndarray | None = None  # (n_features,): each term's variance inflation factor
+    undefined_variance: str | None = None  # why std errors are NaN: no residual df
 
     @property
     def withhold(self) -> str | None:
         """Why p-values are withheld, or None."""
-        return self.separation.message() if self.separation is not None else None
+        if self.separation is not None:
+            return self.separation.message()
+        return self.undefined_variance
 
 
 def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, terms,
@@ -58,10 +61,16 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
         notes.append(inflation_note(vif, terms))
     if not solution.converged:
         notes.append(f"The exact solver did not converge in {solution.n_iter} iterations.")
+    undefined = None
+    if family.scale_estimated and not solution.df_residual > 0:
+        undefined = (f"The residual variance is undefined: {solution.n_samples:g} rows for "
+                     f"{solution.rank} coefficients leave no residual degrees of freedom, so "
+                     "the optimum fits every row and std errors are NaN")
+        notes.append(undefined + ".")
     dropped = tuple(terms[j] for j in solution.dropped)
     return Diagnostics(separation=separation, dropped_terms=dropped,
                        condition_number=solution.condition_number, notes=tuple(notes),
-                       vif=vif)
+                       vif=vif, undefined_variance=undefined)
 
 
 def emit(diagnostics: Diagnostics, model: str) -> None:

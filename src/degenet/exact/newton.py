@@ -218,9 +218,9 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
                                                          single)
     if not converged:
         warn(
-            f"{family.name} exact solver: Newton did not converge in {n_iter} of "
-            f"max_iter={max_iter} iterations (max abs gradient {np.abs(g).max():.3g}); the "
-            "data may be separable, or raise max_iter.", ConvergenceWarning)
+            f"{family.name} exact solver: Newton did not converge in {n_iter} iterations "
+            f"(max abs gradient {np.abs(g).max():.3g}); the data may be separable (no "
+            "maximum-likelihood estimate) or nearly collinear.", ConvergenceWarning)
     return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, converged=converged,
                      collinear=collinear)
 
@@ -316,7 +316,10 @@ def _covariance(problem, H, eta):
     uncentered = design.uncentered()
     curvature = family.curvature(family.squeeze(eta))[:, 0, 0]
     R = r_factor(uncentered, weight * curvature)
-    R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
+    try:  # curvature 0 on every row (separated to the last digit) leaves R singular
+        R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
+    except linalg.LinAlgError:
+        return covariance_to_original(design, inverse, n_features), method
     return covariance_to_original(uncentered, R_inverse @ R_inverse.T, n_features), "qr"
 
 

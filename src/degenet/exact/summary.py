@@ -79,13 +79,15 @@ def _format_table(table: pd.DataFrame) -> list[str]:
     low, high = f"[{(1 - level) / 2:.3g}", f"{1 - (1 - level) / 2:.3g}]"
     names = [" / ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in table.index]
     width = max(12, max(len(n) for n in names) + 1)
+    gd = "gd_estimate" in table.columns  # gradient descent's weights, beside the optimum's
     head = (f"{'':<{width}}{'coef':>11}{'std err':>11}{statistic:>9}{'P>|' + statistic + '|':>9}"
-            f"{low:>11}{high:>11}")
+            f"{low:>11}{high:>11}" + (f"{'gd coef':>11}" if gd else ""))
     lines = [head, "-" * len(head)]
     for name, row in zip(names, table.itertuples(index=False)):
         lines.append(f"{name:<{width}}{_num(row.estimate, 11)}{_num(row.std_error, 11)}"
                      f"{_num(row.statistic, 9, '.3f')}{_num(row.p_value, 9, '.3f')}"
-                     f"{_num(row.ci_low, 11)}{_num(row.ci_high, 11)}")
+                     f"{_num(row.ci_low, 11)}{_num(row.ci_high, 11)}"
+                     + (_num(row.gd_estimate, 11) if gd else ""))
     return lines
 
 

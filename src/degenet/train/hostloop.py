@@ -158,7 +158,8 @@ class Stopper:
                            best_epoch=self.best_epoch,
                            stopped_early=self.epoch < self.settings.max_epochs,
                            compile_seconds=compile_seconds,
-                           train_seconds=max(0.0, seconds - compile_seconds), engine=engine)
+                           train_seconds=max(0.0, seconds - compile_seconds), engine=engine,
+                           watched="val_loss", best_watched=self.best_val)
 
 
 def layers_of(net: keras.Model) -> list[tuple] | None:
