@@ -9,6 +9,14 @@ network, the training, the exact solver and the coefficient table are the core's
 Columns are named ``feature_names_in_`` when ``X`` was a DataFrame with string column names,
 else ``x0, x1, ...`` (the names :func:`degenet.data.tables.read_table` gives an array), so a model
 saved from an estimator reads the same tables back through :func:`degenet.load`.
+
+Sparse ``X`` (any ``scipy.sparse`` matrix or array, as scikit-learn's estimators take it) is
+made dense, when that takes at most :data:`MAX_DENSE_BYTES` of float64, else refused with
+the size it would take. Dense, because every stage reads dense rows: the network's first
+layer and the compiled engine gather dense minibatches, and the exact solver standardizes
+the columns (``(x - mean) / scale`` has no zeros left), so a sparse design would be made
+dense block by block anyway, while the table, the training copy and the predictions are
+dense already.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
+from scipy import sparse
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from degenet.data.columns import ArrayColumns
@@ -32,6 +41,9 @@ from degenet.train.settings import TrainSettings
 
 # float32 input stays float32 (its values are exact in the design); anything else is float64.
 FLOATS = [np.float64, np.float32]
+# Sparse X is made dense up to this many bytes of float64 (1 GiB: 1,000,000 x 134 values).
+MAX_DENSE_BYTES = 2**30
+SPARSE_FORMATS = ("csr", "csc", "coo", "bsr", "lil", "dok", "dia")
 
 
 class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
@@ -76,12 +88,13 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         return list(map(str, names))
 
     def _coefficients(self) -> tuple[np.ndarray, np.ndarray | float]:
-        """``coef_`` and ``intercept_`` in scikit-learn's shapes, from the fit's eta layer.
+        """``coef_`` and ``intercept_`` in scikit-learn's shapes: the float64 optimum of an
+        exact fit (as its predictions), else the network's eta layer.
 
         Terms are matched to features by name, so a column the encoding set aside (a
         constant one, with a DataWarning) keeps a zero coefficient.
         """
-        beta, alpha = regression_weights(self.fit_.model)
+        beta, alpha = self.fit_.exact_weights() or regression_weights(self.fit_.model)
         columns = [f"x{j}" for j in range(self.n_features_in_)] if not hasattr(
             self, "feature_names_in_") else list(map(str, self.feature_names_in_))
         position = {name: j for j, name in enumerate(self.fit_.encoding.terms)}
@@ -98,13 +111,20 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
     # -- reading the fit ---------------------------------------------------------------------
     def _checked_frame(self, X) -> ArrayColumns:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=FLOATS)
+        X = _dense(validate_data(self, X, reset=False, dtype=FLOATS,
+                                 accept_sparse=SPARSE_FORMATS))
         return ArrayColumns(X, self._names(X))
 
-    def summary(self) -> pd.DataFrame:
-        """The coefficient table of the fit (single-layer models), in the data's units."""
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def summary(self, level: float = 0.95):
+        """The fit's summary (single-layer models), as :meth:`degenet.Fit.summary`: header,
+        coefficient table in the data's units, notes; ``summary().table`` is the table."""
         check_is_fitted(self)
-        return self.fit_.coefficients
+        return self.fit_.summary(level)
 
     def save(self, path) -> None:
         """Write the fitted model to ``path`` (see :mod:`degenet.modelfile`)."""
@@ -120,7 +140,8 @@ class _Regressor(RegressorMixin, _DegenetEstimator):
         ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
         X, y = validate_data(self, X, y, dtype=FLOATS, y_numeric=True,
-                             ensure_min_samples=2)
+                             ensure_min_samples=2, accept_sparse=SPARSE_FORMATS)
+        X = _dense(X)
         return self._fit(X, y, _weights(sample_weight, X))
 
     def predict(self, X) -> np.ndarray:
@@ -138,7 +159,9 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
 
         ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
-        X, y = validate_data(self, X, y, dtype=FLOATS, ensure_min_samples=2)
+        X, y = validate_data(self, X, y, dtype=FLOATS, ensure_min_samples=2,
+                             accept_sparse=SPARSE_FORMATS)
+        X = _dense(X)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         weight = _weights(sample_weight, X)
@@ -177,7 +200,9 @@ _SHARED_DOC = """
         the same training rows (single-layer models only).
     fit_intercept : bool
     max_epochs, batch_size, optimizer, learning_rate, patience, validation
-        :class:`~degenet.TrainSettings` fields, with its defaults.
+        :class:`~degenet.TrainSettings` fields, with its defaults: ``validation=None``
+        holds 20% of the rows out for gradient descent's early stopping and none for
+        ``solver='exact'``, which then fits every row (as scikit-learn's own estimators).
     random_state : int
         degenet's ``seed``: the validation split, the initial weights and the shuffling.
 
@@ -188,7 +213,8 @@ _SHARED_DOC = """
     keras_model_ : keras.Model
         The trained network; reads the features in their own units.
     coef_, intercept_ : ndarray
-        Single-layer models: the ``eta`` layer's kernel and bias, in the data's units.
+        Single-layer models, in the data's units: the float64 optimum for ``solver='exact'``
+        (its predictions too), else the ``eta`` layer's kernel and bias.
     n_features_in_, feature_names_in_, n_iter_ (epochs run), classes_ (classifiers)
 """
 
@@ -212,9 +238,9 @@ class _SingleLayer:
     _spec: str
 
     def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
-                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
+                 max_epochs: int | None = _D.max_epochs, batch_size: int | None = _D.batch_size,
                  optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
-                 patience: int = _D.patience, validation: float = _D.validation,
+                 patience: int = _D.patience, validation: float | None = _D.validation,
                  random_state: int = 0):
         self.solver = solver
         self.fit_intercept = fit_intercept
@@ -234,10 +260,10 @@ class _Network(_SingleLayer):
     """The parameters of the network estimators: the single-layer ones and the hidden layers."""
 
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
-                 fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
+                 fit_intercept: bool = True, max_epochs: int | None = _D.max_epochs,
                  batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
                  learning_rate: float | None = _D.learning_rate, patience: int = _D.patience,
-                 validation: float = _D.validation, random_state: int = 0):
+                 validation: float | None = _D.validation, random_state: int = 0):
         super().__init__(solver=solver, fit_intercept=fit_intercept, max_epochs=max_epochs,
                          batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience,
@@ -313,6 +339,29 @@ class MLPClassifier(_Network, _Classifier):
     hidden_layer_sizes : tuple of int
         Widths of the hidden layers.
     """
+
+
+def _dense(X) -> np.ndarray:
+    """``X`` as a dense array (its own float dtype); sparse input within
+    :data:`MAX_DENSE_BYTES`."""
+    if not sparse.issparse(X):
+        return X
+    n_bytes = 8 * X.shape[0] * X.shape[1]
+    if n_bytes > MAX_DENSE_BYTES:
+        raise DegenetError(
+            f"X is a sparse {X.shape[0]:,} x {X.shape[1]:,} matrix; degenet reads dense rows "
+            f"and it would take {_size(n_bytes)} as float64, more than "
+            f"degenet.estimators.MAX_DENSE_BYTES ({_size(MAX_DENSE_BYTES)}): select or reduce "
+            "the columns first (e.g. scikit-learn's TruncatedSVD), or raise that limit")
+    return X.toarray(order="C")  # as a dense array arrives: rows contiguous
+
+
+def _size(n_bytes: int) -> str:
+    """``9.4 KiB``, ``1.0 GiB``: a size in binary units."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n_bytes < 1024 or unit == "GiB":
+            return f"{n_bytes:.1f} {unit}" if unit != "B" else f"{n_bytes} B"
+        n_bytes /= 1024
 
 
 def _weights(sample_weight, X) -> np.ndarray | None:

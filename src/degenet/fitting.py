@@ -2,18 +2,18 @@
 
 The pipeline, step by step (each a function below): check the request, standardize the
 design and the target, build the network, solve the single-layer model exactly on the
-training rows, train by gradient descent (or take the exact optimum), fold the scaling back
-into the weights, and read a single-layer model as a regression.
+training rows, train by gradient descent towards that optimum (or take it), fold the scaling
+back into the weights, and read a single-layer model as a regression.
 
-The exact check of a gradient-descent fit runs in a thread beside the training
-(:func:`degenet.exact.check.check_beside`): on a busy core's spare time, and capped so that
-it outlasts the training by at most a quarter of the training's time (at least 1 s).
+The exact solve of a gradient-descent fit (its check, and the optimum it trains towards) is
+capped in time (:data:`degenet.exact.check.CHECK_SECONDS`) and stopped early on separated
+classes; a capped one gives no optimum to train to: training then stops on the validation
+loss, and the table withholds its p-values, saying why. ``check=False`` skips it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,21 +23,25 @@ from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
-from degenet.errors import ConvergenceWarning, DegenetError
-from degenet.exact.check import Checked, check, check_beside
+from degenet.errors import ConvergenceWarning, DegenetError, warn
+from degenet.exact.check import CHECK_SECONDS, Checked, check
 from degenet.exact.diagnostics import emit
-from degenet.exact.rows import take_rows
-from degenet.exact.stopping import TIME
+from degenet.exact.robust import check_cov_type
 from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
                                    mean_loss, read_regression)
-from degenet.model.families import Family, Target, get_family, infer_family
+from degenet.exact.rows import take_rows
+from degenet.exact.solve import check_offset
+from degenet.exact.stopping import TIME, TimeCap
+from degenet.model.families import Family, Target, get_family, infer_family, warn_if_codes
 from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
 from degenet.model.specs import ModelSpec, parse_spec
 from degenet.fitted import Fit
+from degenet.optimum import training_optimum
 from degenet.randomness import check_seed
+from degenet.spelling import option
 from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
-from degenet.train.settings import learning_rate_for, make_optimizer
+from degenet.train.settings import Optimum, make_optimizer, model_defaults, validation_for
 
 SOLVERS = ("gd", "exact")
 
@@ -61,8 +65,12 @@ class Task:
         A softmax fit's reference class.
     solver : {'gd', 'exact'}
     sample_weight : ndarray, shape (n_samples,), optional
+    cov_type : str
+        The covariance of the inference (:mod:`degenet.exact.robust`); clusters come from
+        the prepared table's groups.
     check : bool
-        Check a single-layer gradient-descent fit against the exact optimum.
+        Check a single-layer gradient-descent fit against the exact optimum (and train
+        towards it).
     """
 
     spec: ModelSpec
@@ -76,6 +84,7 @@ class Task:
     reference: object = None
     solver: str = "gd"
     sample_weight: np.ndarray | None = None
+    cov_type: str = "nonrobust"
     check: bool = True
 
 
@@ -111,7 +120,8 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         delimiter: str | None = None, file_encoding: str | None = None,
         columns: list[str] | None = None,
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
-        sample_weight: np.ndarray | None = None, check: bool = True,
+        sample_weight: np.ndarray | None = None, offset=None, exposure=None,
+        cov_type: str = "nonrobust", groups=None, check: bool = True,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -148,42 +158,60 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         Categorical fits: the class the others' coefficients are compared against;
         default the first class in sorted order.
     solver : {'gd', 'exact'}
-        ``gd`` trains by gradient descent; a single-layer model is then checked against
-        the exact optimum (``fit.exact``; a ConvergenceWarning when it is not within 1 std
-        error). ``exact`` puts the exact optimum (Newton / least squares, float64) into
-        the model's weights, with no training; single-layer models only.
+        ``gd`` trains by gradient descent; a single-layer model trains towards its exact
+        optimum, solved first (:mod:`degenet.optimum`), and is checked against it
+        (``fit.exact``; a ConvergenceWarning when it is not within 1 std error). ``exact``
+        puts the exact optimum (Newton / least squares, float64) into the model's weights,
+        with no training, on every row unless ``validation`` asks for a split; single-layer
+        models only. Either way the coefficient table is the exact optimum's.
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative row weights of the loss (frequencies in the inference).
+    offset, exposure : str or ndarray, optional
+        A column name, or one value per row of the table: a known term added to each row's
+        linear predictor with coefficient 1 (``exposure``: its log, e.g. a Poisson rate
+        per unit of time at risk), in the network and the exact solver alike. New data to
+        predict must carry the column. Not for the categorical family.
+    cov_type : {'nonrobust', 'HC0', 'HC1', 'HC2', 'HC3', 'cluster'}
+        The covariance of the std errors (:mod:`degenet.exact.robust`): the inverse Fisher
+        information, White's heteroskedasticity-consistent ones, or clustered by ``groups``.
+    groups : str or ndarray, optional
+        ``cov_type="cluster"``: the column (or one label per row) naming each row's cluster.
     check : bool
-        ``solver='gd'`` on a single-layer model: check it against the exact optimum (the
-        default; its coefficient table and std errors come from that check). ``False``
-        skips the check, for users who want only the network: the coefficients are then
-        the network's weights, without std errors. The check runs beside the training and
-        is capped in time (p-values withheld if the cap stops it; ``solver='exact'`` has
-        no cap).
+        ``solver='gd'`` on a single-layer model: solve it exactly first, train towards that
+        optimum and check the network against it (the default; the coefficient table and
+        std errors are the optimum's). The solve is capped in time and stops early on
+        separated classes: a capped one withholds its p-values, and training then stops on
+        the validation loss. ``False`` skips it, for users who want only the network: there
+        is no optimum to train towards, so training stops on the validation loss (as for an
+        MLP), and the coefficients are the network's weights, without std errors.
+        ``solver='exact'`` always solves, without a cap.
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
-        ``validation``.
+        ``validation`` (None: 0.2 for ``gd``, 0 for ``exact``; 0: no validation rows).
     """
+    check_cov_type(cov_type, groups)
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
-                       columns=columns)
+                       columns=columns, offset=offset, exposure=exposure, groups=groups)
     seed = check_seed(seed)
-    settings = settings_from(training)
+    settings = validation_for(settings_from(training), solver=solver)
     spec = parse_spec(model) if model is not None else None
     if spec is None:
         inferred = get_family(family) if family is not None else infer_family(prepared.target)
         spec = parse_spec(inferred.regression)
     check_solver(solver, spec)
     chosen = choose_family(spec, prepared.target, family)
+    if family is None and (model is None or not spec.is_regression):
+        warn_if_codes(prepared.target, chosen)
     encoded = chosen.encode_target(prepared.target)
     train_rows, val_rows = validation_split(
         encoded.y, validation=settings.validation, stratify=chosen.is_classifier, seed=seed)
     task = Task(spec=spec, family=chosen, target=encoded, train_rows=train_rows,
                 val_rows=val_rows, settings=settings, seed=seed,
                 intercept=intercept and prepared.encoding.intercept, reference=reference,
-                solver=solver, sample_weight=sample_weight, check=check)
+                solver=solver, sample_weight=sample_weight, cov_type=cov_type,
+                check=check)
     return fit_prepared(prepared, task, progress=progress)
 
 
@@ -191,12 +219,8 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                  progress: ProgressCallback | None = None) -> Fit:
     """Fit ``task`` on an already prepared table and split (see the module's steps)."""
     check_solver(task.solver, task.spec)
-    task = dataclasses.replace(task, settings=learning_rate_for(
-        task.settings, regression=task.spec.is_regression))
     weight = _checked(prepared, task)
     X, family, encoded = prepared.X, task.family, task.target
-    beside = (_check(prepared, task, weight, beside=True)
-              if task.spec.is_regression and task.check and task.solver == "gd" else None)
     # The exact optimum is written into the network as it is: no scaling to fold back.
     scaling = (fit_scaling(X, rows=task.train_rows, center=task.intercept)
                if task.solver == "gd" else Scaling.identity(X.shape[1]))
@@ -205,26 +229,30 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                else task.train_rows[weight[task.train_rows] > 0])
     center, scale = family.target_scaling(encoded.y[counted], task.intercept)
     y = (encoded.y - center) / scale
+    # Training sees the target standardized: the offset is scaled with it.
+    offset = None if prepared.offset is None else prepared.offset / scale
     net = build_network(task.spec, family, n_features=X.shape[1], seed=task.seed,
                         intercept=task.intercept, n_outputs=family.n_outputs(encoded.n_classes),
-                        bias=_start_bias(family, y[counted], encoded.n_classes))
-    training = exact = None
+                        bias=_start_bias(family, y[counted], encoded.n_classes,
+                                         None if offset is None else offset[counted]),
+                        offset=offset is not None)
+    checked = task.spec.is_regression and (task.check or task.solver == "exact")
+    exact = _solve_exact(prepared, task, weight) if checked else None
+    optimum = (None if exact is None or task.solver == "exact"
+               else training_optimum(exact.solution, task.family, scaling, (center, scale),
+                                     intercept=task.intercept,
+                                     separated=exact.diagnostics.separation is not None))
+    settings = model_defaults(task.settings, regression=task.spec.is_regression,
+                              optimum=optimum is not None)
+    task = dataclasses.replace(task, settings=validation_for(settings, solver=task.solver))
+    training = None
     if task.solver == "exact":
-        exact = _check(prepared, task, weight)
         set_regression_weights(net, exact.solution.beta, exact.solution.alpha)
     else:
-        try:
-            training = _train(net, X, y, task, scaling, weight, progress, scale)
-        except BaseException:
-            if beside is not None:
-                beside.stop()
-            raise
-        if beside is not None:
-            exact = beside.result(training.compile_seconds + training.train_seconds)
+        training = _train(net, X, y, task, scaling, weight, progress, scale, offset=offset,
+                          optimum=optimum)
         fold_scaling(net, scaling)
         rescale_output(net, center, scale)
-    if exact is not None:
-        emit(exact.diagnostics, task.spec.text, stacklevel=3)
     net.compile(optimizer=make_optimizer(task.settings), loss=family.keras_loss)
     regression = (_read_regression(net, prepared, task, exact, weight, training)
                   if exact is not None else None)
@@ -232,14 +260,16 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                scaling=scaling, classes=encoded.classes, settings=task.settings,
                seed=task.seed, train_rows=task.train_rows, val_rows=task.val_rows,
                intercept=task.intercept, reference=task.reference,
-               data_sha256=data_hash(X, encoded.y, weight), solver=task.solver,
-               training=training, exact=regression)
+               data_sha256=data_hash(X, encoded.y, weight, prepared.offset),
+               solver=task.solver,
+               training=training, exact=regression, offset=prepared.carried.spec)
 
 
 def _checked(prepared: Prepared, task: Task) -> np.ndarray | None:
     """The checked sample weights; the reference class must be a class of the target."""
     weight = check_sample_weight(task.sample_weight, len(prepared.X),
                                  dropped_rows=prepared.encoding.dropped_rows)
+    check_offset(task.family, prepared.offset, len(prepared.X))
     classes = task.target.classes
     if task.reference is not None and (classes is None or task.reference not in classes):
         raise DegenetError(
@@ -248,23 +278,28 @@ def _checked(prepared: Prepared, task: Task) -> np.ndarray | None:
     return weight
 
 
-def _check(prepared: Prepared, task: Task, weight: np.ndarray | None, beside: bool = False):
+def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> Checked:
     """The single-layer model's exact optimum on the training rows (read in place, not
-    copied), or (``beside``) its check started beside the training."""
+    copied), capped in time for gradient descent; diagnostics emitted."""
     rows = task.train_rows
-    return (check_beside if beside else check)(
-        task.family, take_rows(prepared.X, rows), task.target.y[rows], prepared.terms,
-        intercept=task.intercept, classes=task.target.classes,
-        sample_weight=None if weight is None else weight[rows])
+    exact = check(task.family, take_rows(prepared.X, rows), task.target.y[rows],
+                  prepared.terms, intercept=task.intercept, classes=task.target.classes,
+                  sample_weight=None if weight is None else weight[rows],
+                  offset=None if prepared.offset is None else prepared.offset[rows],
+                  cap=TimeCap(CHECK_SECONDS) if task.solver == "gd" else None)
+    emit(exact.diagnostics, task.spec.text)
+    return exact
 
 
-def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float
+def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float,
+           *, offset: np.ndarray | None = None, optimum: Optimum | None = None
            ) -> TrainResult:
     """Gradient descent on the standardized problem, the best weights left in ``net``;
     losses in the target's units (``scale``: the target's standardization)."""
     result = train(logits_model(net), task.family, X, y, task.settings,
                    train_rows=task.train_rows, val_rows=task.val_rows, scaling=scaling,
-                   seed=task.seed, progress=progress, sample_weight=weight)
+                   seed=task.seed, progress=progress, sample_weight=weight, offset=offset,
+                   optimum=optimum)
     if progress:
         progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
     result = _in_target_units(result, scale)
@@ -294,27 +329,37 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: Checked, weight
                     optimizer=task.settings.optimizer,
                     epochs=0 if training is None else training.epochs)
     X, y, train_rows, val_rows = prepared.X, task.target.y, task.train_rows, task.val_rows
+    offset, groups = prepared.offset, prepared.carried.groups
     regression = read_regression(
         fitted, take_rows(X, train_rows), y[train_rows], beta, alpha, solution,
         exact.diagnostics, seconds=exact.seconds,
         sample_weight=None if weight is None else weight[train_rows],
         val_loss=mean_loss(family, take_rows(X, val_rows), y[val_rows], beta, alpha,
-                           None if weight is None else weight[val_rows]))
+                           None if weight is None else weight[val_rows],
+                           None if offset is None else offset[val_rows]),
+        offset=None if offset is None else offset[train_rows], cov_type=task.cov_type,
+        groups=None if groups is None or task.cov_type != "cluster" else groups[train_rows],
+        groups_name=prepared.carried.group_column)
     if (not regression.at_optimum and exact.diagnostics.separation is None
             and solution.stopped != TIME):
-        warnings.warn(
+        warn(
             f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
             f"{regression.agreement()}. Tolerance: every coefficient within "
             f"{MAX_STD_ERRORS:g} std error and a likelihood ratio at most the number of "
-            "coefficients. Use solver='exact', or train longer (max_epochs, patience).",
-            ConvergenceWarning, stacklevel=4)
+            "coefficients. The coefficient table is the exact optimum's; for the network's "
+            f"own weights there, use {option('solver', 'exact')} or raise "
+            f"{option('max_epochs', task.settings.max_epochs)}.",
+            ConvergenceWarning)
     return regression
 
 
-def _start_bias(family: Family, y: np.ndarray, n_classes: int | None) -> np.ndarray:
+def _start_bias(family: Family, y: np.ndarray, n_classes: int | None,
+                offset: np.ndarray | None = None) -> np.ndarray:
     """The ``eta`` bias starts at the intercept-only optimum (finite: an empty class would
     give log 0), so training spends no epochs learning the base rate."""
-    constant = family.optimal_constant(y, np.ones(len(y)), n_classes)
+    weight = np.ones(len(y))
+    constant = (family.optimal_constant(y, weight, n_classes) if offset is None
+                else family.offset_constant(y, weight, offset))
     return np.clip(np.nan_to_num(constant, neginf=-30.0, posinf=30.0), -30.0, 30.0)
 
 
@@ -324,18 +369,23 @@ def _in_target_units(result: TrainResult, scale: float) -> TrainResult:
         return result
     history = result.history.assign(loss=result.history["loss"] * scale**2,
                                     val_loss=result.history["val_loss"] * scale**2)
-    return dataclasses.replace(result, history=history)
+    watched = result.best_watched * (1.0 if result.watched == "optimum" else scale**2)
+    return dataclasses.replace(result, history=history, best_watched=watched)
 
 
 def _warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSettings) -> None:
+    """Training that diverged, or ran out of epochs while still improving (a convex model
+    short of its optimum is the exact check's to report, with its distance)."""
+    watched = "training loss" if result.watched == "loss" else "validation loss"
     if result.best_epoch == 0:
-        warnings.warn(
-            f"model {spec.text!r}: the validation loss was never finite (training diverged); "
-            f"the initial weights are kept. Lower learning_rate={settings.learning_rate:g}.",
-            ConvergenceWarning, stacklevel=4)
-    elif not result.stopped_early:
-        warnings.warn(
-            f"model {spec.text!r}: training reached max_epochs={settings.max_epochs} with the "
-            f"validation loss still improving at epoch {result.best_epoch} "
-            f"(val_loss {result.val_loss:.6g}); raise max_epochs.",
-            ConvergenceWarning, stacklevel=4)
+        warn(
+            f"model {spec.text!r}: the {watched} was never finite (training diverged); the "
+            f"initial weights are kept. Lower {option('learning_rate', settings.learning_rate)}.",
+            ConvergenceWarning)
+    elif not result.stopped_early and result.watched != "optimum":
+        warn(
+            f"model {spec.text!r}: training reached {option('max_epochs', settings.max_epochs)} "
+            f"with the {watched} still improving at epoch {result.best_epoch} "
+            f"({result.best_watched:.6g}); raise it "
+            f"({option('max_epochs', 2 * settings.max_epochs)}).",
+            ConvergenceWarning)

@@ -11,29 +11,70 @@ from degenet.errors import DegenetError
 
 
 class Predictor:
-    """Predictions from ``model``, ``family``, ``encoding`` and ``classes`` (set by the class
-    that mixes this in: :class:`~degenet.fitting.Fit`, :class:`~degenet.modelfile.SavedModel`)."""
+    """Predictions from ``model``, ``family``, ``encoding``, ``classes`` and ``offset`` (an
+    :class:`~degenet.data.carried.OffsetSpec` or None), set by the class that mixes this in:
+    :class:`~degenet.fitting.Fit`, :class:`~degenet.modelfile.SavedModel`.
 
-    def linear_predictor(self, data) -> np.ndarray:
-        """``eta`` for each row of ``data``: ``(n,)``, or ``(n, n_classes)`` for categorical."""
+    A model whose exact float64 weights are known (:meth:`exact_weights`: a
+    ``solver="exact"`` fit) predicts from them in float64; others through the Keras network
+    (float32 weights: ~7 digits).
+    """
+
+    def exact_weights(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """beta ``(n_features, n_outputs)`` and alpha ``(n_outputs,)`` in float64, or None."""
+        return None
+
+    def linear_predictor(self, data, *, offset=None, exposure=None) -> np.ndarray:
+        """``eta`` for each row of ``data``: ``(n,)``, or ``(n, n_classes)`` for categorical.
+
+        A model fitted with an offset (or exposure) reads it from its column of ``data``,
+        or from ``offset=`` (``exposure=``): one value per row.
+        """
+        if self.offset is None and offset is None and exposure is None:
+            return self.design_eta(self.encoding.transform(data))  # the lean path: no DataFrame
+        frame = read_table(data)
+        values = self._offset(frame, offset, exposure)
+        if self.offset is not None:
+            frame = self.offset.without_column(frame)
+        return self.design_eta(self.encoding.transform(frame), values)
+
+    def design_eta(self, X: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
+        """``eta`` of encoded design rows ``X`` ``(n, n_features)`` and their ``offset``."""
         # Keras is imported on the first prediction, not with the class: reading a model
         # file's sidecar (``degenet inspect``) must not start Keras.
         from degenet.model.network import predict_logits
 
-        X = self.encoding.transform(data)
-        return self.family.squeeze(predict_logits(self.model, X))
+        weights = self.exact_weights()
+        if weights is None:
+            return self.family.squeeze(predict_logits(self.model, X, offset))
+        eta = np.asarray(X, dtype=np.float64) @ weights[0] + weights[1]
+        return self.family.squeeze(eta if offset is None else eta + offset[:, None])
 
-    def predict_proba(self, data) -> np.ndarray:
+    def _offset(self, frame: pd.DataFrame, offset, exposure) -> np.ndarray | None:
+        spec = self.offset
+        wrong = exposure if spec is None or not spec.exposure else offset
+        if spec is None and (offset is not None or exposure is not None) or wrong is not None:
+            fitted = "no offset" if spec is None else f"{spec.argument}="
+            raise DegenetError(f"this model was fitted with {fitted}; pass "
+                               f"{'nothing' if spec is None else spec.argument + '='} instead")
+        if spec is None:
+            return None
+        return spec.values(frame, exposure if spec.exposure else offset)
+
+    def predict_proba(self, data, *, offset=None, exposure=None) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes`` order."""
         if not self.family.is_classifier:
             raise DegenetError(f"predict_proba needs a classifier; this is {self.family.name}")
-        return self.family.probabilities(self.linear_predictor(data).astype(np.float64))
+        eta = self.linear_predictor(data, offset=offset, exposure=exposure)
+        return self.family.probabilities(eta.astype(np.float64))
 
-    def predict(self, data) -> np.ndarray:
+    def predict(self, data, *, offset=None, exposure=None) -> np.ndarray:
         """The mean for regression families, the most probable label for classifiers."""
         if self.family.is_classifier:
-            return np.asarray(self.classes, dtype=object)[self.predict_proba(data).argmax(1)]
-        return self.family.mean(self.linear_predictor(data).astype(np.float64))
+            proba = self.predict_proba(data, offset=offset, exposure=exposure)
+            return np.asarray(self.classes, dtype=object)[proba.argmax(1)]
+        eta = self.linear_predictor(data, offset=offset, exposure=exposure)
+        return self.family.mean(eta.astype(np.float64))
 
 
 def prediction_frame(fit, data) -> pd.DataFrame:

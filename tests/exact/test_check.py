@@ -1,7 +1,6 @@
-"""The exact check: cheap separation tests first, the solve capped, and the check beside
-training that stops when asked."""
+"""The exact check: cheap separation tests first, the solve capped (a gradient-descent fit's
+check, before its training), and what a capped check says."""
 
-import threading
 import warnings
 
 import numpy as np
@@ -9,9 +8,10 @@ import pandas as pd
 import pytest
 
 import degenet
+from degenet import fitting
 from degenet.errors import DataWarning
 from degenet.exact import check as check_module
-from degenet.exact.check import check, check_beside
+from degenet.exact.check import check
 from degenet.exact.separation import find_separation, one_column_separation
 from degenet.model.families import get_family
 
@@ -55,47 +55,23 @@ def test_one_class_divided_from_the_others_by_one_column():
     assert found.kind == "quasi-complete" and found.terms == ("x1",) and found.classes == ("c",)
 
 
-def _slow_until_capped(monkeypatch):
-    """Make the check's solve wait until the training has ended and set its cap."""
-    real = check_module.solve
-    capped = threading.Event()
-
-    def solve(*args, cap=None, **kwargs):
-        while cap.seconds == np.inf:
-            capped.wait(0.01)
-        return real(*args, cap=cap, **kwargs)
-
-    monkeypatch.setattr(check_module, "solve", solve)
-    monkeypatch.setattr(check_module, "CHECK_MIN_SECONDS", 0.0)
-    monkeypatch.setattr(check_module, "CHECK_SHARE", 0.0)
-
-
-def test_a_check_still_running_when_training_ends_is_capped_and_says_so(monkeypatch):
+def test_a_check_past_its_time_cap_says_so_and_training_stops_on_validation(monkeypatch):
     rng = np.random.default_rng(9)
     frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
     frame["y"] = (rng.random(400) < 1 / (1 + np.exp(-frame.a))).astype(int)
-    _slow_until_capped(monkeypatch)
+    monkeypatch.setattr(fitting, "CHECK_SECONDS", 0.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fitted = degenet.fit(frame, "y", model="logistic", max_epochs=3)
     assert fitted.exact.solution.stopped == "time cap"
+    assert fitted.training.watched != "optimum"  # no optimum to train towards
     table = fitted.coefficients
     assert table["p_value"].isna().all() and "time cap" in table.attrs["withheld"]
-    assert "At exact optimum:" in fitted.summary() and "not known (time cap)" in fitted.summary()
+    assert "At exact optimum:" in str(fitted.summary())
+    assert "not known (time cap)" in str(fitted.summary())
     messages = [str(w.message) for w in caught]
     assert any("time cap" in m and w.category is DataWarning for m, w in zip(messages, caught))
     assert not any("stopped short of the exact optimum" in m for m in messages)
-
-
-def test_a_check_beside_returns_what_the_check_returns():
-    rng = np.random.default_rng(10)
-    X = rng.normal(size=(500, 3))
-    y = (rng.random(500) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
-    family = get_family("bernoulli")
-    beside = check_beside(family, X, y, ["a", "b", "c"]).result(training_seconds=0.0)
-    inline = check(family, X, y, ["a", "b", "c"])
-    np.testing.assert_array_equal(beside.solution.beta, inline.solution.beta)
-    assert beside.solution.converged
 
 
 def test_check_false_keeps_only_the_network():

@@ -124,19 +124,25 @@ METRICS = {"r2": _r2, "rmse": _rmse, "log_loss": _log_loss, "accuracy": _accurac
 
 
 def baseline_eta(family: Family, y_train: np.ndarray, n_rows: int,
-                 n_classes: int | None = None) -> np.ndarray:
+                 n_classes: int | None = None, *, offset: np.ndarray | None = None,
+                 test_offset: np.ndarray | None = None) -> np.ndarray:
     """The intercept-only model's ``eta`` for ``n_rows`` rows, computed, not trained.
 
     Its mean is the training rows' mean (gaussian, poisson) or their class frequencies
     (bernoulli, categorical); ``eta`` is the link of that, from the family's own
     :meth:`~degenet.model.family.Family.optimal_constant`. A class absent from the training
-    rows gets probability 0 (``eta = -inf``), as the frequencies say.
+    rows gets probability 0 (``eta = -inf``), as the frequencies say. With an ``offset`` of
+    the training rows, the constant is the best one beside it
+    (:meth:`~degenet.model.family.Family.offset_constant`) and ``test_offset``, the held-out
+    rows' offset, is added.
 
     Returns
     -------
     ndarray, shape (n_rows,), or (n_rows, n_classes) for categorical.
     """
     y_train = np.asarray(y_train, dtype=np.float64)
+    if offset is not None:
+        return family.offset_constant(y_train, np.ones_like(y_train), offset)[0] + test_offset
     with np.errstate(divide="ignore"):
         constant = family.optimal_constant(y_train, np.ones_like(y_train))
     padded = np.full(family.n_outputs(n_classes or len(constant)), -np.inf)

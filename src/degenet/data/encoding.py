@@ -16,7 +16,6 @@ below.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +24,7 @@ import pandas as pd
 from degenet.data.coding import check_coding, check_finite_design, coded_design
 from degenet.data.columns import Columns, table_columns
 from degenet.data.columnwise import Lean, encode_columns, transform_columns
-from degenet.errors import DataWarning, DegenetError
+from degenet.errors import DataWarning, DegenetError, warn
 from degenet.data.formula import (describe_factors, formula_design, model_matrix, parse_formula,
                                   term_names)
 from degenet.data.schema import (
@@ -134,9 +133,9 @@ class Encoding:
         known = {*self.columns, self.target, *self.excluded}  # excluded: named when fitted
         extra = [c for c in names if c not in known]
         if extra:
-            warnings.warn(
+            warn(
                 f"ignoring column(s) the model does not use: {', '.join(map(repr, extra))}",
-                DataWarning, stacklevel=4)
+                DataWarning)
 
     def _design(self, conformed: pd.DataFrame) -> np.ndarray:
         if self.formula is None:
@@ -302,9 +301,9 @@ def _row_counter(source: Columns, name: str) -> bool:
         np.array_equal(values.to_numpy(), np.arange(len(values)))
         or np.array_equal(values.to_numpy(), np.arange(1, len(values) + 1)))
     if counter:
-        warnings.warn(
+        warn(
             f"column {name!r} is a saved row index (0, 1, 2, ...) without a header; left out "
-            "(name it in features=[...] to use it)", DataWarning, stacklevel=5)
+            "(name it in features=[...] to use it)", DataWarning)
     return counter
 
 
@@ -321,9 +320,9 @@ def _complete_rows(frame: pd.DataFrame, columns: list[str], missing: str
     if n_dropped == len(frame):
         raise DegenetError(f"every row has a missing value in {', '.join(map(repr, counts))}")
     listed = ", ".join(f"{name}: {n}" for name, n in counts.items())
-    warnings.warn(
+    warn(
         f"dropped {n_dropped} of {len(frame)} rows with missing values ({listed}); "
-        f"{len(frame) - n_dropped} rows remain", DataWarning, stacklevel=4)
+        f"{len(frame) - n_dropped} rows remain", DataWarning)
     return ~incomplete, n_dropped
 
 
@@ -343,9 +342,9 @@ def _check_target(values: pd.Series) -> pd.Series:
 
 def _warn_excluded(names: list[str], what: str) -> None:
     if names:
-        warnings.warn(
+        warn(
             f"{what} {', '.join(map(repr, names))} constant in the rows used; left out of the "
-            "design", DataWarning, stacklevel=4)
+            "design", DataWarning)
 
 
 def _encode_lean(lean: Lean, target: pd.Series, coding, missing):
@@ -353,7 +352,7 @@ def _encode_lean(lean: Lean, target: pd.Series, coding, missing):
     warnings, in the general path's order."""
     y = _check_target(target)
     for message in lean.warnings:
-        warnings.warn(message, stacklevel=4)
+        warn(str(message), type(message))
     _warn_excluded(list(lean.excluded), "column(s)")
     encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in lean.schema),
                         terms=tuple(lean.terms), schema=lean.schema, coding=coding,

@@ -5,4 +5,5 @@ from degenet._lazy import exports
 __getattr__, __dir__, __all__ = exports(__name__, {
     "solve": "solve", "Solution": "solution", "Diagnostics": "diagnostics",
     "diagnose": "diagnostics", "RegressionResults": "results",
-    "read_regression": "results"})
+    "read_regression": "results", "Covariance": "robust", "robust_covariance": "robust",
+    "variance_inflation": "inflation"})

@@ -1,17 +1,19 @@
-"""Honest warnings: separation, collinear columns, a large condition number.
+"""Honest warnings: separation, collinear columns, a large condition number, large variance
+inflation factors.
 
 :func:`diagnose` gathers what the reader of a regression must know about its design and
-optimum; separation is found by :mod:`degenet.exact.separation`.
+optimum; separation is found by :mod:`degenet.exact.separation`, variance inflation factors
+by :mod:`degenet.exact.inflation`.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from degenet.errors import DataWarning
+from degenet.errors import DataWarning, warn
+from degenet.exact.inflation import LARGE_VIF, inflation_note, variance_inflation
 from degenet.exact.separation import MAX_LP_SECONDS, Separation, find_separation
 from degenet.exact.solution import Solution
 from degenet.exact.stopping import TIME
@@ -28,16 +30,21 @@ class Diagnostics:
     dropped_terms: tuple
     condition_number: float
     notes: tuple
+    vif: np.ndarray | None = None  # (n_features,): each term's variance inflation factor
+    undefined_variance: str | None = None  # why std errors are NaN: no residual df
 
     @property
     def withhold(self) -> str | None:
         """Why p-values are withheld, or None."""
-        return self.separation.message() if self.separation is not None else None
+        if self.separation is not None:
+            return self.separation.message()
+        return self.undefined_variance
 
 
 def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, terms,
              *, intercept: bool = True, classes=None, separation: Separation | None = None,
-             seconds: float = MAX_LP_SECONDS) -> Diagnostics:
+             seconds: float = MAX_LP_SECONDS, sample_weight: np.ndarray | None = None
+             ) -> Diagnostics:
     """Look for separation, collinear columns and ill-conditioning; nothing is emitted.
 
     ``separation``: already found (before the solver ran); ``seconds``: the time limit of
@@ -54,22 +61,32 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
             f"The condition number of the standardized design is {solution.condition_number:.3g} "
             f"(> {LARGE_CONDITION:g}): strong multicollinearity; the estimates are exact for "
             "these data but sensitive to small changes in them.")
+    vif = variance_inflation(X, solution, intercept=intercept, weight=sample_weight)
+    if np.nanmax(vif, initial=0.0) > LARGE_VIF:
+        notes.append(inflation_note(vif, terms))
     if solution.stopped == TIME:
         notes.append(f"The exact check stopped at its time cap after {solution.n_iter} "
                      "iteration(s), before converging: p-values and intervals are withheld "
                      "(solver='exact' has no cap; check=False skips the check).")
     elif not solution.converged and separation is None:
         notes.append(f"The exact solver did not converge in {solution.n_iter} iterations.")
+    undefined = None
+    if family.scale_estimated and not solution.df_residual > 0:
+        undefined = (f"The residual variance is undefined: {solution.n_samples:g} rows for "
+                     f"{solution.rank} coefficients leave no residual degrees of freedom, so "
+                     "the optimum fits every row and std errors are NaN")
+        notes.append(undefined + ".")
     dropped = tuple(terms[j] for j in solution.dropped)
     return Diagnostics(separation=separation, dropped_terms=dropped,
-                       condition_number=solution.condition_number, notes=tuple(notes))
+                       condition_number=solution.condition_number, notes=tuple(notes),
+                       vif=vif, undefined_variance=undefined)
 
 
-def emit(diagnostics: Diagnostics, model: str, stacklevel: int = 2) -> None:
+def emit(diagnostics: Diagnostics, model: str) -> None:
     """Each diagnostic as a :class:`DataWarning` naming the model."""
     for note in diagnostics.notes:
         if "did not converge" not in note:  # the solver warned already
-            warnings.warn(f"model {model!r}: {note}", DataWarning, stacklevel=stacklevel + 1)
+            warn(f"model {model!r}: {note}", DataWarning)
 
 
 def collinear_note(solution: Solution, terms, j: int) -> str:

@@ -1,9 +1,10 @@
 """Std errors, statistics, p-values and intervals in the data's units.
 
-Everything comes from one covariance matrix: the inverse Fisher information at the exact
-optimum, times the dispersion (gaussian: ``sigma^2 (X'X)^-1`` with
+Everything comes from one covariance matrix: by default the inverse Fisher information at
+the exact optimum, times the dispersion (gaussian: ``sigma^2 (X'X)^-1`` with
 ``sigma^2 = RSS / df_residual`` and t statistics on ``df_residual`` degrees of freedom; the
-other families: dispersion 1 and z statistics). The solver already took it from the
+other families: dispersion 1 and z statistics), or a robust or clustered one
+(:mod:`degenet.exact.robust`). The solver already took it from the
 standardized design to the data's units through the Jacobian of the standardization
 (:func:`degenet.exact.solution.covariance_to_original`), so the intercept's std error is the
 one of the intercept in the data's units.
@@ -26,13 +27,14 @@ from degenet.model.family import Family
 COLUMNS = ("estimate", "std_error", "statistic", "p_value", "ci_low", "ci_high")
 
 
-def contrast_covariance(solution: Solution, n_classes: int, reference: int) -> np.ndarray:
+def contrast_covariance(covariance: np.ndarray, n_classes: int, reference: int) -> np.ndarray:
     """Covariance of the coefficients of every class but ``reference`` against it.
 
+    ``covariance`` is in the solver's parameter order: classes 1.. against class 0.
     Returns shape ``((n_classes - 1) q, (n_classes - 1) q)``, class by class in order,
-    ``q`` = terms (+ intercept). The solver's parameters are classes 1.. against class 0.
+    ``q`` = terms (+ intercept).
     """
-    C = solution.covariance
+    C = covariance
     q = C.shape[0] // (n_classes - 1)
     missing = np.isnan(np.diag(C))
     C = np.where(np.isnan(C), 0.0, C)
@@ -46,14 +48,21 @@ def contrast_covariance(solution: Solution, n_classes: int, reference: int) -> n
     return covariance
 
 
-def std_errors(family: Family, solution: Solution, n_classes: int | None = None,
-               reference: int = 0) -> np.ndarray:
-    """Std errors in the order of :func:`coefficient_frame`'s rows."""
+def table_covariance(family: Family, covariance: np.ndarray, n_classes: int | None = None,
+                     reference: int = 0) -> np.ndarray:
+    """``covariance`` (the solver's order) in the order of :func:`coefficient_frame`'s rows."""
     if family.contrasts:
-        covariance = contrast_covariance(solution, n_classes, reference)
-    else:
-        covariance = solution.covariance
-    return np.sqrt(np.diag(covariance))
+        return contrast_covariance(covariance, n_classes, reference)
+    return covariance
+
+
+def std_errors(family: Family, covariance: np.ndarray | Solution, n_classes: int | None = None,
+               reference: int = 0) -> np.ndarray:
+    """Std errors in the order of :func:`coefficient_frame`'s rows, from ``covariance`` (the
+    solver's order) or a solution's model-based covariance."""
+    if isinstance(covariance, Solution):
+        covariance = covariance.covariance
+    return np.sqrt(np.diag(table_covariance(family, covariance, n_classes, reference)))
 
 
 def coefficient_frame(beta: np.ndarray, alpha: np.ndarray, terms, family: Family, classes,

@@ -17,13 +17,12 @@ n_outputs - k`` (the categorical reference class) at zero. Every family-specific
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
 
-from degenet.errors import ConvergenceWarning
+from degenet.errors import ConvergenceWarning, warn
 from degenet.exact.blockpass import row_pass
 from degenet.exact.collinear import drop_collinear
 from degenet.exact.design import r_factor
@@ -68,7 +67,7 @@ def _curvature(problem, theta, single=False):
     (:func:`_low_step`): an approximate Hessian only slows the last
     steps from quadratic to fast linear convergence (Dennis & Schnabel 1996, 5.4).
     """
-    family, design, y, weight, n_outputs = problem
+    family, design, y, weight, n_outputs, offset = problem
     k, q, r = theta.shape[1], design.n_columns, len(design.keep)
     d = design.column_scale
     scaled = d[:, None] * theta  # A theta = B (D theta): the scaling stays off the blocks
@@ -84,6 +83,8 @@ def _curvature(problem, theta, single=False):
     def step(lane, rows):
         Z = design.fill_features(rows, lane.block)
         eta[rows, 0] = Z @ scaled[:r, 0] + (scaled[r, 0] if design.intercept else 0.0)
+        if offset is not None:
+            eta[rows, 0] += offset[rows]
         w, e = weight[rows], eta[rows, 0]
         with np.errstate(over="ignore", invalid="ignore"):
             lane.loss += float(w @ family.loss_np(y[rows], e))
@@ -92,7 +93,7 @@ def _curvature(problem, theta, single=False):
                                  design.intercept)
 
     if single:
-        step = _low_step(family, design, y, weight, scaled, eta)
+        step = _low_step(family, design, y, weight, scaled, eta, offset)
     elif n_outputs > 1:
         step = _block_step(family, design, y, weight, scaled, eta, pinned)
     lanes = row_pass(design.n_samples, design.pass_rows, start, step)
@@ -104,7 +105,7 @@ def _curvature(problem, theta, single=False):
             loss if np.isfinite(loss) else np.inf)
 
 
-def _low_step(family, design, y, weight, scaled, eta):
+def _low_step(family, design, y, weight, scaled, eta, offset):
     """A block of :func:`_curvature` for float32 ``X`` and an approximate Hessian.
 
     ``eta`` and the gradient come from the uncentred rows in float64 (``X`` theta + offset,
@@ -113,11 +114,11 @@ def _low_step(family, design, y, weight, scaled, eta):
     """
     r, mean, intercept = len(design.keep), design.mean, design.intercept
     coef = scaled[:r, 0]
-    offset = (scaled[r, 0] if intercept else 0.0) - float(mean @ coef)
+    shift = (scaled[r, 0] if intercept else 0.0) - float(mean @ coef)
 
     def step(lane, rows):
         U = design.fill_raw(rows, lane.block)
-        e = eta[rows, 0] = U @ coef + offset
+        e = eta[rows, 0] = U @ coef + (shift if offset is None else shift + offset[rows])
         w = weight[rows]
         with np.errstate(over="ignore", invalid="ignore"):
             lane.loss += float(w @ family.loss_np(y[rows], e))
@@ -164,23 +165,31 @@ class _Problem(NamedTuple):
     y: np.ndarray
     weight: np.ndarray
     n_outputs: int
+    offset: np.ndarray | None = None  # added to eta (single output)
 
     def every(self, stride: int) -> "_Problem":
         """The same problem on every ``stride``-th row."""
         rows = slice(None, None, stride)
         return self._replace(design=self.design.every(stride), y=self.y[rows],
-                             weight=self.weight[rows])
+                             weight=self.weight[rows],
+                             offset=None if self.offset is None else self.offset[rows])
+
+    def constant_eta(self, start: np.ndarray) -> np.ndarray:
+        """``eta`` ``(n, n_outputs)`` of the constant ``start``, plus the offset."""
+        eta = np.tile(start, (len(self.y), 1))
+        return eta if self.offset is None else eta + self.offset[:, None]
 
 
 def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outputs: int,
            tol: float, max_iter: int, first: tuple[np.ndarray, np.ndarray],
-           single: bool = False, cap: TimeCap | None = None, separated: bool = False
-           ) -> Solution:
+           single: bool = False, cap: TimeCap | None = None, separated: bool = False,
+           offset: np.ndarray | None = None) -> Solution:
     """Newton from the best constant, to a Newton decrement of at most ``tol``.
 
     ``first``: ``A'WA`` and ``A'W[Y, 1]`` from the pass that opened the design (``single``:
-    ``A'WA`` by float32 products). The run also stops at the time ``cap``, on an iterate
-    that separates the classes, and, when the data are known to be ``separated``, after
+    ``A'WA`` by float32 products); ``offset`` ``(n,)`` is added to ``eta``. The run also
+    stops at the time ``cap``, on an iterate that separates the classes, and, when the data
+    are known to be ``separated``, after
     :data:`~degenet.exact.stopping.SEPARATED_ITERATIONS` (:mod:`degenet.exact.stopping`).
     """
     G, b = first
@@ -189,18 +198,22 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
         targets = np.column_stack([family.free_targets(y, n_outputs), np.ones(len(y))])
         G, b = gram(design, weight, targets)
     reduced, G, b, collinear = drop_collinear(design, weight, G, b)
-    problem = _Problem(family, reduced, y, weight, n_outputs)
+    problem = _Problem(family, reduced, y, weight, n_outputs, offset)
     k, q = b.shape[1] - 1, reduced.n_columns
-    start = (family.optimal_constant(y, weight, n_outputs) if reduced.intercept
-             else np.zeros(n_outputs))
+    start = (np.zeros(n_outputs) if not reduced.intercept
+             else family.optimal_constant(y, weight, n_outputs) if offset is None
+             else family.offset_constant(y, weight, offset))
     start = np.where(np.isfinite(start), start, -30.0)  # a class absent from these rows
     theta = np.zeros((q, k))
     if reduced.intercept:
         theta[-1] = family.free(start[None, :])[0]
-    g, H = _first_step(family, G, b, weight, start)
+    if offset is None:
+        g, H = _first_step(family, G, b, weight, start)
+    else:  # eta = start + offset differs by row: the first step takes a pass
+        g, H, *_ = _curvature(problem, theta)
     warm = _warm_start(problem, theta, (g, H, start), single)
     if warm is None:
-        eta = np.tile(start, (len(y), 1))
+        eta = problem.constant_eta(start)
         first = g, H, eta, _mean_loss(family, y, weight, eta)
     else:
         theta, first = warm, _curvature(problem, warm, single)
@@ -215,10 +228,10 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
     if separated and stopped in (None, "max_iter"):
         stopped = SEPARATION  # found before the run: there is no optimum to converge to
     if stopped == "max_iter":
-        warnings.warn(
-            f"{family.name} exact solver: Newton did not converge in {n_iter} of "
-            f"max_iter={max_iter} iterations (max abs gradient {np.abs(g).max():.3g}); the "
-            "data may be separable, or raise max_iter.", ConvergenceWarning, stacklevel=3)
+        warn(
+            f"{family.name} exact solver: Newton did not converge in {n_iter} iterations "
+            f"(max abs gradient {np.abs(g).max():.3g}); the data may be separable (no "
+            "maximum-likelihood estimate) or nearly collinear.", ConvergenceWarning)
     return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, stopped=stopped,
                      collinear=collinear)
 
@@ -237,7 +250,7 @@ def _warm_start(problem, theta, first, single):
         return None
     sample = problem.every(WARM_START_STRIDE)
     g, H, start = first
-    eta = np.tile(start, (sample.design.n_samples, 1))
+    eta = sample.constant_eta(start)
     loss = _mean_loss(sample.family, sample.y, sample.weight, eta)
     theta, *_, stopped = _iterate(sample, theta.copy(), (g, H, eta, loss), 1e-3, 10, single,
                                   finish=False)
@@ -319,7 +332,10 @@ def _covariance(problem, H, eta):
     uncentered = design.uncentered()
     curvature = family.curvature(family.squeeze(eta))[:, 0, 0]
     R = r_factor(uncentered, weight * curvature)
-    R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
+    try:  # curvature 0 on every row (separated to the last digit) leaves R singular
+        R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
+    except linalg.LinAlgError:
+        return covariance_to_original(design, inverse, n_features), method
     return covariance_to_original(uncentered, R_inverse @ R_inverse.T, n_features), "qr"
 
 

@@ -30,10 +30,12 @@ import pandas as pd
 
 from degenet.exact.diagnostics import Diagnostics
 from degenet.exact.inference import coefficient_frame, coefficient_table, std_errors
+from degenet.exact.readings import StatsmodelsNames
+from degenet.exact.robust import Covariance, robust_covariance
 from degenet.exact.rows import linear_predictor
 from degenet.exact.solution import Solution
 from degenet.exact.stopping import TIME
-from degenet.exact.summary import summary_text
+from degenet.exact.summary import Summary
 from degenet.jsonvalues import number, plain, records
 from degenet.model.family import Family
 
@@ -76,8 +78,10 @@ class Fitted:
 
 
 @dataclass(frozen=True)
-class RegressionResults:
-    """A single-layer fit read as a regression.
+class RegressionResults(StatsmodelsNames):
+    """A single-layer fit read as a regression (statsmodels' names too: ``params``, ``bse``,
+    ``pvalues``, ``conf_int()``, ``llf``, ``fittedvalues``, ...; see
+    :mod:`degenet.exact.readings`).
 
     Attributes
     ----------
@@ -102,6 +106,13 @@ class RegressionResults:
     n_samples : float
     val_loss : float
         Mean validation loss at the weights (NaN when there are no validation rows).
+    cov : Covariance
+        The covariance inference uses (``cov_type``: model-based, robust or clustered).
+    y, eta : ndarray
+        The training rows' target ``(n,)`` and linear predictor at the weights (``(n,)``,
+        ``(n, n_classes)`` for classes), for fitted values and residuals.
+    offset : ndarray or None
+        The training rows' offset, ``(n,)``.
     """
 
     fitted: Fitted
@@ -120,10 +131,19 @@ class RegressionResults:
     null_deviance: float
     n_samples: float
     val_loss: float = float("nan")
+    cov: Covariance = Covariance()
+    y: np.ndarray | None = None
+    eta: np.ndarray | None = None
+    offset: np.ndarray | None = None
 
     @property
     def solver(self) -> str:
         return self.fitted.solver
+
+    @property
+    def cov_type(self) -> str:
+        """``nonrobust``, ``HC0``-``HC3`` or ``cluster``: what the std errors are."""
+        return self.cov.cov_type
 
     @property
     def loss_gap(self) -> float:
@@ -174,20 +194,29 @@ class RegressionResults:
                                  f.intercept)
 
     def coefficient_table(self, level: float = 0.95) -> pd.DataFrame:
-        """Estimates with std errors, statistics, p-values and intervals at ``level``.
+        """The exact optimum's estimates with std errors, statistics, p-values and
+        intervals at ``level``; for gradient descent, its weights beside them.
 
         Std errors come from the inverse Fisher information at the exact optimum on the
-        training rows; statistics and intervals are centred on the estimates. p-values and
+        training rows, and statistics and intervals are centred on the optimum: never on
+        weights that are not at it. A ``gd`` fit adds ``gd_estimate`` (the network's own
+        weights) and ``gd_std_diff`` (``(gd_estimate - estimate) / std_error``). p-values and
         intervals are NaN when they cannot be trusted: ``table.attrs["withheld"]`` says why.
         """
         f = self.fitted
         n_classes = len(f.classes) if f.family.contrasts else None
         reference = (f.classes.index(f.reference if f.reference is not None else f.classes[0])
                      if n_classes else 0)
-        t_df = self.solution.df_residual if f.family.scale_estimated else None
-        return coefficient_table(self.estimates(),
-                                 std_errors(f.family, self.solution, n_classes, reference),
-                                 t_df=t_df, level=level, withhold=self.withheld)
+        table = coefficient_table(
+            self.estimates(exact=True),
+            std_errors(f.family, self.cov.of(self.solution), n_classes, reference),
+            t_df=self.cov.t_df(f.family, self.solution), level=level, withhold=self.withheld)
+        if f.solver == "gd":
+            table["gd_estimate"] = self.estimates()["estimate"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                table["gd_std_diff"] = ((table["gd_estimate"] - table["estimate"])
+                                        / table["std_error"])
+        return table
 
     def header(self) -> list[tuple[str, str]]:
         """``(label, value)`` pairs of the summary's header.
@@ -223,32 +252,36 @@ class RegressionResults:
             (fit_label, f"{fit_value:.4f}"), ("Solver", solver),
             ("Iterations" if exact else "Epochs", str(solution.n_iter if exact else f.epochs)),
             ("Converged" if exact else "At exact optimum", converged),
+            ("Covariance type", self.cov_type),
         ]
 
     def notes(self) -> list[str]:
         """The summary's notes: where std errors come from, agreement, diagnostics."""
         f, solution = self.fitted, self.solution
-        out = [("Std errors from the inverse Fisher information at the exact optimum on the "
-                "training rows" + (f", with sigma^2 = RSS / {solution.df_residual:.0f} "
-                                   "(t statistics)" if f.family.scale_estimated else
-                                   " (z statistics)") + ".")]
+        t_df = self.cov.t_df(f.family, solution)
+        sigma = (f", with sigma^2 = RSS / {solution.df_residual:.0f}"
+                 if f.family.scale_estimated and self.cov_type == "nonrobust" else "")
+        out = [(f"Std errors {self.cov.note()} on the training rows{sigma} "
+                + (f"(t statistics, {t_df:.0f} df)." if t_df is not None else "(z statistics)."))]
         if f.family.contrasts:
             reference = f.reference if f.reference is not None else f.classes[0]
             out.append(f"Coefficients of each class against the reference class {reference!r}.")
         if f.solver == "gd" and solution.stopped != TIME:
             verdict = "within" if self.at_optimum else "NOT within"
-            out.append(f"Gradient descent vs exact optimum: {self.agreement()}; {verdict} "
-                       f"tolerance ({MAX_STD_ERRORS:g} std error).")
+            out.append("The table is the exact optimum's; gd_estimate is the network's own "
+                       f"weights. Gradient descent vs exact optimum: {self.agreement()}; "
+                       f"{verdict} tolerance ({MAX_STD_ERRORS:g} std error).")
         out.extend(self.diagnostics.notes)
         withheld = self.withheld
         if withheld and not any(withheld in note for note in out):
             out.append(f"p-values and intervals withheld: {withheld}.")
         return out
 
-    def summary(self, level: float = 0.95) -> str:
-        """A statsmodels-like text summary: header, coefficient table, notes."""
+    def summary(self, level: float = 0.95) -> Summary:
+        """A statsmodels-like summary: header, coefficient table, notes; prints as text,
+        renders as tables in a notebook."""
         f = self.fitted
-        return summary_text(f"degenet regression results: {f.model} ({f.family.name})",
+        return Summary(f"degenet regression results: {f.model} ({f.family.name})",
                             self.header(), self.coefficient_table(level), self.notes())
 
     def table_records(self, level: float = 0.95) -> list[dict]:
@@ -272,6 +305,10 @@ class RegressionResults:
                 "max_std_diff": number(self.max_std_diff),
                 "at_optimum": bool(self.at_optimum),
                 "condition_number": number(solution.condition_number),
+                **self.cov.to_dict(),
+                "vif": (None if self.diagnostics.vif is None else
+                        {str(t): number(v) for t, v in zip(self.fitted.terms,
+                                                           self.diagnostics.vif)}),
                 "dropped": [plain(term) for term in self.diagnostics.dropped_terms],
                 "notes": list(self.diagnostics.notes)}
 
@@ -279,21 +316,26 @@ class RegressionResults:
 def read_regression(fitted: Fitted, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
                     alpha: np.ndarray, solution: Solution, diagnostics: Diagnostics, *,
                     seconds: float = 0.0, sample_weight: np.ndarray | None = None,
-                    val_loss: float = float("nan")) -> RegressionResults:
+                    val_loss: float = float("nan"), offset: np.ndarray | None = None,
+                    cov_type: str = "nonrobust", groups: np.ndarray | None = None,
+                    groups_name: str | None = None) -> RegressionResults:
     """Read the weights ``beta, alpha`` as a regression on training rows ``X, y``, beside the
     exact ``solution``. ``sample_weight`` (as given to the solver) weights every figure, as
-    frequencies."""
+    frequencies; ``offset`` ``(n,)`` is added to the linear predictor; ``cov_type`` (with
+    ``groups``, cluster codes of the rows) chooses the covariance of the inference."""
     family = fitted.family
     weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-    eta = family.squeeze(linear_predictor(X, beta, alpha))
+    shift = 0.0 if offset is None else offset[:, None]
+    eta = family.squeeze(linear_predictor(X, beta, alpha) + shift)
     log_likelihood = family.log_likelihood(y, eta, weight)
     same = np.array_equal(beta, solution.beta) and np.array_equal(alpha, solution.alpha)
-    exact_eta = eta if same else family.squeeze(linear_predictor(X, solution.beta,
-                                                                 solution.alpha))
+    exact_eta = eta if same else family.squeeze(
+        linear_predictor(X, solution.beta, solution.alpha) + shift)
     exact_ll = family.log_likelihood(y, exact_eta, weight)
-    null = (family.optimal_constant(y, weight, solution.alpha.shape[0]) if fitted.intercept
-            else np.zeros(solution.alpha.shape[0]))
-    null_eta = family.squeeze(np.tile(null, (len(y), 1)))
+    null = (np.zeros(solution.alpha.shape[0]) if not fitted.intercept
+            else family.optimal_constant(y, weight, solution.alpha.shape[0]) if offset is None
+            else family.offset_constant(y, weight, offset))
+    null_eta = family.squeeze(np.tile(null, (len(y), 1)) + shift)
     max_diff, worst = _max_std_diff(family, beta, alpha, solution, fitted.intercept)
     return RegressionResults(
         fitted=fitted, solution=solution, diagnostics=diagnostics, seconds=seconds,
@@ -305,17 +347,21 @@ def read_regression(fitted: Fitted, X: np.ndarray, y: np.ndarray, beta: np.ndarr
         null_log_likelihood=family.log_likelihood(y, null_eta, weight),
         deviance=family.deviance(y, eta, weight),
         null_deviance=family.deviance(y, null_eta, weight),
-        n_samples=float(weight.sum()), val_loss=val_loss)
+        n_samples=float(weight.sum()), val_loss=val_loss,
+        cov=robust_covariance(family, solution, X, y, cov_type=cov_type,
+                              intercept=fitted.intercept, weight=sample_weight, offset=offset,
+                              groups=groups, groups_name=groups_name),
+        y=np.asarray(y, dtype=np.float64), eta=eta, offset=offset)
 
 
 def mean_loss(family: Family, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
-              alpha: np.ndarray, weight: np.ndarray | None = None) -> float:
+              alpha: np.ndarray, weight: np.ndarray | None = None,
+              offset: np.ndarray | None = None) -> float:
     """The mean loss of weights ``beta, alpha`` on rows ``X, y`` (NaN for no rows)."""
-    if len(y) == 0:
-        return float("nan")
-    eta = family.squeeze(linear_predictor(X, beta, alpha))
-    if weight is not None and weight.sum() == 0:
-        return float("nan")  # every validation row has weight zero
+    if len(y) == 0 or weight is not None and weight.sum() == 0:
+        return float("nan")  # no rows, or every validation row has weight zero
+    eta = linear_predictor(X, beta, alpha)
+    eta = family.squeeze(eta if offset is None else eta + offset[:, None])
     return float(np.average(family.loss_np(y, eta), weights=weight))
 
 

@@ -43,10 +43,12 @@ SMALL_DESIGN = 1 << 22
 
 
 def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool = True,
-          sample_weight: np.ndarray | None = None, n_classes: int | None = None,
-          tol: float = 1e-10, max_iter: int = 100, block_rows: int = BLOCK_ROWS,
-          cap: TimeCap | None = None, separated: bool = False) -> Solution:
-    """The exact optimum of the family's loss for a single-layer model ``eta = X beta + alpha``.
+          sample_weight: np.ndarray | None = None, offset: np.ndarray | None = None,
+          n_classes: int | None = None, tol: float = 1e-10, max_iter: int = 100,
+          block_rows: int = BLOCK_ROWS, cap: TimeCap | None = None, separated: bool = False
+          ) -> Solution:
+    """The exact optimum of the family's loss for a single-layer model
+    ``eta = X beta + alpha + offset``.
 
     Parameters
     ----------
@@ -58,6 +60,9 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     intercept : bool
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative; they weight the loss (and count as frequencies in inference).
+    offset : ndarray, shape (n_samples,), optional
+        A known term of each row's linear predictor (e.g. the log of an exposure), with
+        coefficient 1; not for the categorical family (the softmax ignores it).
     n_classes : int, optional
         Categorical only; default ``max(y) + 1``.
     tol : float
@@ -89,17 +94,21 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     """
     family = get_family(family)
     X, y, weight = _check_inputs(X, y, sample_weight)
+    offset = check_offset(family, offset, len(y))
     n_classes = family.check_encoded(y, weight, n_classes)
     _check_settings(tol, max_iter, block_rows)
     small = X.shape[0] * X.shape[1] <= SMALL_DESIGN
     with one_blas_thread() if small else contextlib.nullcontext():
         return _solve(family, X, y, weight, n_classes, intercept=intercept, tol=tol,
-                      max_iter=max_iter, block_rows=block_rows, cap=cap, separated=separated)
+                      max_iter=max_iter, block_rows=block_rows, cap=cap, separated=separated,
+                      offset=offset)
 
 
 def _solve(family, X, y, weight, n_classes, *, intercept, tol, max_iter, block_rows, cap,
-           separated):
+           separated, offset):
     """The method of :func:`solve` for the family, on checked inputs."""
+    if family.exact_solver == "least_squares" and offset is not None:
+        y = y - offset  # identity link: the offset moves the target
     if family.exact_solver == "least_squares" and len(y) <= block_rows:  # QR, no Gram
         mean, scale = column_stats(X, center=intercept, block_rows=block_rows)
         _check_finite_columns(mean, scale)
@@ -121,7 +130,24 @@ def _solve(family, X, y, weight, n_classes, *, intercept, tol, max_iter, block_r
     if family.exact_solver == "least_squares":
         return least_squares(design, y, weight, (G, b))
     return newton(family, design, y, weight, n_outputs=n_outputs, tol=tol, max_iter=max_iter,
-                  first=(G, b), single=single, cap=cap, separated=separated)
+                  first=(G, b), single=single, cap=cap, separated=separated, offset=offset)
+
+
+def check_offset(family: Family, offset, n_samples: int) -> np.ndarray | None:
+    """``offset`` as float64 ``(n_samples,)``, or None; errors say what is wrong."""
+    if offset is None:
+        return None
+    if family.offset_refused is not None:
+        raise DegenetError(f"the {family.name} family takes no offset: "
+                           f"{family.offset_refused}")
+    offset = np.asarray(offset, dtype=np.float64).ravel()
+    if offset.shape != (n_samples,):
+        raise DegenetError(f"offset must have one value per row, shape ({n_samples},); "
+                           f"received shape {offset.shape}")
+    if not np.isfinite(offset).all():
+        raise DegenetError(f"offset holds {offset[~np.isfinite(offset)][0]:g}; it needs "
+                           "finite numbers")
+    return offset
 
 
 def _check_inputs(X, y, sample_weight):

@@ -63,6 +63,8 @@ class Family(abc.ABC):
     y_dtype: str = "float32"  # the target's dtype inside the compiled training program
     # Held-out metrics beyond the deviance (degenet.comparison.metrics.METRICS names them).
     metrics: tuple[str, ...] = ()
+    # Why an offset (a known term added to eta row by row) means nothing here, or None.
+    offset_refused: str | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -115,6 +117,11 @@ class Family(abc.ABC):
     def mean(self, eta: np.ndarray) -> np.ndarray:
         """The inverse link: the mean ``mu`` of each row (class probabilities for classes)."""
 
+    @abc.abstractmethod
+    def variance(self, mu: np.ndarray) -> np.ndarray:
+        """The variance function ``V(mu)``: a row's variance over the dispersion (Pearson
+        residuals are ``(y - mu) / sqrt(V(mu))``); per class for classes."""
+
     def probabilities(self, eta: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)`` (classifiers only)."""
         raise DegenetError(f"the {self.name} family predicts a mean, not class probabilities")
@@ -139,6 +146,16 @@ class Family(abc.ABC):
         """The (weighted) sum of :meth:`unit_deviance`."""
         return float(weight @ self.unit_deviance(y, eta))
 
+    def loss_scale(self, dispersion: float) -> float:
+        """The loss per unit of negative log-likelihood, at the fitted ``dispersion``.
+
+        1 when the loss is the negative log-likelihood. Near the optimum the summed loss
+        rises by ``loss_scale / 2`` times the squared distance ``d' C^-1 d`` of the weights
+        from it (``C`` the estimates' covariance), so this turns "within so many std errors"
+        into a loss gap.
+        """
+        return 1.0
+
     def log_likelihood(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray) -> float:
         """The full log-likelihood, constants included (weights count as frequencies)."""
         return -float(weight @ self.loss_np(y, eta))
@@ -150,6 +167,30 @@ class Family(abc.ABC):
         The link of the weighted mean; the exact solver starts Newton from it.
         """
         return np.atleast_1d(self.link_np(np.average(y, weights=weight)))
+
+    def offset_constant(self, y: np.ndarray, weight: np.ndarray, offset: np.ndarray
+                        ) -> np.ndarray:
+        """The optimal constant ``c`` of the model ``eta = c + offset``, shape ``(1,)``.
+
+        Single-output families: ``c`` solves ``sum w (mean(c + offset) - y) = 0``, found by
+        Newton's method on the mean loss, convex in ``c``, from the constant without the
+        offset shifted by the offset's mean (exact for gaussian).
+        """
+        c = float(self.optimal_constant(y, weight)[0] - np.average(offset, weights=weight))
+        loss = np.average(self.loss_np(y, c + offset), weights=weight)
+        for _ in range(100):
+            eta = c + offset
+            step = (np.average(self.gradient(y, eta), weights=weight)
+                    / np.average(self.curvature(eta)[:, 0, 0], weights=weight))
+            for _ in range(60):  # backtracking: a step that does not lower the loss is halved
+                new_loss = np.average(self.loss_np(y, c - step + offset), weights=weight)
+                if new_loss <= loss:
+                    break
+                step /= 2.0
+            c, loss = c - step, min(new_loss, loss)
+            if abs(step) <= 1e-15 * (1.0 + abs(c)):
+                break
+        return np.array([c])
 
     def link_np(self, mu):
         """The link: ``eta`` of a mean ``mu`` (families whose constant is not the link of

@@ -2,7 +2,9 @@
 
 Layer names are the model's vocabulary: ``features`` (the input), ``hidden_1``, ...,
 ``eta`` (the Dense layer that gives the linear predictor: for a regression its kernel is
-beta and its bias is alpha) and ``mean`` (the inverse link).
+beta and its bias is alpha) and ``mean`` (the inverse link). A model with an offset has a
+second input ``offset`` ``(n, 1)``, added to ``eta`` by the layer ``plus_offset`` (an
+``Add``) before ``mean``, so the regression and the network both use it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import weakref
 import numpy as np
 
 from degenet._keras import keras
+from degenet.errors import DegenetError
 from degenet.model.families import Family
 from degenet.randomness import derive
 from degenet.data.scaling import Scaling
@@ -19,11 +22,12 @@ from degenet.model.specs import ModelSpec
 
 
 def build_network(spec: ModelSpec, family: Family, *, n_features: int, n_outputs: int,
-                  seed: int, intercept: bool = True, bias: np.ndarray | None = None
-                  ) -> keras.Model:
+                  seed: int, intercept: bool = True, bias: np.ndarray | None = None,
+                  offset: bool = False) -> keras.Model:
     """The network of ``spec``, outputting the mean; its layer ``eta`` outputs the logits.
 
     ``bias``, shape ``(n_outputs,)``, starts the ``eta`` bias (e.g. at the null model).
+    ``offset``: the model takes a second input, added to the linear predictor.
     """
     inputs = keras.Input(shape=(n_features,), name="features")
     h = inputs
@@ -41,6 +45,10 @@ def build_network(spec: ModelSpec, family: Family, *, n_features: int, n_outputs
     drawn = list(enumerate(hidden, start=1)) + ([] if spec.is_regression else [(0, head)])
     for index, layer in drawn:
         layer.kernel.assign(_glorot_uniform(layer.kernel.shape, derive(seed, "init", index)))
+    if offset:
+        offset_input = keras.Input(shape=(1,), name="offset")
+        eta = keras.layers.Add(name="plus_offset")([eta, offset_input])
+        inputs = [inputs, offset_input]
     mean = keras.layers.Activation(family.activation, name="mean")(eta)
     if intercept and bias is not None:
         head.bias.assign(np.asarray(bias, dtype=np.float32))  # an initializer would be saved
@@ -55,8 +63,14 @@ def _glorot_uniform(shape: tuple[int, int], seed: int) -> np.ndarray:
 
 
 def logits_model(model: keras.Model) -> keras.Model:
-    """A view of ``model`` that stops at the ``eta`` layer; it shares the weights."""
-    return keras.Model(model.inputs, model.get_layer("eta").output, name=f"{model.name}_eta")
+    """A view of ``model`` that stops before the ``mean`` layer (at ``eta``, plus the offset
+    when the model has one); it shares the weights."""
+    return keras.Model(model.inputs, model.get_layer("mean").input, name=f"{model.name}_eta")
+
+
+def has_offset(model: keras.Model) -> bool:
+    """Whether ``model`` takes an offset input (see :func:`build_network`)."""
+    return len(model.inputs) == 2
 
 
 # The eta view of each model, made once: a new view costs ~0.1 s to build and trace.
@@ -64,9 +78,11 @@ _VIEWS: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyD
 PREDICT_ROWS = 65536
 
 
-def predict_logits(model: keras.Model, X: np.ndarray) -> np.ndarray:
+def predict_logits(model: keras.Model, X: np.ndarray, offset: np.ndarray | None = None
+                   ) -> np.ndarray:
     """``eta`` of ``model`` for the rows of ``X``: ``(n_samples, n_outputs)``, float32 maths.
 
+    ``offset`` ``(n_samples,)``: a model with an offset input needs it (it is added to eta).
     The view is called directly, in chunks of rows: ``Model.predict`` compiles a predict
     function for every new view, which took 50-100 ms even for ten rows. The inputs go in
     as a list, the structure of ``model.inputs``.
@@ -75,7 +91,14 @@ def predict_logits(model: keras.Model, X: np.ndarray) -> np.ndarray:
     if view is None:
         view = _VIEWS[model] = logits_model(model)
     X = np.asarray(X, dtype=np.float32)
-    parts = [keras.ops.convert_to_numpy(view([X[start:start + PREDICT_ROWS]], training=False))
+    columns = [X]
+    if has_offset(model):
+        if offset is None:
+            raise DegenetError("this model adds an offset to its linear predictor; pass the "
+                               "offset of each row")
+        columns.append(np.asarray(offset, dtype=np.float32).reshape(-1, 1))
+    parts = [keras.ops.convert_to_numpy(view([c[start:start + PREDICT_ROWS] for c in columns],
+                                             training=False))
              for start in range(0, max(len(X), 1), PREDICT_ROWS)]
     return np.concatenate(parts)
 

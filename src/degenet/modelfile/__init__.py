@@ -14,10 +14,15 @@ Sidecar keys: ``format`` ("degenet-model"), ``format_version`` (1), ``created``,
 null for networks), ``settings`` (``TrainSettings.to_dict()``), ``seed``, ``training``
 (epochs, best epoch, val_loss, engine, rows), ``data_sha256`` (of the training design,
 target and weights), ``estimator`` (class and parameters, when saved from one),
-``versions`` (degenet, keras, backend, backend_version, python) and ``keras_sha256``.
+``versions`` (degenet, keras, backend, backend_version, python), ``offset`` (``{"column",
+"exposure"}``: new data must carry that column, its log added to the linear predictor when
+``exposure``; null without an offset), ``inference`` (``cov_type``, ``groups``, ``n_groups``
+of the coefficient table's std errors), ``exact_weights`` (a ``solver="exact"`` fit's
+float64 beta and alpha, which predictions use) and ``keras_sha256``.
 
 Opening a model never runs code from the file. Nothing is pickled; the network holds only
-``InputLayer``, ``Dense`` and ``Activation`` layers (no ``Lambda``). Before Keras sees the
+``InputLayer``, ``Dense``, ``Activation`` and (with an offset) ``Add`` layers (no
+``Lambda``). Before Keras sees the
 archive, :func:`load` checks the sidecar (format, version, keys), the archive's sha256
 against the sidecar (a truncated or edited file is refused), and every ``class_name`` in
 the archive's ``config.json`` against the short list of classes degenet writes. Keras then

@@ -78,6 +78,16 @@ def describe(sidecar: dict) -> list[str]:
         f"v{sidecar['format_version']}, saved {sidecar.get('created')}",
         "versions   " + ", ".join(f"{k} {v}" for k, v in versions.items()),
     ]
+    offset, inference = sidecar.get("offset"), sidecar.get("inference")
+    if offset:
+        what = "log of the exposure in" if offset.get("exposure") else "added from"
+        source = (f"column {offset['column']!r}" if offset.get("column")
+                  else "an array (passed again to predict)")
+        lines.append(f"offset     {what} {source}")
+    if inference and inference.get("cov_type") not in (None, "nonrobust"):
+        groups = inference.get("groups")
+        lines.append(f"std errors {inference['cov_type']}"
+                     + (f" (groups: column {groups!r})" if groups else ""))
     if sidecar.get("estimator"):
         lines.append(f"estimator  {sidecar['estimator']['class']}")
     if sidecar.get("coefficients"):
