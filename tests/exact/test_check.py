@@ -80,6 +80,7 @@ def test_check_false_keeps_only_the_network():
     frame["y"] = 2 * frame.a + rng.normal(size=300)
     fitted = degenet.fit(frame, "y", model="linear", check=False, max_epochs=30)
     assert fitted.exact is None
+    assert fitted.training.watched == "val_loss"  # no optimum to train towards
     table = fitted.coefficients
     kernel, bias = (v.numpy() for v in fitted.model.get_layer("eta").weights)
     np.testing.assert_allclose(table["estimate"], [kernel[0, 0], bias[0]], rtol=1e-6)
