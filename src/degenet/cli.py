@@ -214,8 +214,9 @@ def fit_command(
                  "exact optimum (Newton / least squares; single-layer models).")] = "gd",
         check: Annotated[bool, typer.Option(
             "--check/--no-check",
-            help="Check a gradient-descent regression against the exact optimum (its std "
-                 "errors come from the check); --no-check: only the network.")] = True,
+            help="Solve a gradient-descent regression exactly first, train towards that "
+                 "optimum and check against it (std errors come from it); --no-check: only "
+                 "the network, trained on the validation loss.")] = True,
         offset: Offset = None, exposure: Exposure = None, cov_type: CovType = None,
         groups: Groups = None):
     """Fit one model to a table and print what it learned."""
