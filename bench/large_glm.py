@@ -20,6 +20,15 @@ scores every method's training loss in float64 on the same rows:
   data are i.i.d., so a contiguous split is a random one and needs no copy); its optimum is
   degenet's exact solution on those same training rows; "reached" means within 1e-4.
 
+The user's path (issue 16): ``degenet.fit`` on a DataFrame (read from the Parquet file
+first, as a user would) and on the Parquet file itself, exact and gradient descent, and the
+estimators on the numpy array, beside glum and scikit-learn on the same inputs (glum on the
+file includes ``pd.read_parquet``). Each runs in its own process; its peak is measured from
+the moment its input is in memory (``VmHWM`` reset through ``/proc/self/clear_refs``), and
+"over input" is that peak minus the input's own size (the DataFrame's memory, the file's
+size, the arrays' bytes). ``degenet.fit`` holds out 20% of the rows for validation, so its
+fits are on 80% of them: their gap is to the all-rows optimum and is not judged.
+
 Tolerances given to the peers are tight enough to reach 1e-6 (lbfgs ``tol=1e-10``,
 newton-cholesky ``tol=1e-8``, glum ``gradient_tol=1e-7``); a peer that stops short is
 flagged, not re-run. The data are allocated 64-byte aligned (as Arrow and JAX buffers are)
@@ -42,11 +51,13 @@ import numpy as np
 
 EXACT = ["degenet-exact", "sklearn-lbfgs", "sklearn-newton-cholesky", "sklearn-linear",
          "glum", "statsmodels"]
-METHODS = EXACT + ["degenet-gd"]
+USER = ["fit-frame-exact", "fit-parquet-exact", "estimator-exact", "glum-frame",
+        "glum-parquet", "sklearn-frame", "fit-frame-gd", "fit-parquet-gd", "estimator-gd"]
+METHODS = EXACT + ["degenet-gd"] + USER
 TASK_METHODS = {
     "logistic": ["degenet-exact", "degenet-gd", "sklearn-newton-cholesky", "sklearn-lbfgs",
-                 "glum", "statsmodels"],
-    "linear": ["degenet-exact", "degenet-gd", "sklearn-linear", "glum", "statsmodels"],
+                 "glum", "statsmodels", *USER],
+    "linear": ["degenet-exact", "degenet-gd", "sklearn-linear", "glum", "statsmodels", *USER],
 }
 BLOCK = 100_000
 STATSMODELS_CAP_GB = 12.0
@@ -194,7 +205,99 @@ def run_statsmodels(task, X, y):
     return seconds, np.asarray(params[:-1], np.float64), float(params[-1]), {}
 
 
+# ----------------------------------------------------------------------------- the user's path
+def write_parquet(path, X, y, rows_per_group=250_000) -> None:
+    """The table as a Parquet file, ``x0..`` float32 and ``y``, written a row group at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = [f"x{j}" for j in range(X.shape[1])] + ["y"]
+    with pq.ParquetWriter(path, pa.schema([(n, pa.float32()) for n in names[:-1]]
+                                          + [("y", pa.float64())])) as writer:
+        for start in range(0, len(y), rows_per_group):
+            block = slice(start, start + rows_per_group)
+            columns = [pa.array(np.ascontiguousarray(X[block, j])) for j in range(X.shape[1])]
+            writer.write_table(pa.table(columns + [pa.array(y[block])], names=names))
+
+
+def reset_peak() -> None:
+    """Start the process's peak resident memory (VmHWM) again from its current size."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def user_input(method, args):
+    """The input of a user's-path method, read as a user would, and its own size in GB."""
+    import pandas as pd
+
+    if "-parquet" in method:
+        return args.parquet, os.path.getsize(args.parquet) / 1e9
+    if "-frame" in method:
+        import pyarrow as pa
+
+        frame = pd.read_parquet(args.parquet)
+        pa.default_memory_pool().release_unused()  # what reading left in Arrow's pool
+        return frame, frame.memory_usage(deep=True).sum() / 1e9
+    X, y = make_data(args.task, args.rows, args.features, args.seed, not args.unaligned)
+    return (X, y), (X.nbytes + y.nbytes) / 1e9
+
+
+def run_user(method, task, data):
+    """Time one user's-path method on its input; beta, alpha and notes as the others."""
+    import pandas as pd
+    import degenet
+    from degenet.model.network import regression_weights
+    from glum import GeneralizedLinearRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    model, solver = ("logistic" if task == "logistic" else "linear"), method.split("-")[-1]
+    start = time.perf_counter()
+    if method.startswith("fit-"):
+        fitted = degenet.fit(data, "y", model=model, solver=solver)
+        seconds = time.perf_counter() - start
+        beta, alpha = regression_weights(fitted.model)
+        notes = {"epochs": fitted.epochs} if solver == "gd" else {
+            "iter": fitted.exact.solution.n_iter}
+        return seconds, beta[:, 0], float(alpha[0]), notes
+    if method.startswith("estimator-"):
+        X, y = data
+        estimator = (degenet.LogisticRegression if task == "logistic"
+                     else degenet.LinearRegression)(solver=solver)
+        estimator.fit(X, y)
+        seconds = time.perf_counter() - start
+        return seconds, np.ravel(estimator.coef_), float(np.ravel(estimator.intercept_)[0]), {}
+    frame = pd.read_parquet(data) if method.endswith("-parquet") else data
+    X, y = frame.drop(columns="y"), frame["y"]
+    if method.startswith("glum"):
+        peer = GeneralizedLinearRegressor(family="binomial" if task == "logistic" else "normal",
+                                          alpha=0, gradient_tol=1e-7, max_iter=100).fit(X, y)
+    elif task == "logistic":
+        peer = LogisticRegression(penalty=None, solver="newton-cholesky", tol=1e-8,
+                                  max_iter=10_000).fit(X, y.astype(np.int8))
+    else:
+        peer = LinearRegression().fit(X, y)
+    seconds = time.perf_counter() - start
+    return seconds, np.ravel(peer.coef_).astype(np.float64), float(
+        np.ravel(peer.intercept_)[0]), {}
+
+
+def user_worker(args) -> None:
+    import degenet.estimators  # noqa: F401 (imports are nobody's fit time)
+    import degenet.fitting  # noqa: F401
+    import glum  # noqa: F401
+
+    data, input_gb = user_input(args.worker, args)
+    reset_peak()
+    before = rss_now_gb()
+    seconds, beta, alpha, info = run_user(args.worker, args.task, data)
+    np.savez(args.out, beta=beta, alpha=alpha)
+    print(json.dumps({"seconds": seconds, "peak_gb": rss_peak_gb(), "before_gb": before,
+                      "input_gb": input_gb, **info}))
+
+
 def worker(args) -> None:
+    if args.worker in USER:
+        return user_worker(args)
     X, y = make_data(args.task, args.rows, args.features, args.seed, not args.unaligned)
     before = rss_now_gb()
     runner = {
@@ -214,7 +317,8 @@ def run_method(method, task, args, folder) -> dict:
     out = os.path.join(folder, f"{task}-{method}.npz")
     command = [sys.executable, __file__, "--worker", method, "--task", task, "--rows",
                str(args.rows), "--features", str(args.features), "--seed", str(args.seed),
-               "--out", out] + (["--unaligned"] if args.unaligned else [])
+               "--out", out, "--parquet", os.path.join(folder, f"{task}.parquet")] + (
+                   ["--unaligned"] if args.unaligned else [])
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:100]}
@@ -238,6 +342,8 @@ def run_task(task, args, folder) -> None:
     free_gb = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
     X, y = make_data(task, args.rows, args.features, args.seed)
     data_gb = X.nbytes / 1e9
+    if any(method in USER for method in methods):
+        write_parquet(os.path.join(folder, f"{task}.parquet"), X, y)
     reports = {}
     for method in methods:
         if method == "statsmodels" and min(STATSMODELS_CAP_GB, 26 * data_gb) > free_gb - 2:
@@ -250,7 +356,8 @@ def run_task(task, args, folder) -> None:
     for report in reports.values():
         if "beta" in report:
             report["loss"] = loss(task, X, y, report["beta"], report["alpha"])
-    exact_losses = [r["loss"] for m, r in reports.items() if m != "degenet-gd" and "loss" in r]
+    exact_losses = [r["loss"] for m, r in reports.items()
+                    if m in EXACT and "loss" in r]
     best = min(exact_losses) if exact_losses else float("nan")
     gd_best = optimum_on_training_rows(task, X, y) if "degenet-gd" in reports else None
     if "loss" in reports.get("degenet-gd", {}):
@@ -267,6 +374,8 @@ def print_task(task, args, data_gb, reports, best, gd_best) -> None:
     for method, r in reports.items():
         if "error" in r:
             print(f"{method:<25}  {r['error']}")
+            continue
+        if method in USER:
             continue
         reference, tol = (gd_best, 1e-4) if method == "degenet-gd" else (best, 1e-6)
         gap = (r["loss"] - reference) / reference
@@ -285,6 +394,35 @@ def print_task(task, args, data_gb, reports, best, gd_best) -> None:
         if "seconds" in reports.get("degenet-gd", {}):
             print(f"degenet gradient descent takes {reports['degenet-gd']['seconds'] / fastest:.2f}"
                   f"x the fastest peer's time (target <= 3)")
+    print_user(reports, best)
+
+
+def print_user(reports, best) -> None:
+    """The user's path: each method's time and its peak over its input's own size."""
+    users = {m: r for m, r in reports.items() if m in USER}
+    if not users:
+        return
+    print(f"\nthe user's path{'':<10}{'seconds':>9}{'input GB':>9}{'peak GB':>9}{'over in':>8}"
+          f"{'rel. gap':>11}  notes (degenet.fit: 80% of the rows)")
+    for method, r in users.items():
+        if "error" in r:
+            print(f"{method:<25}  {r['error']}")
+            continue
+        gap = (r["loss"] - best) / best if "loss" in r else float("nan")
+        notes = ", ".join(f"{k} {v}" for k, v in r.items() if k in ("iter", "epochs"))
+        print(f"{method:<25}{r['seconds']:9.2f}{r['input_gb']:9.2f}{r['peak_gb']:9.2f}"
+              f"{r['peak_gb'] - r['input_gb']:8.2f}{gap:11.2e}  {notes}")
+    solver = reports.get("degenet-exact", {}).get("seconds")
+    for ours, theirs in (("fit-frame-exact", "glum-frame"), ("fit-parquet-exact", "glum-parquet"),
+                         ("estimator-exact", "glum")):
+        if "seconds" in users.get(ours, {}) and "seconds" in reports.get(theirs, {}):
+            a, b = users[ours], reports[theirs]
+            line = (f"{ours}: {b['seconds'] / a['seconds']:.2f}x faster than {theirs} "
+                    f"(target > 1); peak over input {a['peak_gb'] - a['input_gb']:.2f} GB "
+                    "(target <= 0.6)")
+            if solver:
+                line += f"; {a['seconds'] / solver:.2f}x the solver alone (target <= 1.3)"
+            print(line)
 
 
 def main(argv=None) -> int:
@@ -300,6 +438,7 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--task", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--parquet", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker(args)

@@ -1,7 +1,14 @@
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# The compilation cache of this run (shared with the CLI's subprocesses), never the user's.
+if "DEGENET_CACHE_DIR" not in os.environ:
+    os.environ["DEGENET_CACHE_DIR"] = tempfile.mkdtemp(prefix="degenet-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["DEGENET_CACHE_DIR"], ignore_errors=True)
 
 import jax  # noqa: E402
 

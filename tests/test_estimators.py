@@ -34,13 +34,6 @@ SPLIT = ("degenet holds out a validation share of the rows (a seeded split, as d
          "weight 2 is not the same fit as a repeated row, nor weight 0 as a removed one")
 
 
-SEPARATED = ("the check's data (15 rows, 30 columns, 3 classes) are completely separated: no "
-             "maximum-likelihood estimate exists, Newton follows coefficients that grow "
-             "without bound, and where it stops (loss 1e-25 against 1e-26 here) depends on "
-             "rounding, so predictions on the rows of weight zero differ (0.29 against 0.21); "
-             "any unpenalized logistic regression is in the same place")
-
-
 def expected_failures(estimator) -> dict[str, str]:
     """Checks that fail by design, with the reason. The exact estimators fit every row
     (``validation=None`` holds none out for them), so weights are frequencies there."""
@@ -48,9 +41,6 @@ def expected_failures(estimator) -> dict[str, str]:
     if isinstance(estimator, (MLPRegressor, MLPClassifier)):
         failures.update({"check_sample_weight_equivalence_on_dense_data": SPLIT,
                          "check_sample_weight_equivalence_on_sparse_data": SPLIT})
-    elif isinstance(estimator, LogisticRegression):
-        failures.update({"check_sample_weight_equivalence_on_dense_data": SEPARATED,
-                         "check_sample_weight_equivalence_on_sparse_data": SEPARATED})
     if isinstance(estimator, MLPRegressor):
         failures.update({"check_methods_subset_invariance": FLOAT32,
                          "check_methods_sample_order_invariance": FLOAT32})

@@ -41,6 +41,11 @@ except (ImportError, ValueError) as error:  # a missing or unknown backend
         f"the Keras backend {chosen!r} cannot be imported ({error}); install it, or choose "
         "an installed one with KERAS_BACKEND=jax (also: tensorflow, torch)") from None
 
+from degenet.compile_cache import enable as _enable_compile_cache  # noqa: E402
+
+if keras.backend.backend() == "jax":
+    _enable_compile_cache()  # before anything compiles
+
 __all__ = ["keras", "backend"]
 
 

@@ -212,6 +212,11 @@ def fit_command(
         solver: Annotated[str, typer.Option(
             help="gd: gradient descent, then checked against the exact optimum; exact: the "
                  "exact optimum (Newton / least squares; single-layer models).")] = "gd",
+        check: Annotated[bool, typer.Option(
+            "--check/--no-check",
+            help="Solve a gradient-descent regression exactly first, train towards that "
+                 "optimum and check against it (std errors come from it); --no-check: only "
+                 "the network, trained on the validation loss.")] = True,
         offset: Offset = None, exposure: Exposure = None, cov_type: CovType = None,
         groups: Groups = None):
     """Fit one model to a table and print what it learned."""
@@ -232,7 +237,7 @@ def fit_command(
         source = _source(data, delimiter=delimiter, file_encoding=file_encoding)
         fitted = _run(lambda: degenet.fit(source, target, model=model, family=family,
                                           seed=seed, progress=progress, solver=solver,
-                                          **table, **training))
+                                          check=check, **table, **training))
     _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted, epochs=not quiet))
     if save is not None:
         _run(lambda: fitted.save(save))

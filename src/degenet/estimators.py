@@ -1,8 +1,9 @@
 """scikit-learn estimators: a thin shell over :func:`degenet.fit`.
 
 Each estimator validates ``X`` and ``y`` the scikit-learn way, hands them to
-:func:`degenet.fit` as a table with one column per feature, and keeps the :class:`~degenet.Fit`
-it gets back as ``fit_``. Nothing is computed here that the core does not compute: the
+:func:`degenet.fit` as a table with one column per feature (the array's own columns, no
+DataFrame copy; float32 stays float32), and keeps the :class:`~degenet.Fit` it gets back
+as ``fit_``. Nothing is computed here that the core does not compute: the
 network, the training, the exact solver and the coefficient table are the core's.
 
 Columns are named ``feature_names_in_`` when ``X`` was a DataFrame with string column names,
@@ -29,6 +30,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from scipy import sparse
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from degenet.data.columns import ArrayColumns
 from degenet.errors import DegenetError
 from degenet.jsonvalues import plain
 from degenet.fitting import fit
@@ -37,6 +39,8 @@ from degenet.model.network import regression_weights
 from degenet.model.specs import parse_spec
 from degenet.train.settings import TrainSettings
 
+# float32 input stays float32 (its values are exact in the design); anything else is float64.
+FLOATS = [np.float64, np.float32]
 # Sparse X is made dense up to this many bytes of float64 (1 GiB: 1,000,000 x 134 values).
 MAX_DENSE_BYTES = 2**30
 SPARSE_FORMATS = ("csr", "csc", "coo", "bsr", "lil", "dok", "dia")
@@ -66,10 +70,9 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None) -> "_DegenetEstimator":
         spec = parse_spec(self._spec_text())
-        frame = self._frame(X)
-        target = _free_name(frame.columns)
-        frame[target] = y
-        self.fit_ = fit(frame, target, model=spec, family=self._family_for(y),
+        names = self._names(X)
+        target = _free_name(names)
+        self.fit_ = fit(ArrayColumns(X, names, {target: y}), target, model=spec, family=self._family_for(y),
                         seed=self.random_state, intercept=self.fit_intercept,
                         solver=self.solver, sample_weight=sample_weight, **self._settings())
         self.keras_model_ = self.fit_.model
@@ -78,11 +81,11 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
             self.coef_, self.intercept_ = self._coefficients()
         return self
 
-    def _frame(self, X: np.ndarray) -> pd.DataFrame:
+    def _names(self, X: np.ndarray) -> list[str]:
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             names = [f"x{j}" for j in range(X.shape[1])]
-        return pd.DataFrame(np.asarray(X, dtype=np.float64), columns=list(map(str, names)))
+        return list(map(str, names))
 
     def _coefficients(self) -> tuple[np.ndarray, np.ndarray | float]:
         """``coef_`` and ``intercept_`` in scikit-learn's shapes: the float64 optimum of an
@@ -106,10 +109,11 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         return coef[0], float(alpha[0]) if self.fit_intercept else 0.0
 
     # -- reading the fit ---------------------------------------------------------------------
-    def _checked_frame(self, X) -> pd.DataFrame:
+    def _checked_frame(self, X) -> ArrayColumns:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse=SPARSE_FORMATS)
-        return self._frame(_dense(X))
+        X = _dense(validate_data(self, X, reset=False, dtype=FLOATS,
+                                 accept_sparse=SPARSE_FORMATS))
+        return ArrayColumns(X, self._names(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -135,7 +139,7 @@ class _Regressor(RegressorMixin, _DegenetEstimator):
 
         ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
+        X, y = validate_data(self, X, y, dtype=FLOATS, y_numeric=True,
                              ensure_min_samples=2, accept_sparse=SPARSE_FORMATS)
         X = _dense(X)
         return self._fit(X, y, _weights(sample_weight, X))
@@ -155,7 +159,7 @@ class _Classifier(ClassifierMixin, _DegenetEstimator):
 
         ``sample_weight`` ``(n_samples,)``: non-negative weights of the rows' losses.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2,
+        X, y = validate_data(self, X, y, dtype=FLOATS, ensure_min_samples=2,
                              accept_sparse=SPARSE_FORMATS)
         X = _dense(X)
         check_classification_targets(y)
@@ -338,7 +342,8 @@ class MLPClassifier(_Network, _Classifier):
 
 
 def _dense(X) -> np.ndarray:
-    """``X`` as a dense float64 array; sparse input within :data:`MAX_DENSE_BYTES`."""
+    """``X`` as a dense array (its own float dtype); sparse input within
+    :data:`MAX_DENSE_BYTES`."""
     if not sparse.issparse(X):
         return X
     n_bytes = 8 * X.shape[0] * X.shape[1]
@@ -348,7 +353,7 @@ def _dense(X) -> np.ndarray:
             f"and it would take {_size(n_bytes)} as float64, more than "
             f"degenet.estimators.MAX_DENSE_BYTES ({_size(MAX_DENSE_BYTES)}): select or reduce "
             "the columns first (e.g. scikit-learn's TruncatedSVD), or raise that limit")
-    return X.toarray()
+    return X.toarray(order="C")  # as a dense array arrives: rows contiguous
 
 
 def _size(n_bytes: int) -> str:

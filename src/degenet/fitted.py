@@ -13,13 +13,18 @@ from degenet.data.carried import OffsetSpec
 from degenet.data.encoding import Encoding
 from degenet.data.scaling import Scaling
 from degenet.errors import DegenetError
+from degenet.exact.inference import coefficient_frame, coefficient_table
 from degenet.exact.results import RegressionResults
 from degenet.exact.summary import Summary
 from degenet.model.family import Family
+from degenet.model.network import regression_weights
 from degenet.model.specs import ModelSpec
 from degenet.modelfile import save as save_model
 from degenet.prediction import Predictor
 from degenet.train import TrainResult, TrainSettings
+
+
+UNCHECKED = "no exact check (check=False), so no std errors, p-values or summary"
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,8 @@ class Fit(Predictor):
         ``eta`` kernel is beta and its bias alpha.
     encoding : Encoding
     scaling : Scaling
-        The standardization used in training (already folded into the model's weights).
+        The standardization used in training (already folded into the model's weights);
+        the identity for ``solver="exact"``, which has no training.
     classes : tuple or None
         Class labels; for bernoulli ``classes[1]`` is the positive class.
     settings : TrainSettings
@@ -175,8 +181,16 @@ class Fit(Predictor):
         and intervals are centred on it. For ``solver="gd"`` the columns ``gd_estimate``
         (the network's own weights) and ``gd_std_diff`` (their distance in std errors) sit
         beside it. p-values and intervals are NaN when they cannot be trusted (separation,
-        no convergence): ``table.attrs["withheld"]`` says why.
+        no convergence): ``table.attrs["withheld"]`` says why. A fit made with
+        ``check=False`` has no optimum: its estimates are the network's weights, without
+        std errors.
         """
+        if self.exact is None and self.spec.is_regression:
+            beta, alpha = regression_weights(self.model)
+            frame = coefficient_frame(beta, alpha, self.terms, self.family, self.classes,
+                                      self.reference, self.intercept)
+            return coefficient_table(frame, np.full(len(frame), np.nan), t_df=None, level=level,
+                                     withhold=UNCHECKED)
         return self._regression().coefficient_table(level)
 
     def summary(self, level: float = 0.95) -> Summary:
@@ -186,6 +200,10 @@ class Fit(Predictor):
         return self._regression().summary(level)
 
     def _regression(self) -> RegressionResults:
+        if self.exact is None and self.spec.is_regression:
+            raise DegenetError(
+                f"model {self.spec.text!r} has {UNCHECKED}; fit it "
+                "with check=True (the default) or solver='exact'")
         if self.exact is None:
             raise DegenetError(
                 f"model {self.spec.text!r} has hidden layers; only single-layer models "

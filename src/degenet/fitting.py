@@ -4,12 +4,16 @@ The pipeline, step by step (each a function below): check the request, standardi
 design and the target, build the network, solve the single-layer model exactly on the
 training rows, train by gradient descent towards that optimum (or take it), fold the scaling
 back into the weights, and read a single-layer model as a regression.
+
+The exact solve of a gradient-descent fit (its check, and the optimum it trains towards) is
+capped in time (:data:`degenet.exact.check.CHECK_SECONDS`) and stopped early on separated
+classes; a capped one gives no optimum to train to: training then stops on the validation
+loss, and the table withholds its p-values, saying why. ``check=False`` skips it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,12 +24,14 @@ from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
 from degenet.errors import ConvergenceWarning, DegenetError, warn
-from degenet.exact.diagnostics import Diagnostics, diagnose, emit
+from degenet.exact.check import CHECK_SECONDS, Checked, check
+from degenet.exact.diagnostics import emit
 from degenet.exact.robust import check_cov_type
 from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
                                    mean_loss, read_regression)
-from degenet.exact.solution import Solution
-from degenet.exact.solve import check_offset, solve
+from degenet.exact.rows import take_rows
+from degenet.exact.solve import check_offset
+from degenet.exact.stopping import TIME, TimeCap
 from degenet.model.families import Family, Target, get_family, infer_family, warn_if_codes
 from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
@@ -62,6 +68,9 @@ class Task:
     cov_type : str
         The covariance of the inference (:mod:`degenet.exact.robust`); clusters come from
         the prepared table's groups.
+    check : bool
+        Check a single-layer gradient-descent fit against the exact optimum (and train
+        towards it).
     """
 
     spec: ModelSpec
@@ -76,6 +85,7 @@ class Task:
     solver: str = "gd"
     sample_weight: np.ndarray | None = None
     cov_type: str = "nonrobust"
+    check: bool = True
 
 
 def settings_from(options: dict) -> TrainSettings:
@@ -111,7 +121,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         columns: list[str] | None = None,
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
         sample_weight: np.ndarray | None = None, offset=None, exposure=None,
-        cov_type: str = "nonrobust", groups=None,
+        cov_type: str = "nonrobust", groups=None, check: bool = True,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -166,6 +176,15 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         information, White's heteroskedasticity-consistent ones, or clustered by ``groups``.
     groups : str or ndarray, optional
         ``cov_type="cluster"``: the column (or one label per row) naming each row's cluster.
+    check : bool
+        ``solver='gd'`` on a single-layer model: solve it exactly first, train towards that
+        optimum and check the network against it (the default; the coefficient table and
+        std errors are the optimum's). The solve is capped in time and stops early on
+        separated classes: a capped one withholds its p-values, and training then stops on
+        the validation loss. ``False`` skips it, for users who want only the network: there
+        is no optimum to train towards, so training stops on the validation loss (as for an
+        MLP), and the coefficients are the network's weights, without std errors.
+        ``solver='exact'`` always solves, without a cap.
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
@@ -191,7 +210,8 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     task = Task(spec=spec, family=chosen, target=encoded, train_rows=train_rows,
                 val_rows=val_rows, settings=settings, seed=seed,
                 intercept=intercept and prepared.encoding.intercept, reference=reference,
-                solver=solver, sample_weight=sample_weight, cov_type=cov_type)
+                solver=solver, sample_weight=sample_weight, cov_type=cov_type,
+                check=check)
     return fit_prepared(prepared, task, progress=progress)
 
 
@@ -201,7 +221,9 @@ def fit_prepared(prepared: Prepared, task: Task, *,
     check_solver(task.solver, task.spec)
     weight = _checked(prepared, task)
     X, family, encoded = prepared.X, task.family, task.target
-    scaling = fit_scaling(X[task.train_rows], center=task.intercept)
+    # The exact optimum is written into the network as it is: no scaling to fold back.
+    scaling = (fit_scaling(X, rows=task.train_rows, center=task.intercept)
+               if task.solver == "gd" else Scaling.identity(X.shape[1]))
     # Rows of weight zero have no say, not even in the target's scaling or the start.
     counted = (task.train_rows if weight is None
                else task.train_rows[weight[task.train_rows] > 0])
@@ -214,7 +236,8 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                         bias=_start_bias(family, y[counted], encoded.n_classes,
                                          None if offset is None else offset[counted]),
                         offset=offset is not None)
-    exact = _solve_exact(prepared, task, weight) if task.spec.is_regression else None
+    checked = task.spec.is_regression and (task.check or task.solver == "exact")
+    exact = _solve_exact(prepared, task, weight) if checked else None
     optimum = (None if exact is None or task.solver == "exact"
                else training_optimum(exact.solution, task.family, scaling, (center, scale),
                                      intercept=task.intercept,
@@ -237,7 +260,8 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                scaling=scaling, classes=encoded.classes, settings=task.settings,
                seed=task.seed, train_rows=task.train_rows, val_rows=task.val_rows,
                intercept=task.intercept, reference=task.reference,
-               data_sha256=data_hash(X, encoded.y, weight, prepared.offset), solver=task.solver,
+               data_sha256=data_hash(X, encoded.y, weight, prepared.offset),
+               solver=task.solver,
                training=training, exact=regression, offset=prepared.carried.spec)
 
 
@@ -254,32 +278,17 @@ def _checked(prepared: Prepared, task: Task) -> np.ndarray | None:
     return weight
 
 
-@dataclass(frozen=True)
-class _Exact:
-    """The exact optimum on the training rows, its diagnostics, and the seconds it took."""
-
-    solution: Solution
-    diagnostics: Diagnostics
-    seconds: float
-
-
-def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> _Exact:
-    """The single-layer model's exact optimum on the training rows; diagnostics emitted."""
+def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> Checked:
+    """The single-layer model's exact optimum on the training rows (read in place, not
+    copied), capped in time for gradient descent; diagnostics emitted."""
     rows = task.train_rows
-    X, y = prepared.X[rows], task.target.y[rows]
-    row_weight = None if weight is None else weight[rows]
-    start = time.perf_counter()
-    solution = solve(task.family, X, y, intercept=task.intercept,
-                     n_classes=task.target.n_classes if task.family.contrasts else None,
-                     sample_weight=row_weight,
-                     offset=None if prepared.offset is None else prepared.offset[rows])
-    seconds = time.perf_counter() - start
-    counted = slice(None) if row_weight is None else row_weight > 0
-    diagnostics = diagnose(task.family, solution, X[counted], y[counted], prepared.terms,
-                           intercept=task.intercept, classes=task.target.classes,
-                           sample_weight=None if row_weight is None else row_weight[counted])
-    emit(diagnostics, task.spec.text)
-    return _Exact(solution=solution, diagnostics=diagnostics, seconds=seconds)
+    exact = check(task.family, take_rows(prepared.X, rows), task.target.y[rows],
+                  prepared.terms, intercept=task.intercept, classes=task.target.classes,
+                  sample_weight=None if weight is None else weight[rows],
+                  offset=None if prepared.offset is None else prepared.offset[rows],
+                  cap=TimeCap(CHECK_SECONDS) if task.solver == "gd" else None)
+    emit(exact.diagnostics, task.spec.text)
+    return exact
 
 
 def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float,
@@ -298,7 +307,7 @@ def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: flo
     return result
 
 
-def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
+def _read_regression(net, prepared: Prepared, task: Task, exact: Checked, weight,
                      training: TrainResult | None) -> RegressionResults:
     """Read the single-layer model as a regression; for ``gd``, warn when it is off the optimum.
 
@@ -322,15 +331,17 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
     X, y, train_rows, val_rows = prepared.X, task.target.y, task.train_rows, task.val_rows
     offset, groups = prepared.offset, prepared.carried.groups
     regression = read_regression(
-        fitted, X[train_rows], y[train_rows], beta, alpha, solution, exact.diagnostics,
-        seconds=exact.seconds, sample_weight=None if weight is None else weight[train_rows],
-        val_loss=mean_loss(family, X[val_rows], y[val_rows], beta, alpha,
+        fitted, take_rows(X, train_rows), y[train_rows], beta, alpha, solution,
+        exact.diagnostics, seconds=exact.seconds,
+        sample_weight=None if weight is None else weight[train_rows],
+        val_loss=mean_loss(family, take_rows(X, val_rows), y[val_rows], beta, alpha,
                            None if weight is None else weight[val_rows],
                            None if offset is None else offset[val_rows]),
         offset=None if offset is None else offset[train_rows], cov_type=task.cov_type,
         groups=None if groups is None or task.cov_type != "cluster" else groups[train_rows],
         groups_name=prepared.carried.group_column)
-    if not regression.at_optimum and exact.diagnostics.separation is None:
+    if (not regression.at_optimum and exact.diagnostics.separation is None
+            and solution.stopped != TIME):
         warn(
             f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
             f"{regression.agreement()}. Tolerance: every coefficient within "

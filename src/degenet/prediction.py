@@ -30,6 +30,8 @@ class Predictor:
         A model fitted with an offset (or exposure) reads it from its column of ``data``,
         or from ``offset=`` (``exposure=``): one value per row.
         """
+        if self.offset is None and offset is None and exposure is None:
+            return self.design_eta(self.encoding.transform(data))  # the lean path: no DataFrame
         frame = read_table(data)
         values = self._offset(frame, offset, exposure)
         if self.offset is not None:

@@ -77,11 +77,17 @@ def test_overlapping_classes_raise_no_separation_warning():
 
 def test_large_data_fall_back_to_extreme_probabilities(monkeypatch):
     monkeypatch.setattr(separation, "MAX_LP_CELLS", 10)
-    frame = _separated_frame()
+    frame = _quasi_frame()  # no iterate separates every row: the ties stay at margin 0
     X, y = frame[["x1", "x2"]].to_numpy(), frame["y"].to_numpy(float)
-    solution = solve("bernoulli", X, y)
+    solution = solve("bernoulli", X, y)  # "converges" with the ties' logits beyond 40
     found = find_separation(get_family("bernoulli"), X, y, ["x1", "x2"], solution=solution)
     assert found.kind == "possible"
+    frame = _separated_frame()  # an iterate separating every row proves it, without an LP
+    X, y = frame[["x1", "x2"]].to_numpy(), frame["y"].to_numpy(float)
+    solution = solve("bernoulli", X, y)
+    assert solution.stopped == "separation" and not solution.converged
+    found = find_separation(get_family("bernoulli"), X, y, ["x1", "x2"], solution=solution)
+    assert found.kind == "complete" and found.n_separated == len(y)
     y = (frame["x1"] + RNG.normal(size=len(frame)) > 0).to_numpy(float)
     assert find_separation(get_family("bernoulli"), X, y, ["x1", "x2"],
                            solution=solve("bernoulli", X, y)) is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from degenet.data.schema import NUMERIC
 from degenet.errors import DegenetError
 
 CODINGS = ("treatment", "effect", "sum")
@@ -54,3 +55,28 @@ def code_column(values: pd.Categorical, coding: str) -> np.ndarray:
     block = matrix[np.maximum(codes, 0)]
     block[codes < 0] = np.nan  # a missing value stays missing
     return block
+
+
+def coded_design(conformed: pd.DataFrame, schema, coding: str) -> tuple[np.ndarray, list]:
+    """The float64 design ``(n_samples, n_features)`` of conformed columns, and its terms."""
+    blocks, names = [], []
+    for column in schema:
+        values = conformed[column.name]
+        if column.kind == NUMERIC:
+            blocks.append(values.to_numpy(dtype=np.float64)[:, None])
+            names.append(column.name)
+        else:
+            blocks.append(code_column(values.array, coding))
+            names.extend(level_name(column.name, level) for level in column.levels[1:])
+    return np.hstack(blocks), names
+
+
+def check_finite_design(X: np.ndarray, names, index: pd.Index) -> None:
+    """An error naming the first term of ``X`` with a NaN or infinite value, and its rows."""
+    bad = ~np.isfinite(X)
+    if bad.any():
+        j = int(bad.any(axis=0).argmax())
+        rows = np.flatnonzero(bad[:, j])
+        raise DegenetError(
+            f"term {names[j]!r} is not finite (NaN or infinite) in {len(rows)} row(s), first "
+            f"row {index[rows[0]]!r}; check the values its transformation is applied to")

@@ -6,6 +6,11 @@ constant predictors), learns each categorical column's levels, and builds the de
 ``X``. The returned :class:`Encoding` is part of the model: :meth:`Encoding.transform`
 rebuilds the design of a new table with the same columns, levels and coding, and
 :meth:`Encoding.to_dict` saves it as plain JSON.
+
+A table without missing values takes the lean path (:mod:`degenet.data.columnwise`): its
+columns go straight into the design, with no DataFrame between (none at all for a
+Parquet file or a 2-D array); everything else, and every error, takes the general path
+below.
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from degenet.data.coding import check_coding, code_column, level_name
+from degenet.data.coding import check_coding, check_finite_design, coded_design
+from degenet.data.columns import Columns, table_columns
+from degenet.data.columnwise import Lean, encode_columns, transform_columns
 from degenet.errors import DataWarning, DegenetError, warn
-from degenet.data.formula import describe_factors, model_matrix, parse_formula, term_names
+from degenet.data.formula import (describe_factors, formula_design, model_matrix, parse_formula,
+                                  term_names)
 from degenet.data.schema import (
     CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, column_dtype, conform, finite_numbers, fit_column,
     is_constant, missing_counts, missing_error)
-from degenet.data.tables import read_table
 
 MISSING = ("error", "drop")
 FORMAT_VERSION = 1
@@ -89,14 +96,21 @@ class Encoding:
                 for c in self._schema() if c.kind == CATEGORICAL]
 
     def transform(self, frame) -> np.ndarray:
-        """The design matrix of ``frame``, shape ``(n_samples, n_features)``, float64.
+        """The design matrix of ``frame``, shape ``(n_samples, n_features)``.
 
-        Rows keep the order of ``frame``. Columns the model does not use are ignored with a
-        :class:`~degenet.errors.DataWarning`; a missing column, a changed type, an unseen
-        level or a missing value is an error naming the column.
+        float32 when that holds every value exactly, else float64
+        (:mod:`degenet.data.design_buffer`). Rows keep the order of ``frame``. Columns the
+        model does not use are ignored with a :class:`~degenet.errors.DataWarning`; a missing
+        column, a changed type, an unseen level or a missing value is an error naming the
+        column.
         """
-        frame = read_table(frame)
-        self._check_columns(frame)
+        source = table_columns(frame)
+        self._check_columns(source.names)
+        if self.formula is None:
+            X = transform_columns(self._schema(), self.coding, source)
+            if X is not None:
+                return X
+        frame = source.frame()
         conformed = conform(frame, self._schema())
         counts = missing_counts(conformed, list(self.columns))
         if counts:
@@ -110,14 +124,14 @@ class Encoding:
         # An encoding built without a schema (plain numeric columns) reads every column as numbers.
         return self.schema or tuple(ColumnSchema(c, NUMERIC, NUMBER) for c in self.columns)
 
-    def _check_columns(self, frame: pd.DataFrame) -> None:
-        absent = [c for c in self.columns if c not in frame.columns]
+    def _check_columns(self, names: tuple[str, ...]) -> None:
+        absent = [c for c in self.columns if c not in names]
         if absent:
             raise DegenetError(
                 f"column(s) {', '.join(map(repr, absent))} missing from the data; the model "
                 f"was fitted on: {', '.join(self.columns)}")
         known = {*self.columns, self.target, *self.excluded}  # excluded: named when fitted
-        extra = [c for c in frame.columns if c not in known]
+        extra = [c for c in names if c not in known]
         if extra:
             warn(
                 f"ignoring column(s) the model does not use: {', '.join(map(repr, extra))}",
@@ -125,14 +139,14 @@ class Encoding:
 
     def _design(self, conformed: pd.DataFrame) -> np.ndarray:
         if self.formula is None:
-            X, names = _coded_design(conformed, self._schema(), self.coding)
+            X, names = coded_design(conformed, self._schema(), self.coding)
         else:
-            X, names = _formula_design(conformed, self.formula, self.columns, self.formula_state)
+            X, names = formula_design(conformed, self.formula, self.columns, self.formula_state)
         if tuple(names) != self.terms:
             raise DegenetError(
                 f"the design of this table has terms {names}; the model was fitted on "
                 f"{list(self.terms)}")
-        _check_finite(X, self.terms, conformed.index)
+        check_finite_design(X, self.terms, conformed.index)
         return X
 
     def to_dict(self) -> dict:
@@ -195,21 +209,28 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     -------
     encoding : Encoding
     X : ndarray, shape (n_samples, n_features)
-        float64, in the data's own units; ``n_samples`` counts the rows kept.
+        In the data's own units, float32 when that holds every value exactly, else float64
+        (:mod:`degenet.data.design_buffer`); possibly a read-only view of the table's own
+        columns. ``n_samples`` counts the rows kept.
     y : Series, shape (n_samples,)
         The target, aligned with ``X``.
     """
-    frame = read_table(frame)
+    source = table_columns(frame)
     check_coding(coding)
     if missing not in MISSING:
         raise DegenetError(f"missing must be 'error' or 'drop'; received missing={missing!r}")
-    if len(frame) == 0:
+    if source.n_rows == 0:
         raise DegenetError("the table has no rows")
-    parsed = _parse(frame, target, features, formula, coding)
+    parsed = _parse(source.names, target, features, formula, coding)
     target = parsed.target if parsed is not None else target
-    columns = _columns(frame, target, features, parsed)
+    columns = _columns(source, target, features, parsed)
     for column in columns:  # stray text is reported before missing values
-        column_dtype(frame[column])
+        if not source.is_numeric(column):
+            column_dtype(source.series(column))
+    lean = encode_columns(source, target, columns, coding) if parsed is None else None
+    if lean is not None:
+        return _encode_lean(lean, source.series(target), coding, missing)
+    frame = source.frame()
     complete, dropped = _complete_rows(frame, [*columns, target], missing)
     kept = frame if complete is None else frame.iloc[np.flatnonzero(complete)]
     y = _check_target(kept[target])
@@ -219,7 +240,7 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     return _encode_formula(kept, y, schema, parsed, missing, dropped)
 
 
-def _parse(frame, target, features, formula, coding):
+def _parse(names, target, features, formula, coding):
     if formula is None:
         if target is None:
             raise DegenetError("name the target: target='column' or formula='target ~ ...'")
@@ -230,7 +251,7 @@ def _parse(frame, target, features, formula, coding):
         raise DegenetError(
             f"coding={coding!r} applies to features; in a formula code a column itself, "
             "e.g. C(relationship, contr.sum)")
-    parsed = parse_formula(formula, frame.columns)
+    parsed = parse_formula(formula, list(names))
     if parsed.target is None and target is None:
         raise DegenetError(f"formula {formula!r} has no target; write 'target ~ ...'")
     if parsed.target is not None and target is not None and parsed.target != target:
@@ -242,25 +263,26 @@ def _parse(frame, target, features, formula, coding):
     return parsed
 
 
-def _columns(frame: pd.DataFrame, target, features, parsed) -> list[str]:
+def _columns(source: Columns, target, features, parsed) -> list[str]:
+    names = source.names
     if not isinstance(target, str) or not target:
         raise DegenetError(f"target must be a column name; received target={target!r}")
-    if target not in frame.columns:
+    if target not in names:
         raise DegenetError(
-            f"target column {target!r} not found; columns are: {', '.join(frame.columns)}")
+            f"target column {target!r} not found; columns are: {', '.join(names)}")
     if parsed is not None:
         columns = list(parsed.variables)
     elif features is None:
-        columns = [c for c in frame.columns if c != target and not _row_counter(frame[c])]
+        columns = [c for c in names if c != target and not _row_counter(source, c)]
     else:
         if isinstance(features, str):
             raise DegenetError(f"features must be a list of column names; received {features!r}")
         columns = [str(c) for c in features]
-    unknown = [c for c in columns if c not in frame.columns]
+    unknown = [c for c in columns if c not in names]
     if unknown:
         raise DegenetError(
             f"feature column(s) {', '.join(map(repr, unknown))} not found; columns are: "
-            f"{', '.join(frame.columns)}")
+            f"{', '.join(names)}")
     if target in columns:
         raise DegenetError(f"target column {target!r} is also used as a predictor")
     if len(set(columns)) != len(columns):
@@ -270,11 +292,11 @@ def _columns(frame: pd.DataFrame, target, features, parsed) -> list[str]:
     return columns
 
 
-def _row_counter(values: pd.Series) -> bool:
+def _row_counter(source: Columns, name: str) -> bool:
     """A headerless row index saved with the table (pandas' ``Unnamed: 0``): left out."""
-    name = str(values.name)
     if not (name.startswith("Unnamed: ") or not name.strip()):
         return False
+    values = source.series(name)
     counter = pd.api.types.is_integer_dtype(values.dtype) and (
         np.array_equal(values.to_numpy(), np.arange(len(values)))
         or np.array_equal(values.to_numpy(), np.arange(1, len(values) + 1)))
@@ -325,6 +347,19 @@ def _warn_excluded(names: list[str], what: str) -> None:
             "design", DataWarning)
 
 
+def _encode_lean(lean: Lean, target: pd.Series, coding, missing):
+    """The encoding of a design the lean path built: the target checked, then its
+    warnings, in the general path's order."""
+    y = _check_target(target)
+    for message in lean.warnings:
+        warn(str(message), type(message))
+    _warn_excluded(list(lean.excluded), "column(s)")
+    encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in lean.schema),
+                        terms=tuple(lean.terms), schema=lean.schema, coding=coding,
+                        missing=missing, dropped_rows=0, excluded=lean.excluded)
+    return encoding, lean.X, y
+
+
 def _encode_features(kept, y, schema, coding, missing, dropped):
     constant = [c.name for c in schema if is_constant(c, kept[c.name])]
     _warn_excluded(constant, "column(s)")
@@ -332,8 +367,8 @@ def _encode_features(kept, y, schema, coding, missing, dropped):
     if not schema:
         raise DegenetError(f"no usable predictors: every column is constant ({constant})")
     conformed = conform(kept, schema)
-    X, names = _coded_design(conformed, schema, coding)
-    _check_finite(X, names, conformed.index)
+    X, names = coded_design(conformed, schema, coding)
+    check_finite_design(X, names, conformed.index)
     encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in schema),
                         terms=tuple(names), schema=schema, coding=coding, missing=missing,
                         dropped_rows=dropped, excluded=tuple(constant))
@@ -353,44 +388,9 @@ def _encode_formula(kept, y, schema, parsed, missing, dropped):
     state = {**state, "design": all_columns, "kept": kept_columns}
     X = X_all[:, [all_columns.index(c) for c in kept_columns]]
     names = term_names(kept_columns)
-    _check_finite(X, names, conformed.index)
+    check_finite_design(X, names, conformed.index)
     encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in schema),
                         terms=tuple(names), schema=schema, coding="treatment",
                         formula=parsed.text, formula_state=state, intercept=parsed.intercept,
                         missing=missing, dropped_rows=dropped, excluded=tuple(constant))
     return encoding, X, y
-
-
-def _coded_design(conformed: pd.DataFrame, schema, coding: str) -> tuple[np.ndarray, list]:
-    blocks, names = [], []
-    for column in schema:
-        values = conformed[column.name]
-        if column.kind == NUMERIC:
-            blocks.append(values.to_numpy(dtype=np.float64)[:, None])
-            names.append(column.name)
-        else:
-            blocks.append(code_column(values.array, coding))
-            names.extend(level_name(column.name, level) for level in column.levels[1:])
-    return np.hstack(blocks), names
-
-
-def _formula_design(conformed, formula, columns, state) -> tuple[np.ndarray, list]:
-    parsed = parse_formula(formula, list(columns))
-    design, _ = model_matrix(parsed.rhs, conformed, state)
-    produced = [str(c) for c in design.columns]
-    if produced != state["design"]:
-        raise DegenetError(
-            f"formula {formula!r} gives columns {produced} on this table; the model was "
-            f"fitted with {state['design']}")
-    X = design[state["kept"]].to_numpy(dtype=np.float64)
-    return X, term_names(state["kept"])
-
-
-def _check_finite(X: np.ndarray, names, index: pd.Index) -> None:
-    bad = ~np.isfinite(X)
-    if bad.any():
-        j = int(bad.any(axis=0).argmax())
-        rows = np.flatnonzero(bad[:, j])
-        raise DegenetError(
-            f"term {names[j]!r} is not finite (NaN or infinite) in {len(rows)} row(s), first "
-            f"row {index[rows[0]]!r}; check the values its transformation is applied to")

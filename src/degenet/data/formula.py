@@ -285,3 +285,17 @@ def _rename(part: str) -> str:
         return part
     column = match.group("inner") or match.group("bare")
     return f"{column}[{match.group('level')}]"
+
+
+def formula_design(conformed, formula: str, columns, state: dict) -> tuple[np.ndarray, list]:
+    """The float64 design of a fitted formula (its ``state``) on conformed columns, and its
+    terms; an error when the table gives other design columns than when fitted."""
+    parsed = parse_formula(formula, list(columns))
+    design, _ = model_matrix(parsed.rhs, conformed, state)
+    produced = [str(c) for c in design.columns]
+    if produced != state["design"]:
+        raise DegenetError(
+            f"formula {formula!r} gives columns {produced} on this table; the model was "
+            f"fitted with {state['design']}")
+    X = design[state["kept"]].to_numpy(dtype=np.float64)
+    return X, term_names(state["kept"])

@@ -11,8 +11,16 @@ import pandas as pd
 
 from degenet.data.carried import Carried, carried_columns, carry, check_carried, restricted
 from degenet.data.encoding import Encoding, encode
+from degenet.data.columns import table_columns
 from degenet.data.tables import read_table
 from degenet.errors import DataWarning, DegenetError, warn
+
+
+# Designs of at most this many cells are hashed (64 MB as float64: about 0.1 s); a larger
+# one is not (``data_sha256`` None): a fit that takes seconds would spend a good share of
+# them on its provenance.
+HASH_MAX_CELLS = 2**23
+HASH_BLOCK_ROWS = 65536
 
 
 @dataclass(frozen=True)
@@ -22,7 +30,9 @@ class Prepared:
     Attributes
     ----------
     X : ndarray, shape (n_samples, n_features)
-        The design in the data's own units, float64.
+        The design in the data's own units: float32 when that holds every value exactly,
+        else float64 (:mod:`degenet.data.design_buffer`); may be a read-only view of the
+        table's own columns.
     target : Series
         The target column, rows aligned with ``X``.
     encoding : Encoding
@@ -61,17 +71,21 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
     """
     if target is not None and (not isinstance(target, str) or not target):
         raise DegenetError(f"target must be a column name; received target={target!r}")
+    carrying = any(value is not None for value in (offset, exposure, groups))
+    if not carrying:  # the lean path: the table's columns straight into the design
+        table = table_columns(data, columns=columns, delimiter=delimiter,
+                              file_encoding=file_encoding)
+        encoding, X, y = encode(table, target, features=features, formula=formula,
+                                coding=coding, missing=missing)
+        return Prepared(X=X, target=y, encoding=encoding)
     frame = read_table(data, columns=columns, delimiter=delimiter, file_encoding=file_encoding)
     roles = carried_columns(offset=offset, exposure=exposure, groups=groups)
     check_carried(frame, roles, target, features, formula)
     names = list(roles.values())
-    carrying = any(value is not None for value in (offset, exposure, groups))
-    if carrying and not frame.index.is_unique:
+    if not frame.index.is_unique:
         frame = frame.reset_index(drop=True)  # rows are matched by their labels below
     encoding, X, y = encode(frame.drop(columns=names) if names else frame, target,
                             features=features, formula=formula, coding=coding, missing=missing)
-    if not carrying:
-        return Prepared(X=X, target=y, encoding=encoding)
     carried, keep, absent = carry(frame, frame.index.get_indexer(y.index), offset=offset,
                                   exposure=exposure, groups=groups)
     if not keep.all():
@@ -79,7 +93,7 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
             raise DegenetError(f"missing values in the {absent}; pass missing='drop' to "
                                "leave those rows out")
         warn(f"dropped {int((~keep).sum())} rows with missing values in the "
-                      f"{absent}; {int(keep.sum())} rows remain", DataWarning)
+             f"{absent}; {int(keep.sum())} rows remain", DataWarning)
         X, y, carried = X[keep], y[keep], restricted(carried, keep)
         encoding = dataclasses.replace(
             encoding, dropped_rows=encoding.dropped_rows + int((~keep).sum()))
@@ -87,15 +101,22 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
 
 
 def data_hash(X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
-              offset: np.ndarray | None = None) -> str:
+              offset: np.ndarray | None = None) -> str | None:
     """sha256 of the design, target, weights and offset (float64, C order): names the data
-    exactly."""
+    exactly.
+
+    None for a design of more than :data:`HASH_MAX_CELLS` cells. Hashed a block of rows at a
+    time: the bytes, and so the digest, are those of the whole float64 array, never made.
+    """
+    if X.size > HASH_MAX_CELLS:
+        return None
     digest = hashlib.sha256()
     arrays = [X, y] + [a for a in (sample_weight, offset) if a is not None]
     if sample_weight is None and offset is not None:
         arrays.insert(2, np.ones(len(y)))  # the offset never takes the weights' place
     for array in arrays:
-        array = np.ascontiguousarray(array, dtype=np.float64)
-        digest.update(str(array.shape).encode())
-        digest.update(array.tobytes())
+        digest.update(str(np.shape(array)).encode())
+        for start in range(0, len(array), HASH_BLOCK_ROWS):
+            block = array[start:start + HASH_BLOCK_ROWS]
+            digest.update(np.ascontiguousarray(block, dtype=np.float64).tobytes())
     return digest.hexdigest()

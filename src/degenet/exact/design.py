@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import linalg
 
-from degenet.data.scaling import usable_scale
+from degenet.data.scaling import merge_moments, usable_scale
 from degenet.exact.blockpass import PASS_ROWS, row_pass
 
 BLOCK_ROWS = 32768  # 32k rows x 100 columns x 8 bytes = 26 MB of float64 per block
@@ -46,28 +46,17 @@ def column_stats(X: np.ndarray, *, center: bool, block_rows: int = BLOCK_ROWS
         block_m2 = np.einsum("ij,ij->j", block, block)
         # A NaN or infinity in a column makes its block mean or sum of squares non-finite.
         lane.bad |= ~(np.isfinite(block_mean) & np.isfinite(block_m2))
-        lane.stats = _merge(lane.stats, (len(block), block_mean, block_m2))
+        lane.stats = merge_moments(lane.stats, (len(block), block_mean, block_m2))
 
     lanes = row_pass(n, rows, start, step)
     count, mean, m2 = lanes[0].stats
     for lane in lanes[1:]:
-        count, mean, m2 = _merge((count, mean, m2), lane.stats)
+        count, mean, m2 = merge_moments((count, mean, m2), lane.stats)
     bad = np.logical_or.reduce([lane.bad for lane in lanes])
     with np.errstate(invalid="ignore"):
         scale = np.sqrt(m2 / n)
         scale = usable_scale(scale, mean)
     return np.where(bad, np.nan, mean), np.where(bad, np.nan, scale)
-
-
-def _merge(first, second):
-    """Count, mean and sum of squared deviations of two sets of rows together (Chan et al.)."""
-    (count_a, mean_a, m2_a), (count_b, mean_b, m2_b) = first, second
-    total = count_a + count_b
-    if count_a == 0 or count_b == 0:
-        return first if count_b == 0 else second
-    delta = mean_b - mean_a
-    return (total, mean_a + delta * (count_b / total),
-            m2_a + m2_b + delta**2 * (count_a * count_b / total))
 
 
 class Design:
@@ -254,7 +243,8 @@ class Design:
         alpha = u[r] if self.intercept else np.zeros(theta.shape[1])
         if np.issubdtype(self.X.dtype, np.floating):
             beta = beta.astype(self.X.dtype)
-        if self.X.flags.c_contiguous and np.issubdtype(self.X.dtype, np.floating):
+        if (isinstance(self.X, np.ndarray) and self.X.flags.c_contiguous
+                and np.issubdtype(self.X.dtype, np.floating)):
             # One BLAS call on all rows: no copy, all cores.
             return (self.X @ beta).astype(np.float64) + alpha
         out = np.empty((self.n_samples, theta.shape[1]))

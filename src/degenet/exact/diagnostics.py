@@ -14,8 +14,9 @@ import numpy as np
 
 from degenet.errors import DataWarning, warn
 from degenet.exact.inflation import LARGE_VIF, inflation_note, variance_inflation
-from degenet.exact.separation import Separation, find_separation
+from degenet.exact.separation import MAX_LP_SECONDS, Separation, find_separation
 from degenet.exact.solution import Solution
+from degenet.exact.stopping import TIME
 from degenet.model.family import Family
 
 LARGE_CONDITION = 1e3  # of the standardized design, as statsmodels' note for the raw one
@@ -41,13 +42,17 @@ class Diagnostics:
 
 
 def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, terms,
-             *, intercept: bool = True, classes=None,
-             sample_weight: np.ndarray | None = None) -> Diagnostics:
-    """Look for separation, collinear columns and ill-conditioning; nothing is emitted."""
-    separation = None
-    if family.is_classifier:
+             *, intercept: bool = True, classes=None, separation: Separation | None = None,
+             seconds: float = MAX_LP_SECONDS, sample_weight: np.ndarray | None = None
+             ) -> Diagnostics:
+    """Look for separation, collinear columns and ill-conditioning; nothing is emitted.
+
+    ``separation``: already found (before the solver ran); ``seconds``: the time limit of
+    each linear program that looks for it otherwise.
+    """
+    if separation is None and family.is_classifier:
         separation = find_separation(family, X, y, terms, intercept=intercept, classes=classes,
-                                     solution=solution)
+                                     solution=solution, seconds=seconds)
     notes = [collinear_note(solution, terms, j) for j in range(len(solution.dropped))]
     if separation is not None:
         notes.append(separation.message() + ".")
@@ -59,7 +64,11 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
     vif = variance_inflation(X, solution, intercept=intercept, weight=sample_weight)
     if np.nanmax(vif, initial=0.0) > LARGE_VIF:
         notes.append(inflation_note(vif, terms))
-    if not solution.converged:
+    if solution.stopped == TIME:
+        notes.append(f"The exact check stopped at its time cap after {solution.n_iter} "
+                     "iteration(s), before converging: p-values and intervals are withheld "
+                     "(solver='exact' has no cap; check=False skips the check).")
+    elif not solution.converged and separation is None:
         notes.append(f"The exact solver did not converge in {solution.n_iter} iterations.")
     undefined = None
     if family.scale_estimated and not solution.df_residual > 0:

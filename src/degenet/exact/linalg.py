@@ -5,6 +5,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from degenet.exact.blockpass import one_blas_thread
+
+# Matrices up to this size are factorized on one BLAS thread (see one_blas_thread).
+SMALL_MATRIX = 1024
+
 
 def spd_solve(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, str]:
     """``H^-1 g`` for a symmetric positive (semi)definite ``H``, and the method used.
@@ -13,6 +18,13 @@ def spd_solve(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, str]:
     (``pocon``) says it is safe (cond < 1e12); else a pseudo-inverse by ``eigh`` that
     ignores directions of curvature below 1e-12 of the largest (quasi-separation).
     """
+    if len(H) > SMALL_MATRIX:
+        return _spd_solve(H, g)
+    with one_blas_thread():
+        return _spd_solve(H, g)
+
+
+def _spd_solve(H, g):
     diagonal = np.diag(H).copy()
     s = 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
     Hs = H * s[:, None] * s[None, :]
@@ -35,5 +47,6 @@ def equilibrated_condition(G: np.ndarray) -> float:
     if np.any(diagonal <= 0):
         return np.inf
     d = 1.0 / np.sqrt(diagonal)
-    eigenvalues = linalg.eigvalsh(G * d[:, None] * d[None, :])
+    with one_blas_thread():
+        eigenvalues = linalg.eigvalsh(G * d[:, None] * d[None, :])
     return np.inf if eigenvalues[0] <= 0 else float(eigenvalues[-1] / eigenvalues[0])

@@ -24,16 +24,15 @@ from scipy import linalg
 
 from degenet.errors import ConvergenceWarning, warn
 from degenet.exact.blockpass import row_pass
+from degenet.exact.collinear import drop_collinear
 from degenet.exact.design import r_factor
 from degenet.exact.gram import gram, intercept_gram, symmetric, with_intercept
 from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION
 from degenet.exact.linalg import equilibrated_condition, spd_solve
-from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,
-                                    find_collinear, relations_of)
+from degenet.exact.solution import Solution, covariance_to_original, estimates_to_original
+from degenet.exact.stopping import SEPARATED_ITERATIONS, SEPARATION, TimeCap, stop_reason
 from degenet.model.family import Family
 
-# cond(A'A) at most this: A is surely of full rank, no QR pass is needed to find its rank.
-FULL_RANK_MAX_CONDITION = 1e10
 # cond(A'A) at most this: Hessians by float32 products (relative error ~1e-7) still give
 # Newton directions good to 1e-3 and cannot hide a collinearity (see newton).
 SINGLE_MAX_CONDITION = 1e4
@@ -183,18 +182,22 @@ class _Problem(NamedTuple):
 
 def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outputs: int,
            tol: float, max_iter: int, first: tuple[np.ndarray, np.ndarray],
-           single: bool = False, offset: np.ndarray | None = None) -> Solution:
+           single: bool = False, cap: TimeCap | None = None, separated: bool = False,
+           offset: np.ndarray | None = None) -> Solution:
     """Newton from the best constant, to a Newton decrement of at most ``tol``.
 
     ``first``: ``A'WA`` and ``A'W[Y, 1]`` from the pass that opened the design (``single``:
-    ``A'WA`` by float32 products). ``offset`` ``(n,)`` is added to ``eta``.
+    ``A'WA`` by float32 products); ``offset`` ``(n,)`` is added to ``eta``. The run also
+    stops at the time ``cap``, on an iterate that separates the classes, and, when the data
+    are known to be ``separated``, after
+    :data:`~degenet.exact.stopping.SEPARATED_ITERATIONS` (:mod:`degenet.exact.stopping`).
     """
     G, b = first
     if single and equilibrated_condition(G) > SINGLE_MAX_CONDITION:
         single = False  # not far enough from collinear for rounded products: redo exactly
         targets = np.column_stack([family.free_targets(y, n_outputs), np.ones(len(y))])
         G, b = gram(design, weight, targets)
-    reduced, G, b, collinear = _drop_collinear(design, weight, G, b)
+    reduced, G, b, collinear = drop_collinear(design, weight, G, b)
     problem = _Problem(family, reduced, y, weight, n_outputs, offset)
     k, q = b.shape[1] - 1, reduced.n_columns
     start = (np.zeros(n_outputs) if not reduced.intercept
@@ -214,14 +217,22 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
         first = g, H, eta, _mean_loss(family, y, weight, eta)
     else:
         theta, first = warm, _curvature(problem, warm, single)
-    theta, g, H, eta, loss, n_iter, converged = _iterate(problem, theta, first, tol, max_iter,
-                                                         single)
-    if not converged:
+    if separated:
+        max_iter = min(max_iter, SEPARATED_ITERATIONS)
+
+    def stop(eta, loss):
+        return stop_reason(family, y, eta, weight, loss, cap)
+
+    theta, g, H, eta, loss, n_iter, stopped = _iterate(problem, theta, first, tol, max_iter,
+                                                       single, stop=stop)
+    if separated and stopped in (None, "max_iter"):
+        stopped = SEPARATION  # found before the run: there is no optimum to converge to
+    if stopped == "max_iter":
         warn(
             f"{family.name} exact solver: Newton did not converge in {n_iter} iterations "
             f"(max abs gradient {np.abs(g).max():.3g}); the data may be separable (no "
             "maximum-likelihood estimate) or nearly collinear.", ConvergenceWarning)
-    return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, converged=converged,
+    return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, stopped=stopped,
                      collinear=collinear)
 
 
@@ -241,22 +252,23 @@ def _warm_start(problem, theta, first, single):
     g, H, start = first
     eta = sample.constant_eta(start)
     loss = _mean_loss(sample.family, sample.y, sample.weight, eta)
-    theta, *_, converged = _iterate(sample, theta.copy(), (g, H, eta, loss), 1e-3, 10, single,
-                                    finish=False)
-    return theta if converged else None
+    theta, *_, stopped = _iterate(sample, theta.copy(), (g, H, eta, loss), 1e-3, 10, single,
+                                  finish=False)
+    return theta if stopped is None else None
 
 
-def _iterate(problem, theta, first, tol, max_iter, single, finish=True):
+def _iterate(problem, theta, first, tol, max_iter, single, finish=True, stop=None):
     """Newton's iterations from ``theta``, whose gradient, Hessian, eta and loss are ``first``.
 
     Returns the last ``theta`` with its gradient, exact Hessian, eta and loss, the number of
-    iterations and whether the decrement reached ``tol``. ``single``: build the Hessians by
+    iterations and why it stopped short of ``tol`` (None: converged; ``"max_iter"``, or
+    what ``stop(eta, loss)`` answered on an iterate). ``single``: build the Hessians by
     float32 products but the last (see :func:`_curvature`).
     """
     family, design, y, weight = problem.family, problem.design, problem.y, problem.weight
     g, H, eta, loss = first
     q, k = theta.shape
-    converged, fresh, exact, checked, last = False, True, not single, True, None
+    stopped, fresh, exact, checked, last = "max_iter", True, not single, True, None
     for n_iter in range(1, max_iter + 1):
         if n_iter > 1:
             g, H, new_eta, new_loss = _curvature(problem, theta, not exact)
@@ -268,13 +280,17 @@ def _iterate(problem, theta, first, tol, max_iter, single, finish=True):
                 g, H, new_eta, new_loss = _curvature(problem, theta, single)
                 exact = not single
             eta, loss, fresh, checked = new_eta, new_loss, True, True
+            reason = stop(eta, loss) if stop is not None else None
+            if reason is not None:
+                stopped = reason
+                break
         d = -spd_solve(H, g.reshape(-1, 1, order="F"))[0].reshape(q, k, order="F")
         decrement2 = max(-float(np.sum(g * d)), 0.0)
         decrement = np.sqrt(decrement2)
         # Stop on the Newton decrement (Boyd & Vandenberghe 9.5.1): lambda^2 / 2 estimates
         # the loss's distance to the optimum and, unlike the gradient, is affine invariant.
         if decrement <= tol:
-            converged = True
+            stopped = None
             break
         if decrement <= FULL_STEP_DECREMENT:
             # Pure Newton phase (ibid. 9.5.3): take the full step, and let the next pass,
@@ -284,7 +300,7 @@ def _iterate(problem, theta, first, tol, max_iter, single, finish=True):
             Ad = design.matmul_fast(d)
             step, loss = _line_search(family, y, weight, eta, Ad, loss, -decrement2)
             if step == 0.0:  # no decrease left to find: at the floor of rounding error
-                converged = decrement2 <= 1e-14 * (1.0 + abs(loss))
+                stopped = None if decrement2 <= 1e-14 * (1.0 + abs(loss)) else "max_iter"
                 break
             eta[:, eta.shape[1] - k:] += step * Ad
         theta += step * d
@@ -295,9 +311,9 @@ def _iterate(problem, theta, first, tol, max_iter, single, finish=True):
         exact = not single or (finish and step == 1.0 and last is not None
                                and decrement**3 <= tol * last**2)
         last = decrement
-    if finish and (not fresh or not exact):
+    if finish and (not fresh or not exact) and stopped in (None, "max_iter"):
         g, H, eta, loss = _curvature(problem, theta)
-    return theta, g, H, eta, loss, n_iter, converged
+    return theta, g, H, eta, loss, n_iter, stopped
 
 
 def _covariance(problem, H, eta):
@@ -323,19 +339,30 @@ def _covariance(problem, H, eta):
     return covariance_to_original(uncentered, R_inverse @ R_inverse.T, n_features), "qr"
 
 
-def _solution(problem, theta, H, g, eta, loss, *, n_iter, converged, collinear):
+def _solution(problem, theta, H, g, eta, loss, *, n_iter, stopped, collinear):
     design, weight = problem.design, problem.weight
     total = weight.sum()
     pinned = problem.n_outputs - theta.shape[1]
     beta, alpha = estimates_to_original(design, theta, design.X.shape[1], pinned)
     covariance, method = _covariance(problem, H, eta)
     return Solution(
-        beta=beta, alpha=alpha, loss=loss, n_iter=n_iter, converged=converged,
+        beta=beta, alpha=alpha, loss=loss, n_iter=n_iter, converged=stopped is None,
         unscaled_covariance=covariance, dispersion=1.0, n_samples=float(total),
         rank=design.n_columns, df_residual=float(total - design.n_columns * theta.shape[1]),
         dropped=collinear.dropped, relations=collinear.relations,
         condition_number=collinear.condition, gradient_max=float(np.abs(g).max()),
-        method=f"newton-{method}")
+        method=f"newton-{method}", stopped=stopped,
+        **_logit_extremes(problem.family, eta[weight > 0]))
+
+
+def _logit_extremes(family, eta) -> dict:
+    """``logit_spread`` and ``logit_gap`` of :class:`Solution` from the rows' ``eta``."""
+    if not family.is_classifier or len(eta) == 0:
+        return {}
+    logits = family.full_logits(family.squeeze(eta))
+    top = np.partition(logits, logits.shape[1] - 2, axis=1)[:, -2:]
+    return {"logit_spread": float((logits.max(axis=1) - logits.min(axis=1)).max()),
+            "logit_gap": float((top[:, 1] - top[:, 0]).max())}
 
 
 def _mean_loss(family, y, weight, eta):
@@ -369,31 +396,3 @@ def _decreased(new_loss, loss, slope, step):
     floor = 64 * np.finfo(float).eps * (1.0 + abs(loss))
     return bool(new_loss <= loss + 1e-4 * step * slope
                 or (-slope < floor and new_loss <= loss + floor))
-
-
-class _Collinear(NamedTuple):
-    """Columns left out as exactly collinear, their relations, and the condition number."""
-
-    dropped: tuple
-    relations: np.ndarray
-    condition: float
-
-
-def _drop_collinear(design, weight, G, b):
-    """Leave out exactly collinear columns, found from ``R`` when ``A'WA`` is ill-conditioned.
-
-    Returns the reduced design, its ``G`` and ``b``, and a :class:`_Collinear`.
-    """
-    condition2 = equilibrated_condition(G)
-    nothing = np.zeros((design.X.shape[1] + 1, 0))
-    if condition2 <= FULL_RANK_MAX_CONDITION:
-        return design, G, b, _Collinear((), nothing, float(np.sqrt(condition2)))
-    R = r_factor(design, weight)
-    kept, dropped, condition = find_collinear(R, design.n_samples, keep_last=design.intercept)
-    if not len(dropped):
-        return design, G, b, _Collinear((), nothing, condition)
-    relations = relations_of(design, R, kept, dropped, design.X.shape[1])
-    names = tuple(int(design.keep[c]) for c in dropped)
-    reduced = design.restrict(kept)
-    _, _, condition = find_collinear(linalg.qr(R[:, kept], mode="r")[0], design.n_samples)
-    return reduced, G[np.ix_(kept, kept)], b[kept], _Collinear(names, relations, condition)

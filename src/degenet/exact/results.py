@@ -32,7 +32,9 @@ from degenet.exact.diagnostics import Diagnostics
 from degenet.exact.inference import coefficient_frame, coefficient_table, std_errors
 from degenet.exact.readings import StatsmodelsNames
 from degenet.exact.robust import Covariance, robust_covariance
+from degenet.exact.rows import linear_predictor
 from degenet.exact.solution import Solution
+from degenet.exact.stopping import TIME
 from degenet.exact.summary import Summary
 from degenet.jsonvalues import number, plain, records
 from degenet.model.family import Family
@@ -169,6 +171,9 @@ class RegressionResults(StatsmodelsNames):
         """Why p-values and intervals are withheld (separation, no convergence), or None."""
         if self.diagnostics.withhold is not None:
             return self.diagnostics.withhold
+        if self.solution.stopped == TIME:
+            return ("the exact solver stopped at its time cap before converging (use "
+                    "solver='exact', which has none)")
         return None if self.solution.converged else "the exact solver did not converge"
 
     def agreement(self) -> str:
@@ -236,6 +241,7 @@ class RegressionResults(StatsmodelsNames):
         solver = f"exact, {solution.method}" if exact else f"gd ({f.optimizer})"
         converged = solution.converged if exact else self.at_optimum
         converged = ("no (separation)" if self.diagnostics.separation is not None
+                     else "not known (time cap)" if solution.stopped == TIME
                      else "yes" if converged else "NO")
         return [
             ("Model", f.model), ("Family", f.family.name), ("Link", f.family.link),
@@ -260,7 +266,7 @@ class RegressionResults(StatsmodelsNames):
         if f.family.contrasts:
             reference = f.reference if f.reference is not None else f.classes[0]
             out.append(f"Coefficients of each class against the reference class {reference!r}.")
-        if f.solver == "gd":
+        if f.solver == "gd" and solution.stopped != TIME:
             verdict = "within" if self.at_optimum else "NOT within"
             out.append("The table is the exact optimum's; gd_estimate is the network's own "
                        f"weights. Gradient descent vs exact optimum: {self.agreement()}; "
@@ -320,10 +326,11 @@ def read_regression(fitted: Fitted, X: np.ndarray, y: np.ndarray, beta: np.ndarr
     family = fitted.family
     weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
     shift = 0.0 if offset is None else offset[:, None]
-    eta = family.squeeze(np.asarray(X, dtype=np.float64) @ beta + alpha + shift)
+    eta = family.squeeze(linear_predictor(X, beta, alpha) + shift)
     log_likelihood = family.log_likelihood(y, eta, weight)
-    exact_eta = family.squeeze(np.asarray(X, dtype=np.float64) @ solution.beta + solution.alpha
-                               + shift)
+    same = np.array_equal(beta, solution.beta) and np.array_equal(alpha, solution.alpha)
+    exact_eta = eta if same else family.squeeze(
+        linear_predictor(X, solution.beta, solution.alpha) + shift)
     exact_ll = family.log_likelihood(y, exact_eta, weight)
     null = (np.zeros(solution.alpha.shape[0]) if not fitted.intercept
             else family.optimal_constant(y, weight, solution.alpha.shape[0]) if offset is None
@@ -351,12 +358,10 @@ def mean_loss(family: Family, X: np.ndarray, y: np.ndarray, beta: np.ndarray,
               alpha: np.ndarray, weight: np.ndarray | None = None,
               offset: np.ndarray | None = None) -> float:
     """The mean loss of weights ``beta, alpha`` on rows ``X, y`` (NaN for no rows)."""
-    if len(y) == 0:
-        return float("nan")
-    eta = np.asarray(X, dtype=np.float64) @ beta + alpha
+    if len(y) == 0 or weight is not None and weight.sum() == 0:
+        return float("nan")  # no rows, or every validation row has weight zero
+    eta = linear_predictor(X, beta, alpha)
     eta = family.squeeze(eta if offset is None else eta + offset[:, None])
-    if weight is not None and weight.sum() == 0:
-        return float("nan")  # every validation row has weight zero
     return float(np.average(family.loss_np(y, eta), weights=weight))
 
 

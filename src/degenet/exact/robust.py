@@ -134,6 +134,7 @@ def robust_covariance(family: Family, solution: Solution, X: np.ndarray, y: np.n
     if cov_type in ("HC2", "HC3") and family.n_free(n_outputs) > 1:
         raise DegenetError(f"cov_type={cov_type!r} needs a leverage per row; the {family.name} "
                            "family has a linear predictor per class: use HC0, HC1 or cluster")
+    X = np.asarray(X)  # the training rows gathered (a RowSubset reads them in place)
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
     eta = np.asarray(X, dtype=np.float64) @ solution.beta + solution.alpha
     if offset is not None:

@@ -49,6 +49,15 @@ class Solution:
     gradient_max : float
         Max abs gradient of the mean loss in standardized units, at the solution.
     method : str
+    stopped : str or None
+        Why the solver stopped short of the optimum: ``"separation"`` (there is none),
+        ``"time cap"``, ``"max_iter"``; None when it converged
+        (:mod:`degenet.exact.stopping`).
+    logit_spread, logit_gap : float
+        Classifiers, over the rows of positive weight at the solution: the largest spread
+        of a row's logits (max - min) and the largest lead of a row's likeliest class over
+        the next; what the separation checks need, from Newton's last pass (NaN: not
+        computed).
     """
 
     beta: np.ndarray
@@ -66,6 +75,9 @@ class Solution:
     condition_number: float
     gradient_max: float
     method: str
+    stopped: str | None = None
+    logit_spread: float = float("nan")
+    logit_gap: float = float("nan")
 
     @property
     def covariance(self) -> np.ndarray:

@@ -21,29 +21,39 @@ together (:func:`degenet.exact.gram.open_design`).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from degenet.checks import positive_int
 from degenet.errors import DegenetError
+from degenet.exact.blockpass import one_blas_thread
 from degenet.exact.design import BLOCK_ROWS, Design, column_stats
 from degenet.exact.gram import open_design
 from degenet.exact.least_squares import least_squares
 from degenet.exact.newton import newton
+from degenet.exact.rows import RowSubset
 from degenet.exact.solution import Solution
+from degenet.exact.stopping import TimeCap
 from degenet.model.families import Family, get_family
+
+# Designs of at most this many cells are solved on one BLAS thread: their products and
+# factorizations are too small for BLAS's threads to pay (exact.blockpass.one_blas_thread).
+SMALL_DESIGN = 1 << 22
 
 
 def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool = True,
           sample_weight: np.ndarray | None = None, offset: np.ndarray | None = None,
           n_classes: int | None = None, tol: float = 1e-10, max_iter: int = 100,
-          block_rows: int = BLOCK_ROWS) -> Solution:
+          block_rows: int = BLOCK_ROWS, cap: TimeCap | None = None, separated: bool = False
+          ) -> Solution:
     """The exact optimum of the family's loss for a single-layer model
     ``eta = X beta + alpha + offset``.
 
     Parameters
     ----------
     family : str or Family
-    X : ndarray, shape (n_samples, n_features)
+    X : ndarray or RowSubset, shape (n_samples, n_features)
         Any float dtype (float32 is fine); read in blocks of ``block_rows``, never copied.
     y : ndarray, shape (n_samples,)
         As ``Family.encode_target`` gives it (0/1, class codes, counts, numbers).
@@ -63,6 +73,12 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
         Rows per block of a pass over ``X``; each thread holds at most
         ``min(block_rows, 4096) * n_features`` float64 at a time. Gaussian: more rows than
         this take the normal equations when well-conditioned, fewer a QR of all rows.
+    cap : TimeCap, optional
+        Newton stops at this deadline (``Solution.stopped == "time cap"``).
+    separated : bool
+        The classes are known to be separated (e.g. by
+        :func:`~degenet.exact.separation.one_column_separation`): there is no optimum, and
+        Newton stops after a few iterations (:mod:`degenet.exact.stopping`).
 
     Returns
     -------
@@ -72,15 +88,25 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     Notes
     -----
     Exactly collinear columns are dropped (``Solution.dropped``: coefficient 0, std error
-    NaN) with the relation that makes them redundant. Separation is not checked here
-    (Newton's iterates then grow until the loss stops falling); see
-    :func:`degenet.exact.separation.find_separation`.
+    NaN) with the relation that makes them redundant. Newton stops, not converged, on an
+    iterate that separates the classes (``Solution.stopped == "separation"``); other
+    separation is not checked here (see :func:`degenet.exact.separation.find_separation`).
     """
     family = get_family(family)
     X, y, weight = _check_inputs(X, y, sample_weight)
     offset = check_offset(family, offset, len(y))
     n_classes = family.check_encoded(y, weight, n_classes)
     _check_settings(tol, max_iter, block_rows)
+    small = X.shape[0] * X.shape[1] <= SMALL_DESIGN
+    with one_blas_thread() if small else contextlib.nullcontext():
+        return _solve(family, X, y, weight, n_classes, intercept=intercept, tol=tol,
+                      max_iter=max_iter, block_rows=block_rows, cap=cap, separated=separated,
+                      offset=offset)
+
+
+def _solve(family, X, y, weight, n_classes, *, intercept, tol, max_iter, block_rows, cap,
+           separated, offset):
+    """The method of :func:`solve` for the family, on checked inputs."""
     if family.exact_solver == "least_squares" and offset is not None:
         y = y - offset  # identity link: the offset moves the target
     if family.exact_solver == "least_squares" and len(y) <= block_rows:  # QR, no Gram
@@ -104,7 +130,7 @@ def solve(family: str | Family, X: np.ndarray, y: np.ndarray, *, intercept: bool
     if family.exact_solver == "least_squares":
         return least_squares(design, y, weight, (G, b))
     return newton(family, design, y, weight, n_outputs=n_outputs, tol=tol, max_iter=max_iter,
-                  first=(G, b), single=single, offset=offset)
+                  first=(G, b), single=single, cap=cap, separated=separated, offset=offset)
 
 
 def check_offset(family: Family, offset, n_samples: int) -> np.ndarray | None:
@@ -125,7 +151,7 @@ def check_offset(family: Family, offset, n_samples: int) -> np.ndarray | None:
 
 
 def _check_inputs(X, y, sample_weight):
-    X = np.asarray(X)
+    X = X if isinstance(X, RowSubset) else np.asarray(X)
     if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
         raise DegenetError(f"X must be a 2-D numeric array; received shape {X.shape}, "
                            f"dtype {X.dtype}")

@@ -48,8 +48,9 @@ import numpy as np
 from degenet._keras import keras
 from degenet.model.families import Family
 from degenet.randomness import derive
+from degenet.data.design_buffer import ALIGNMENT, aligned_empty
 from degenet.data.scaling import Scaling
-from degenet.train.optimizers import engine_optimizer, optimizer_key
+from degenet.train.optimizers import engine_optimizer, host as _host, host_zeros, optimizer_key
 from degenet.train.shuffle import permutation
 from degenet.train.toward import distance
 from degenet.train.toward import target as optimum_target
@@ -123,17 +124,21 @@ def _device_array(X: np.ndarray) -> jax.Array:
 
     A float32, C-contiguous, writeable array aligned to 64 bytes is shared through DLPack
     with no copy on CPU (measured: 2,000,000 x 100 rows add 0.004 GB of RSS instead of
-    0.8 GB). The program never writes to it. Anything else is copied once, to float32.
+    0.8 GB). The program never writes to it. Anything else (float64, a read-only view of a
+    DataFrame's columns, column order) is copied once, by numpy, into such an array.
     """
-    if (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.flags.c_contiguous
-            and X.flags.writeable and X.ctypes.data % 64 == 0):
-        try:
-            shared = jnp.from_dlpack(X)
-            if shared.unsafe_buffer_pointer() == X.ctypes.data:
-                return shared
-        except Exception:  # a device or jaxlib that cannot share host memory: copy instead
-            pass
-    return jnp.asarray(X, jnp.float32)
+    if not (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.flags.c_contiguous
+            and X.flags.writeable and X.ctypes.data % ALIGNMENT == 0):
+        copy = aligned_empty(X.shape, np.float32)
+        np.copyto(copy, X, casting="unsafe")  # numpy, not XLA: no program compiled per shape
+        X = copy
+    try:
+        shared = jnp.from_dlpack(X)
+        if shared.unsafe_buffer_pointer() == X.ctypes.data:
+            return shared
+    except Exception:  # a device or jaxlib that cannot share host memory: copy instead
+        pass
+    return jax.device_put(X)
 
 
 def _select(flag, new, old):
@@ -313,37 +318,36 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
                               optimum=optimum is not None)
     optimizer = engine_optimizer(net, settings)
     batch_size = batch_size_for(settings, len(train_rows))
-    y_dtype = jnp.dtype(family.y_dtype)
+    y_dtype = np.dtype(family.y_dtype)
     weight = np.ones(len(y)) if weight is None else weight
-    args = (_device_array(X), jnp.asarray(y, y_dtype), jnp.asarray(weight, jnp.float32),
-            None if offset is None else jnp.asarray(offset, jnp.float32),
-            jnp.asarray(train_rows, jnp.int32), jnp.asarray(val_rows, jnp.int32),
-            jnp.asarray(scaling.mean, jnp.float32), jnp.asarray(scaling.scale, jnp.float32))
+    args = (_device_array(X), _host(y, y_dtype), _host(weight, np.float32),
+            None if offset is None else _host(offset, np.float32),
+            _host(train_rows, np.int32), _host(val_rows, np.int32),
+            _host(scaling.mean, np.float32), _host(scaling.scale, np.float32))
     # The state is donated to the program, so it holds copies, never the variables' buffers.
-    weights = [jnp.array(v.value, copy=True) for v in net.trainable_variables]
+    weights = [_host(v.value) for v in net.trainable_variables]
     target = optimum_target(optimum, weights, stack[0][0])
     if watch.whitened:  # the trained kernel v stands for whitening @ v
-        weights[stack[0][0]] = jnp.asarray(
+        weights[stack[0][0]] = _host(
             np.linalg.solve(optimum.whitening, np.asarray(weights[stack[0][0]], np.float64)),
-            jnp.float32)
+            np.float32)
     state = _State(
         weights=weights, optimizer=optimizer.init(weights),
-        key=jnp.asarray(derive(seed, "shuffle"), jnp.uint32),
-        best=[jnp.array(w, copy=True) for w in weights],
-        best_val=jnp.asarray(jnp.inf, jnp.float32), best_epoch=jnp.asarray(0),
-        wait=jnp.asarray(0), epoch=jnp.asarray(0), rate=jnp.asarray(1.0, jnp.float32),
-        best_loss=jnp.asarray(jnp.inf, jnp.float32),
-        loss=jnp.full(settings.max_epochs, jnp.nan, jnp.float32),
-        val_loss=jnp.full(settings.max_epochs, jnp.nan, jnp.float32))
+        key=_host(derive(seed, "shuffle"), np.uint32), best=[_host(w) for w in weights],
+        best_val=_host(np.inf, np.float32), best_epoch=jax.device_put(0),
+        wait=jax.device_put(0), epoch=jax.device_put(0), rate=_host(1.0, np.float32),
+        best_loss=_host(np.inf, np.float32),
+        loss=_host(np.full(settings.max_epochs, np.nan), np.float32),
+        val_loss=_host(np.full(settings.max_epochs, np.nan), np.float32))
     args = args + (target,)
     compiled, compile_seconds = _compiled(stack, family, optimizer, settings, batch_size, watch,
-                                          state, args + (jnp.asarray(1),))
+                                          state, args + (jax.device_put(1),))
 
     start, per_call, done = time.perf_counter(), 1, 0
     while True:
         stop_at = min(done + per_call, settings.max_epochs)
         call_start = time.perf_counter()
-        state = compiled(state, *args, jnp.asarray(stop_at))
+        state = compiled(state, *args, jax.device_put(stop_at))
         ran, done = int(state.epoch) - done, int(state.epoch)
         if progress:
             progress(done, settings.max_epochs)
@@ -360,7 +364,7 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
         best[stack[0][0]] = target.whitening @ best[stack[0][0]]
     for variable, value in zip(net.trainable_variables, best):
         variable.assign(value)
-    history = history_frame(np.asarray(state.loss[:done]), np.asarray(state.val_loss[:done]))
+    history = history_frame(np.asarray(state.loss)[:done], np.asarray(state.val_loss)[:done])
     # best_epoch 0: no epoch had a finite validation loss; the initial weights are kept.
     return TrainResult(history=history, best_epoch=int(state.best_epoch),
                        stopped_early=done < settings.max_epochs,

@@ -1,5 +1,9 @@
-"""The epoch's shuffle of the compiled engine: a keyed Feistel permutation (see
-:func:`permutation`), a few elementwise passes inside the XLA program."""
+"""The epoch's shuffle inside the compiled program: a keyed Feistel permutation.
+
+``jax.random.permutation`` compiles the Threefry generator (~0.3 s on 2 CPU cores, longer
+than most of degenet's models take to train) and sorting hashes took 0.42 s an epoch on
+1.6M rows; this costs a few elementwise passes (see :func:`permutation`).
+"""
 
 from __future__ import annotations
 

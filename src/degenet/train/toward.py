@@ -11,6 +11,7 @@ import numpy as np
 
 from degenet.model.family import Family
 from degenet.train.settings import GD_STD_ERRORS, Optimum
+from degenet.train.optimizers import host, host_zeros
 
 
 class Target(NamedTuple):
@@ -56,22 +57,21 @@ def distance(stack, family: Family, candidate: list, layers: list, optimum: Targ
 
 def target(optimum: Optimum | None, weights: list, kernel: int) -> Target:
     """The program's ``optimum`` argument; zeros and ``reached = -inf`` without one."""
-    zeros = [jnp.zeros_like(w) for w in weights]
-    empty = jnp.zeros((0, 0), jnp.float32)
+    zeros = host_zeros(weights)  # made on the host: no XLA program compiled for them
+    empty = host(np.zeros((0, 0), np.float32))
     if optimum is None:
-        return Target(weights=zeros, inverse=zeros, whitening=empty,
-                       whitened=jnp.zeros_like(weights[kernel]),
-                       joint_scale=jnp.asarray(0.0, jnp.float32),
-                       joint_limit=jnp.asarray(1.0, jnp.float32),
-                       reached=jnp.asarray(-jnp.inf, jnp.float32))
+        return Target(weights=zeros, inverse=host_zeros(weights), whitening=empty,
+                       whitened=host_zeros([weights[kernel]])[0],
+                       joint_scale=host(0.0, np.float32), joint_limit=host(1.0, np.float32),
+                       reached=host(-np.inf, np.float32))
     P = optimum.whitening
     whitened = (np.zeros(weights[kernel].shape) if P is None
                 else np.linalg.solve(P, np.asarray(optimum.weights[0], np.float64)))
     return Target(
-        weights=[jnp.asarray(w, jnp.float32) for w in optimum.weights],
-        inverse=[jnp.asarray(v, jnp.float32) for v in optimum.inverse_std_errors],
-        whitening=empty if P is None else jnp.asarray(P, jnp.float32),
-        whitened=jnp.asarray(whitened, jnp.float32),
-        joint_scale=jnp.asarray(optimum.joint_scale, jnp.float32),
-        joint_limit=jnp.asarray(optimum.joint_limit, jnp.float32),
-        reached=jnp.asarray(1.0, jnp.float32))
+        weights=[host(w, np.float32) for w in optimum.weights],
+        inverse=[host(v, np.float32) for v in optimum.inverse_std_errors],
+        whitening=empty if P is None else host(P, np.float32),
+        whitened=host(whitened, np.float32),
+        joint_scale=host(optimum.joint_scale, np.float32),
+        joint_limit=host(optimum.joint_limit, np.float32),
+        reached=host(1.0, np.float32))
