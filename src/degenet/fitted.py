@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,9 +81,14 @@ class Fit(Predictor):
             return None
         return self.exact.solution.beta, self.exact.solution.alpha
 
-    def save(self, path, *, estimator: dict | None = None) -> None:
-        """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``."""
-        save_model(self, path, estimator=estimator)
+    def save(self, path, *, overwrite: bool = False, estimator: dict | None = None) -> Path:
+        """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``.
+
+        The folder is written whole or not at all; a folder holding a degenet model is
+        replaced only with ``overwrite=True``, any other non-empty folder is refused
+        (:mod:`degenet.modelfile.atomic`). Returns the folder.
+        """
+        return save_model(self, path, overwrite=overwrite, estimator=estimator)
 
     @property
     def history(self) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import pytest
 
 import degenet
 from degenet import DegenetError, LogisticRegression, MLPClassifier, MLPRegressor
+from degenet.modelfile.schema import digest
 from degenet.modelfile.sidecar import ARCHIVE, FORMAT_VERSION, SIDECAR, read_sidecar
 
 FAST = {"max_epochs": 15, "learning_rate": 0.02}
@@ -129,6 +130,7 @@ def _resign(folder: Path) -> None:
 
     sidecar = json.loads((folder / SIDECAR).read_text())
     sidecar["keras_sha256"] = hashlib.sha256((folder / ARCHIVE).read_bytes()).hexdigest()
+    sidecar["sidecar_sha256"] = digest(sidecar)  # an attacker can re-seal the sidecar too
     (folder / SIDECAR).write_text(json.dumps(sidecar))
 
 
