@@ -29,6 +29,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from scipy import sparse
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from degenet.checks import is_integer
 from degenet.errors import DegenetError
 from degenet.jsonvalues import plain
 from degenet.fitting import fit
@@ -66,11 +67,14 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None) -> "_DegenetEstimator":
         spec = parse_spec(self._spec_text())
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise DegenetError(f"fit_intercept must be True or False; received "
+                               f"fit_intercept={self.fit_intercept!r}")
         frame = self._frame(X)
         target = _free_name(frame.columns)
         frame[target] = y
         self.fit_ = fit(frame, target, model=spec, family=self._family_for(y),
-                        seed=self.random_state, intercept=self.fit_intercept,
+                        seed=_seed(self.random_state), intercept=bool(self.fit_intercept),
                         solver=self.solver, sample_weight=sample_weight, **self._settings())
         self.keras_model_ = self.fit_.model
         self.n_iter_ = self.fit_.epochs
@@ -120,11 +124,13 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         check_is_fitted(self)
         return self.fit_.coefficients
 
-    def save(self, path) -> None:
-        """Write the fitted model to ``path`` (see :mod:`degenet.modelfile`)."""
+    def save(self, path, *, overwrite: bool = False) -> None:
+        """Write the fitted model to ``path`` (see :mod:`degenet.modelfile`); a folder
+        holding a degenet model is replaced only with ``overwrite=True``."""
         check_is_fitted(self)
-        self.fit_.save(path, estimator={"class": type(self).__name__,
-                                        "params": _json_params(self.get_params())})
+        self.fit_.save(path, overwrite=overwrite,
+                       estimator={"class": type(self).__name__,
+                                  "params": _json_params(self.get_params())})
 
 
 class _Regressor(RegressorMixin, _DegenetEstimator):
@@ -365,6 +371,18 @@ def _free_name(columns) -> str:
     while name in set(map(str, columns)):
         name = f"_{name}"
     return name
+
+
+def _seed(random_state) -> int:
+    """scikit-learn's ``random_state``: an int, or None for fresh randomness (the seed
+    drawn is recorded in the fit, so the model can still be reproduced)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
+    if isinstance(random_state, np.random.RandomState) or not is_integer(random_state) \
+            or random_state < 0:
+        raise DegenetError(f"random_state must be a non-negative integer or None; received "
+                           f"random_state={random_state!r}")
+    return int(random_state)
 
 
 def _json_params(params: dict) -> dict:

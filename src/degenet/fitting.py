@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from degenet.data.magnitudes import check_magnitudes
 from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
@@ -32,8 +33,10 @@ from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
 from degenet.model.specs import ModelSpec, parse_spec
 from degenet.fitted import Fit
+from degenet.checks import check_flag, check_progress
 from degenet.randomness import check_seed
 from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
+from degenet.train.health import baseline_loss, check_training
 from degenet.train.settings import learning_rate_for, make_optimizer
 
 SOLVERS = ("gd", "exact")
@@ -110,7 +113,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         columns: list[str] | None = None,
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
         sample_weight: np.ndarray | None = None, offset=None, exposure=None,
-        cov_type: str = "nonrobust", groups=None,
+        cov_type: str = "nonrobust", groups=None, allow_high_cardinality: bool = False,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -163,17 +166,25 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         information, White's heteroskedasticity-consistent ones, or clustered by ``groups``.
     groups : str or ndarray, optional
         ``cov_type="cluster"``: the column (or one label per row) naming each row's cluster.
+    allow_high_cardinality : bool
+        Fit a text column with about one level per row (an identifier); by default it is
+        refused, naming the column.
+    progress : callable, optional
+        ``progress(epochs_done, max_epochs)``, called as gradient descent runs.
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
         ``validation``.
     """
     check_cov_type(cov_type, groups)
+    check_flag("intercept", intercept)
+    check_progress(progress)
+    settings = settings_from(training)
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
-                       columns=columns, offset=offset, exposure=exposure, groups=groups)
+                       columns=columns, offset=offset, exposure=exposure, groups=groups,
+                       allow_high_cardinality=allow_high_cardinality)
     seed = check_seed(seed)
-    settings = settings_from(training)
     spec = parse_spec(model) if model is not None else None
     if spec is None:
         inferred = get_family(family) if family is not None else infer_family(prepared.target)
@@ -198,6 +209,8 @@ def fit_prepared(prepared: Prepared, task: Task, *,
         task.settings, regression=task.spec.is_regression))
     weight = _checked(prepared, task)
     X, family, encoded = prepared.X, task.family, task.target
+    check_magnitudes(X, prepared.terms, None if family.is_classifier else encoded.y,
+                     prepared.encoding.target)
     scaling = fit_scaling(X[task.train_rows], center=task.intercept)
     # Rows of weight zero have no say, not even in the target's scaling or the start.
     counted = (task.train_rows if weight is None
@@ -281,8 +294,24 @@ def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: flo
     if progress:
         progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
     result = _in_target_units(result, scale)
-    _warn_if_unfinished(task.spec, result, task.settings)
+    if _check_health(result, y, task, weight, scale) is None:
+        _warn_if_unfinished(task.spec, result, task.settings)
     return result
+
+
+def _check_health(result: TrainResult, y: np.ndarray, task: Task, weight, scale: float
+                  ) -> str | None:
+    """Divergence and no gain over the intercept-only model (see :mod:`degenet.train.health`;
+    a regression learning nothing is judged against its exact optimum instead). ``y`` is
+    standardized by ``scale``; the baselines are taken back to the target's units."""
+    def baseline(rows):
+        return scale**2 * baseline_loss(task.family, y, train_rows=task.train_rows, rows=rows,
+                                        weight=weight, n_classes=task.target.n_classes)
+
+    return check_training(task.spec.text, result, task.settings,
+                          regression=task.spec.is_regression,
+                          start_loss=baseline(task.train_rows),
+                          baseline_val_loss=baseline(task.val_rows), stacklevel=5)
 
 
 def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,

@@ -173,8 +173,8 @@ class Encoding:
 
 
 def encode(frame, target: str | None = None, *, features: list[str] | None = None,
-           formula: str | None = None, coding: str = "treatment", missing: str = "error"
-           ) -> tuple[Encoding, np.ndarray, pd.Series]:
+           formula: str | None = None, coding: str = "treatment", missing: str = "error",
+           allow_high_cardinality: bool = False) -> tuple[Encoding, np.ndarray, pd.Series]:
     """Fit the encoding on ``frame``; return it with the design matrix and the target.
 
     Parameters
@@ -191,6 +191,8 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     missing : {'error', 'drop'}
         Rows with missing values in the used columns: an error naming the columns, or left
         out with a :class:`~degenet.errors.DataWarning`.
+    allow_high_cardinality : bool
+        Fit an identifier-like text column (:func:`~degenet.data.schema.fit_column`).
 
     Returns
     -------
@@ -214,7 +216,8 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     complete, dropped = _complete_rows(frame, [*columns, target], missing)
     kept = frame if complete is None else frame.iloc[np.flatnonzero(complete)]
     y = _check_target(kept[target])
-    schema = tuple(fit_column(kept[c]) for c in columns)
+    schema = tuple(fit_column(kept[c], allow_high_cardinality=allow_high_cardinality)
+                   for c in columns)
     if parsed is None:
         return _encode_features(kept, y, schema, coding, missing, dropped)
     return _encode_formula(kept, y, schema, parsed, missing, dropped)

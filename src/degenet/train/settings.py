@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from degenet._keras import keras
-from degenet.checks import positive_int
+from degenet.checks import positive_int, real_number
 from degenet.errors import DegenetError
 
 
@@ -57,15 +57,25 @@ class TrainSettings:
         for name in ("max_epochs", "batch_size", "patience"):
             if getattr(self, name) is not None or name != "batch_size":
                 positive_int(name, getattr(self, name))
-        if self.learning_rate is not None and not (
-                isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise DegenetError(
-                f"learning_rate must be a positive number; received {self.learning_rate!r}")
-        if not (isinstance(self.min_delta, (int, float)) and self.min_delta >= 0):
+        # Numbers are stored as floats: Keras refuses an int learning rate, JSON keeps 0.01.
+        if self.learning_rate is not None:
+            rate = real_number("learning_rate", self.learning_rate)
+            if rate <= 0:
+                raise DegenetError(
+                    f"learning_rate must be a positive number; received {self.learning_rate!r}")
+            object.__setattr__(self, "learning_rate", rate)
+        object.__setattr__(self, "min_delta", real_number("min_delta", self.min_delta))
+        if self.min_delta < 0:
             raise DegenetError(f"min_delta must be >= 0; received {self.min_delta!r}")
-        if not (isinstance(self.plateau_factor, (int, float)) and 0 < self.plateau_factor <= 1):
+        factor = real_number("plateau_factor", self.plateau_factor)
+        if not 0 < factor <= 1:
             raise DegenetError("plateau_factor must be in (0, 1] (1 keeps the learning rate "
                                f"fixed); received {self.plateau_factor!r}")
+        object.__setattr__(self, "plateau_factor", factor)
+        object.__setattr__(self, "validation", real_number("validation", self.validation))
+        if not isinstance(self.optimizer, str):
+            raise DegenetError(f"optimizer must be a Keras optimizer's name such as 'adam'; "
+                               f"received optimizer={self.optimizer!r}")
         _optimizer_class(self.optimizer)  # fail now, with the name, not mid-training
 
     def to_dict(self) -> dict:

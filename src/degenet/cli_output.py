@@ -1,0 +1,77 @@
+"""How the ``degenet`` command speaks on stderr: one line per error or warning, and the
+exit statuses (2: a usage or input error; 3: under ``--strict``, a model that did not
+converge). :class:`Commands` makes click's own usage errors one line too.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from degenet import errors
+from degenet.errors import one_line
+
+stderr = Console(stderr=True, soft_wrap=True)
+
+# Exit statuses: 2 for a usage or input error (one line on stderr), 3 under --strict when a
+# fit did not converge (diverged, no better than the baseline, stopped short).
+USAGE_ERROR, NOT_CONVERGED = 2, 3
+
+
+# click's base of usage errors: typer vendors click (typer._click) in recent releases and
+# imports it in older ones; either way it is a base class of typer.BadParameter.
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class Commands(TyperGroup):
+    """typer's group of commands, with click's usage errors as one line, like degenet's own.
+
+    typer prints a usage line, a hint and a framed panel (five lines) for a missing
+    argument or an unknown option; every degenet error is one ``error: ...`` line.
+    """
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _CLICK_ERROR as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # `degenet` alone: the help
+                error.show()
+                code = error.exit_code
+            else:
+                where = f" (see {error.ctx.command_path} --help)" if getattr(
+                    error, "ctx", None) is not None else ""
+                say("error", error.format_message() + where)
+                code = error.exit_code
+        except typer.Abort:
+            say("error", "interrupted")
+            code = 130
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+
+def say(kind: str, message) -> None:
+    """One line on stderr: ``error: ...`` or ``warning: ...``; the message is plain text
+    (a term such as ``g[b]`` is not read as markup)."""
+    style = "bold red" if kind == "error" else "yellow"
+    stderr.print(f"[{style}]{kind}:[/] {escape(one_line(message))}", highlight=False)
+
+
+def fail(message: str):
+    say("error", message)
+    raise typer.Exit(USAGE_ERROR)
+
+
+def exit_if_strict(strict: bool, shown: list) -> None:
+    """Under ``--strict``, a ConvergenceWarning ends the command with status 3."""
+    convergence = vars(errors).get("ConvergenceWarning")  # made when one was raised
+    if strict and convergence is not None and any(issubclass(c, convergence) for c in shown):
+        say("error", "a model did not converge (see the warnings above); --strict makes that "
+                     "exit status 3")
+        raise typer.Exit(NOT_CONVERGED)
