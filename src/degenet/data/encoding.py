@@ -216,8 +216,7 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     complete, dropped = _complete_rows(frame, [*columns, target], missing)
     kept = frame if complete is None else frame.iloc[np.flatnonzero(complete)]
     y = _check_target(kept[target])
-    schema = tuple(fit_column(kept[c], allow_high_cardinality=allow_high_cardinality)
-                   for c in columns)
+    schema = tuple(fit_column(kept[c], allow_high_cardinality) for c in columns)
     if parsed is None:
         return _encode_features(kept, y, schema, coding, missing, dropped)
     return _encode_formula(kept, y, schema, parsed, missing, dropped)
@@ -270,7 +269,8 @@ def _columns(frame: pd.DataFrame, target, features, parsed) -> list[str]:
     if len(set(columns)) != len(columns):
         raise DegenetError(f"features list a column more than once: {columns}")
     if not columns:
-        raise DegenetError("no predictor columns: the table has only the target column")
+        raise DegenetError("no predictor columns" + (f" in formula {parsed.text!r}" if parsed
+                                                     else f": features={features!r}"))
     return columns
 
 

@@ -58,7 +58,9 @@ def check_terms(encoding) -> None:
             f"'{INTERCEPT}_')")
     for term in duplicates(encoding.terms):
         columns = producers.get(term, [])
-        source = (f"columns {', '.join(map(repr, columns))} both make it: rename one"
-                  if len(columns) > 1 else "two terms of the formula make it: rename a column")
-        raise DegenetError(f"the term {term!r} would name two coefficients; {source} (e.g. "
-                           f"'{columns[0] if columns else term}_')")
+        # Rename the column named like the generated term (g[b]), not the one making it (g).
+        rename = term if term in columns else (columns[0] if columns else term)
+        source = (f"columns {', '.join(map(repr, columns))} both make it" if len(columns) > 1
+                  else "two terms of the formula make it")
+        raise DegenetError(f"the term {term!r} would name two coefficients; {source}: rename "
+                           f"column {rename!r} (e.g. to '{rename}_')")

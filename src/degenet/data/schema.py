@@ -142,7 +142,7 @@ def finite_numbers(values: pd.Series, what: str = "column") -> np.ndarray:
     return x
 
 
-def fit_column(values: pd.Series, *, allow_high_cardinality: bool = False) -> ColumnSchema:
+def fit_column(values: pd.Series, allow_high_cardinality: bool = False) -> ColumnSchema:
     """The schema of a complete (no missing values) predictor column.
 
     Text and booleans are categorical with levels in sorted order; a pandas categorical
