@@ -68,6 +68,14 @@ def check_destination(path, *, overwrite: bool = False) -> Path:
     folder = destination(path)
     if not isinstance(overwrite, bool):
         raise DegenetError(f"overwrite must be True or False; received overwrite={overwrite!r}")
+    try:
+        _check_place(folder, overwrite)
+    except OSError as error:  # a parent that may not be searched, a name too long, ...
+        raise DegenetError(f"cannot write a model to {folder}: {_reason(error)}") from None
+    return folder
+
+
+def _check_place(folder: Path, overwrite: bool) -> None:
     if folder.is_symlink():
         raise DegenetError(f"cannot save a model to {folder}: it is a symbolic link, and "
                            "degenet never writes through one; name the real folder")
@@ -85,7 +93,6 @@ def check_destination(path, *, overwrite: bool = False) -> Path:
             raise DegenetError(f"cannot save a model to {folder}: {held}; choose a new or "
                                "empty folder")
     _check_writable(folder)
-    return folder
 
 
 def holds(folder: Path) -> str:
@@ -101,11 +108,14 @@ def holds(folder: Path) -> str:
     if others:
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
         return f"the folder holds other files ({shown})"
-    if any(entry.is_symlink() or not entry.is_file(follow_symlinks=False) for entry in entries):
-        return "the folder holds a link or a non-file named like a model's file"
+    odd = [entry.name for entry in entries
+           if entry.is_symlink() or not entry.is_file(follow_symlinks=False)]
+    if odd:
+        return (f"its {odd[0]} is a link or not a file (degenet writes plain files, never "
+                "through a link)")
     if names != sorted(MEMBERS):
         return (f"the folder holds a {names[0]} that degenet did not write (no "
-                f"{(MEMBERS - set(names)).pop()} beside it)")
+                f"{next(iter(MEMBERS - set(names)))} beside it)")
     if not _is_sidecar(folder / SIDECAR):
         return f"the folder holds a {SIDECAR} that is not a degenet model's"
     return "model"
@@ -137,17 +147,19 @@ def _check_parents(folder: Path) -> None:
 
 
 def _check_writable(folder: Path) -> None:
-    """Make and remove a test folder where the save will write; errors say why it failed."""
-    parent = next(p for p in folder.absolute().parents if p.exists())
+    """Make and remove a test folder where the save will write (beside the destination, and
+    in it when it exists: a folder the user made read-only is not replaced)."""
+    places = [next(p for p in folder.absolute().parents if p.exists())]
     if folder.is_dir():
-        parent = folder.absolute().parent
-    probe = parent / f".{folder.name or 'model'}.probe-{secrets.token_hex(4)}"
-    try:
-        os.mkdir(probe)
-        os.rmdir(probe)
-    except OSError as error:
-        raise DegenetError(f"cannot write a model to {folder}: {_reason(error)} in "
-                           f"{parent}") from None
+        places = [folder.absolute().parent, folder]
+    for place in places:
+        probe = place / f".{folder.name or 'model'}.probe-{secrets.token_hex(4)}"
+        try:
+            os.mkdir(probe)
+            os.rmdir(probe)
+        except OSError as error:
+            raise DegenetError(f"cannot write a model to {folder}: {_reason(error)} in the "
+                               f"folder {place}") from None
 
 
 def _reason(error: OSError) -> str:

@@ -25,11 +25,11 @@ def save(fitted, path, *, overwrite: bool = False, estimator: dict | None = None
     from degenet._keras import keras  # Keras starts only when a model is written
 
     folder = check_destination(path, overwrite=overwrite)
-    network = _plain_copy(fitted.model, keras)
-    # Plain JSON now (numpy scalars made Python's): the digest is of what is written.
-    sidecar = json.loads(json.dumps(_sidecar(fitted, network, estimator), default=default))
 
-    def write(staging: Path) -> None:
+    def write(staging: Path) -> None:  # all of the work under the folder's lock
+        network = _plain_copy(fitted.model, keras)
+        # Plain JSON (numpy scalars made Python's): the digest is of what is written.
+        sidecar = json.loads(json.dumps(_sidecar(fitted, network, estimator), default=default))
         archive = staging / ARCHIVE
         with warnings.catch_warnings():
             # Keras's writer hands JAX arrays to numpy the pre-2.0 way; nothing to act on here.

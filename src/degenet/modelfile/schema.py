@@ -110,6 +110,8 @@ def check_types(sidecar: dict, path: Path) -> None:
         if len(classes) < 2 or not all(_is_label(c) for c in classes) \
                 or len(set(map(_key, classes))) != len(classes):
             _fail(where, "classes", "null or a list of two or more distinct labels", classes)
+        if classes != _sorted(classes):  # degenet sorts them: the last is bernoulli's positive
+            _fail(where, "classes", "in sorted order, as degenet writes them", classes)
     if not (sidecar.get("reference") is None or _is_label(sidecar["reference"])):
         _fail(where, "reference", "null or a class label", sidecar["reference"])
     if not (isinstance(sidecar["keras_sha256"], str) and _HEX64.fullmatch(sidecar["keras_sha256"])):
@@ -209,7 +211,7 @@ def _check_coefficients(where: str, records, terms: list[str]) -> None:
     named = list(dict.fromkeys(r["term"] for r in records if r["term"] != "intercept"))
     if named != terms:
         raise DegenetError(f"{where}: the coefficient table names the terms {_short(named)}; "
-                           f"the encoding has {_short(terms)}")
+                           f"the encoding (its columns and levels) has {_short(terms)}")
 
 
 def _check_weights(where: str, weights, n_features: int, n_outputs: int) -> None:
@@ -242,6 +244,14 @@ def _is_label(value) -> bool:
     if isinstance(value, str):
         return len(value) <= MAX_TEXT
     return isinstance(value, bool) or _is_number(value)
+
+
+def _sorted(values: list) -> list:
+    """Labels in degenet's order (:func:`degenet.model.family.levels`)."""
+    try:
+        return sorted(values)
+    except TypeError:  # mixed label types: by their text
+        return sorted(values, key=str)
 
 
 def _key(value):
