@@ -368,5 +368,9 @@ def test_an_exact_fit_keeps_its_float64_optimum(tmp_path, table, target, model):
     sidecar = json.loads(path.read_text())
     sidecar["exact_weights"]["beta"] = sidecar["exact_weights"]["beta"][:1]
     path.write_text(json.dumps(sidecar))
-    with pytest.raises(DegenetError, match="exact_weights that are not 2 x"):
+    with pytest.raises(DegenetError, match="edited after saving"):  # its own sha256
+        degenet.load(tmp_path / "model")
+    sidecar["sidecar_sha256"] = digest(sidecar)  # re-sealed: its shape is still checked
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(DegenetError, match="'exact_weights.beta' must be 2 rows of"):
         degenet.load(tmp_path / "model")
