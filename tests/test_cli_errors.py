@@ -31,7 +31,7 @@ def _lines(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["fit"], "error: Missing argument 'data'. (see "),
+    (["fit"], "error: Missing argument 'data'; see `"),
     (["fit", "x.csv", "-t", "y", "--bogus"], "error: No such option: --bogus"),
     (["fit", "x.csv", "--seed", "abc"], "error: Invalid value for '--seed'")])
 def test_usage_errors_are_one_line(args, message):

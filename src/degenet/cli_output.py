@@ -22,8 +22,9 @@ stderr = Console(stderr=True, soft_wrap=True)
 USAGE_ERROR, NOT_CONVERGED = 2, 3
 
 
-# click's base of usage errors: typer vendors click (typer._click) in recent releases and
-# imports it in older ones; either way it is a base class of typer.BadParameter.
+# click's ClickException (its UsageError: a bad option, bad value, missing argument; a file
+# it cannot open): typer vendors click from 0.2x on and re-exports only BadParameter, a
+# subclass, from every version.
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
@@ -31,29 +32,30 @@ class Commands(TyperGroup):
     """typer's group of commands, with click's usage errors as one line, like degenet's own.
 
     typer prints a usage line, a hint and a framed panel (five lines) for a missing
-    argument or an unknown option; every degenet error is one ``error: ...`` line.
+    argument or an unknown option; every degenet error is one ``error: ...`` line, in the
+    console script and under typer's CliRunner alike. A bare ``degenet`` prints its help.
     """
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except _CLICK_ERROR as error:
-            if type(error).__name__ == "NoArgsIsHelpError":  # `degenet` alone: the help
-                error.show()
-                code = error.exit_code
+            if type(error).__name__ == "NoArgsIsHelpError":  # a bare `degenet`: its help
+                typer.echo(error.ctx.get_help())
+                code = 0
             else:
-                where = f" (see {error.ctx.command_path} --help)" if getattr(
-                    error, "ctx", None) is not None else ""
-                say("error", error.format_message() + where)
-                code = error.exit_code
-        except typer.Abort:
-            say("error", "interrupted")
-            code = 130
+                message = " ".join(error.format_message().split()).rstrip(".")
+                where = (f"; see `{error.ctx.command_path} --help`"
+                         if getattr(error, "ctx", None) is not None else "")
+                say("error", message + where)
+                code = error.exit_code  # 2 for a usage error
+        except typer.Abort:  # Ctrl-C at a prompt
+            stderr.print("aborted", highlight=False)
+            code = 1
         code = code if isinstance(code, int) else 0
         if standalone_mode:
             sys.exit(code)
         return code
-
 
 
 def say(kind: str, message) -> None:

@@ -10,7 +10,10 @@ numbers they hold, and line breaks and other control characters inside the messa
 file name with a newline, a column named with a tab) are escaped as ``\\n``, ``\\t``.
 """
 
+import os
 import re
+import sys
+import warnings
 
 # numpy 2 writes scalars as np.float64(1.5), np.int64(5), np.str_('a'), np.True_.
 _NUMPY_SCALAR = re.compile(
@@ -18,6 +21,11 @@ _NUMPY_SCALAR = re.compile(
     r"\(((?:[^()]|\([^()]*\))*)\)")
 _NUMPY_BOOL = re.compile(r"\bnp\.(True|False)_")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd]")
+
+# Frames in these files are degenet's own (or the context managers it warns from): a
+# warning is attributed to the first frame outside them, the line the user wrote.
+_OWN_FILES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+_PASSED_FILES = ("contextlib.py",)
 
 
 def one_line(message: str) -> str:
@@ -38,6 +46,20 @@ class DegenetError(ValueError):
 
 class DataWarning(UserWarning):
     """Something in the data that changes the fit (a dropped or constant column, dropped rows)."""
+
+
+def warn(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointing at the caller's first line outside degenet.
+
+    A fixed ``stacklevel`` points at the right line from one call path only: the same
+    DataWarning reached from ``predict_proba`` pointed into fitting internals. (Python 3.12's
+    ``skip_file_prefixes`` does this; degenet supports 3.11.)
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and (frame.f_code.co_filename.startswith(_OWN_FILES)
+                                 or frame.f_code.co_filename.endswith(_PASSED_FILES)):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def warning_classes() -> tuple[type, ...]:

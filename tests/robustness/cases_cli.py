@@ -71,7 +71,7 @@ def cli_cases() -> None:
         names=["noread.csv"], nobody=True, process=True)
     cli("cli/fit-seed-negative", "error", ["fit", "num.csv", "-t", "y", "--seed", "-1"],
         names=["seed", "-1"])
-    cli("cli/fit-validation-0", "error", ["fit", "num.csv", "-t", "y", "--validation", "0"],
+    cli("cli/fit-validation-1", "error", ["fit", "num.csv", "-t", "y", "--validation", "1"],
         names=["validation"])
     cli("cli/fit-learning-rate-1e6-mlp", "warning",
         ["fit", "diverge.csv", "-t", "y", "--model", "mlp:8", "--learning-rate", "1e6"],

@@ -18,17 +18,19 @@ from tests.robustness.world import D, M, MODELS, base, num
 from tests.robustness.cases_files import table_is  # noqa: F401
 
 def compare_check(n) -> str | None:
-    """Held-out deviance of the baseline and of the exact linear fit, by hand."""
+    """Held-out deviance of the baseline and of the exact linear fit, by hand: each fold's,
+    averaged over the folds (a small table is scored on repeated folds)."""
     result, df = n.result, n.df
-    fold = result.folds[0]
     y = df.y.to_numpy()
-    train, test = fold.train_rows, fold.test_rows
-    baseline = np.mean((y[test] - y[train].mean()) ** 2)
-    ref = lstsq_ref(df, "y", ["x1", "x2"], train)
-    linear = np.mean((y[test] - lstsq_predict(ref, df, ["x1", "x2"])[test]) ** 2)
+    baseline, linear = [], []
+    for fold in result.folds:
+        train, test = fold.train_rows, fold.test_rows
+        baseline.append(np.mean((y[test] - y[train].mean()) ** 2))
+        ref = lstsq_ref(df, "y", ["x1", "x2"], train)
+        linear.append(np.mean((y[test] - lstsq_predict(ref, df, ["x1", "x2"])[test]) ** 2))
     got = result.scores["deviance"]
-    return (close_problem(got["baseline"], baseline, 1e-6, "baseline deviance")
-            or close_problem(got["linear"], linear, 1e-4, "linear deviance"))
+    return (close_problem(got["baseline"], np.mean(baseline), 1e-6, "baseline deviance")
+            or close_problem(got["linear"], np.mean(linear), 1e-4, "linear deviance"))
 
 
 def features_cases() -> None:
@@ -251,7 +253,7 @@ def arguments_cases() -> None:
             ("min_delta=float('nan')", ["min_delta", "nan"]),
             ("plateau_factor=0", ["plateau_factor", "0"]),
             ("plateau_factor=2", ["plateau_factor", "2"]),
-            ("validation=0", ["validation", "0"]), ("validation=None", ["validation", "None"]),
+            ("validation=0", ["validation", "0"]),
             ("validation=1", ["validation", "1"]), ("validation=1.5", ["validation", "1.5"]),
             ("validation=-0.1", ["validation", "-0.1"]),
             ("validation='0.2'", ["validation", "0.2"]),
@@ -262,6 +264,10 @@ def arguments_cases() -> None:
         add(f"arguments/fit-{arg}", "error|result" if tolerant else "error", g.format(arg),
             names=names, check=(lambda n: None) if tolerant else None,
             right="DegenetError naming the argument and the value received")
+    add("arguments/fit-validation=None-default", "result",
+        "df = num()\nresult = degenet.fit(df, 'y', model='linear', validation=None)",
+        check=lambda n: None if len(n.result.val_rows) == 40 else
+        f"{len(n.result.val_rows)} validation rows of 200, not the default 0.2's 40")
     add("arguments/fit-learning_rate=10-int", "error|warning",
         "result = degenet.fit(num(), 'y', model='mlp:8', learning_rate=10)",
         warns=(ConvergenceWarning, "learning"), names=["learning_rate"],
@@ -305,12 +311,12 @@ def arguments_cases() -> None:
     c = ("result = degenet.compare(num(), 'y', models='linear,mlp:8', solver='exact', "
          "max_epochs=3, {})")
     for arg, names in [
-            ("cv=1", ["cv=1"]), ("cv=0", ["cv=0"]), ("cv=10**6", ["cv=1000000"]),
+            ("cv=0", ["cv=0"]), ("cv=10**6", ["cv=1000000"]),
             ("cv=2.5", ["cv=2.5"]), ("cv=True", ["cv=True"]), ("repeats=0", ["repeats=0"]),
-            ("repeats=2", ["repeats=2"]), ("confidence=1.5", ["confidence", "1.5"]),
+            ("confidence=1.5", ["confidence", "1.5"]),
             ("confidence=0", ["confidence", "0"]), ("tolerance=-1", ["tolerance", "-1"]),
             ("tolerance=float('nan')", ["tolerance", "nan"]), ("seed=-1", ["seed=-1"]),
-            ("validation=None", ["validation"]), ("epochs=3", ["epochs"])]:
+            ("validation=2", ["validation"]), ("epochs=3", ["epochs"])]:
         add(f"arguments/compare-{arg}", "error", c.format(arg), names=names,
             right="DegenetError naming the argument and the value received")
     for models, names in [("''", ["''"]), ("'linear,linear'", ["linear"]), ("[]", ["models"]),
@@ -318,6 +324,12 @@ def arguments_cases() -> None:
         add(f"arguments/compare-models={models}", "error",
             f"result = degenet.compare(num(), 'y', models={models})", names=names,
             right="DegenetError: models must be a spec string or a list of specs")
+    # Issue 11: cv=1 is one split, repeats redraws the folds, validation=None the default.
+    for arg, design in [("cv=1", "one split"), ("cv=5, repeats=2", "5-fold CV x 2"),
+                        ("validation=None", "")]:
+        add(f"arguments/compare-{arg}-valid", "result", c.format(arg),
+            check=lambda n, design=design: None if design in repr(n.result)
+            else f"{n.result!r} is not {design}")
     add("arguments/compare-result", "result",
         "df = num()\nresult = degenet.compare(df, 'y', models='linear', solver='exact')",
         check=compare_check)
@@ -380,8 +392,8 @@ def determinism_cases() -> None:
         check=lambda n: close_problem(n.result.predict(n.df), n.a.predict(n.df), 0,
                                       "prediction of the second run"))
     add("determinism/other-seed-other-split", "result",
-        "df = num()\na = degenet.fit(df, 'y', solver='exact', seed=1)\n"
-        "result = degenet.fit(df, 'y', solver='exact', seed=2)",
+        "df = num()\na = degenet.fit(df, 'y', solver='exact', validation=0.2, seed=1)\n"
+        "result = degenet.fit(df, 'y', solver='exact', validation=0.2, seed=2)",
         check=lambda n: None if not np.array_equal(n.a.val_rows, n.result.val_rows)
         else "seeds 1 and 2 give the same validation rows")
     add("determinism/compare-same-seed", "result",

@@ -192,7 +192,8 @@ def loads_as(folder_var: str, frame_var: str, *want_vars: str):
         try:
             got = degenet.load(folder).predict(frame)
         except Exception as error:  # noqa: BLE001  (any failure to load is the loss)
-            return f"{folder} no longer loads: {type(error).__name__}: {first_line(error)}"
+            first = (str(error).splitlines() or [""])[0]
+            return f"{folder} no longer loads: {type(error).__name__}: {first}"
         for name in want_vars:
             want = getattr(n, name).predict(frame)
             if got.dtype == object or want.dtype == object:

@@ -19,8 +19,11 @@ ARCHIVE_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"}
 # Modules the allowed classes come from (``module`` keys of the config).
 ALLOWED_MODULES = ("keras", "keras.layers", "keras.initializers", "keras.src.models.functional",
                    "keras.models")
-
-
+# The compile configuration's optimizer (degenet.modelfile.compiled): Keras's own classes.
+OPTIMIZER_CLASSES = frozenset({
+    "Adam", "AdamW", "Adamax", "Adadelta", "Adafactor", "Adagrad", "Ftrl", "Lamb", "Lion",
+    "Nadam", "RMSprop", "SGD", "Muon"})
+OPTIMIZER_MODULE = "keras.optimizers"
 
 
 def file_hash(path: Path) -> str:
@@ -102,6 +105,8 @@ def _check_node(archive: Path, node: dict) -> None:
         raise DegenetError(
             f"{archive} asks for a Lambda layer, which would run code stored in the file; "
             "degenet never writes one: refusing to load it")
+    if name in OPTIMIZER_CLASSES and module == OPTIMIZER_MODULE:
+        return
     if name not in ALLOWED_CLASSES or (module is not None and module not in ALLOWED_MODULES):
         raise DegenetError(
             f"{archive} asks for class {name!r} from module {module!r}, which degenet never "

@@ -15,13 +15,17 @@ from pathlib import Path
 from degenet.errors import DegenetError
 
 FLOAT32_BYTES = 4
+# Copies of each weight a model file may hold: the weight, and its optimizer's slots when
+# the state is saved (fit.save(optimizer_state=True): Adam keeps 2, with AMSGrad 3), twice
+# over for HDF5's chunking.
+WEIGHT_COPIES = 2 * (1 + 3)
 
 
 def weights_bound(sidecar: dict, overhead: int) -> int:
     """The most bytes the weights of the network the sidecar describes can take."""
     widths = [sidecar["n_features"], *sidecar["hidden"], sidecar["n_outputs"]]
     n_params = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
-    return overhead + 2 * FLOAT32_BYTES * n_params
+    return overhead + WEIGHT_COPIES * FLOAT32_BYTES * n_params
 
 
 def check_consistent(sidecar: dict, config: dict, archive: Path, *, family, spec) -> None:

@@ -14,39 +14,39 @@ from degenet.modelfile.atomic import check_destination, write_folder
 from degenet.modelfile.sidecar import ARCHIVE, FORMAT, FORMAT_VERSION, SIDECAR, sidecar_text
 
 
-def save(fitted, path, *, overwrite: bool = False, estimator: dict | None = None) -> Path:
+def save(fitted, path, *, overwrite: bool = False, estimator: dict | None = None,
+         optimizer_state: bool = False) -> Path:
     """Write ``fitted`` (a :class:`~degenet.Fit`) to the folder ``path``, whole or not at all.
 
     The model is written into a new folder beside ``path`` and swapped into place in one
     step (:mod:`degenet.modelfile.atomic`): an interrupted save leaves what was there. A
     new path or an empty folder is written; a folder holding a degenet model is replaced
     only with ``overwrite=True``; any other folder, a file or a symbolic link is refused.
+    The network is saved compiled (:mod:`degenet.modelfile.compiled`); ``optimizer_state``
+    also saves its optimizer's state.
     """
-    from degenet._keras import keras  # Keras starts only when a model is written
+    # Keras starts only when a model is written.
+    from degenet.modelfile.compiled import compiled_copy, portable_optimizer
 
     folder = check_destination(path, overwrite=overwrite)
 
     def write(staging: Path) -> None:  # all of the work under the folder's lock
-        network = _plain_copy(fitted.model, keras)
+        network, optimizer = compiled_copy(fitted, optimizer_state=optimizer_state)
+        sidecar = _sidecar(fitted, network, estimator)
+        sidecar["optimizer"] = optimizer
         # Plain JSON (numpy scalars made Python's): the digest is of what is written.
-        sidecar = json.loads(json.dumps(_sidecar(fitted, network, estimator), default=default))
+        sidecar = json.loads(json.dumps(sidecar, default=default))
         archive = staging / ARCHIVE
         with warnings.catch_warnings():
             # Keras's writer hands JAX arrays to numpy the pre-2.0 way; nothing to act on here.
             warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
             network.save(archive)
+        portable_optimizer(archive)
         sidecar["keras_sha256"] = file_hash(archive)
         with open(staging / SIDECAR, "x", encoding="utf-8") as handle:
             handle.write(sidecar_text(sidecar))
 
     return write_folder(folder, write, overwrite=overwrite)
-
-
-def _plain_copy(model, keras):
-    """The network without its compile state: optimizer and loss are not part of the file."""
-    copy = keras.Model.from_config(model.get_config())
-    copy.set_weights([keras.ops.convert_to_numpy(w.value) for w in model.weights])
-    return copy
 
 
 def _versions() -> dict:
