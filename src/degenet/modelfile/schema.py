@@ -120,7 +120,7 @@ def check_types(sidecar: dict, path: Path) -> None:
     _check_scaling(where, sidecar["scaling"], n_features)
     _check_coefficients(where, sidecar.get("coefficients"), terms)
     _check_weights(where, sidecar.get("exact_weights"), n_features, n_outputs)
-    for key in ("settings", "training", "versions", "estimator"):
+    for key in ("settings", "training", "versions", "estimator", "optimizer"):
         if sidecar.get(key) is not None and not isinstance(sidecar[key], dict):
             _fail(where, key, "an object", sidecar[key])
 
