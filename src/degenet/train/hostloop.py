@@ -11,7 +11,9 @@ that every backend trains the same model the same way:
 - the epoch's shuffle: :func:`permutation` is the engine's keyed Feistel permutation in
   numpy, bit for bit, so a seed gives the same minibatches on every backend;
 - early stopping as the engine does it (:class:`Stopper`): patience, ``min_delta``, the
-  plateau factor, the best candidate kept;
+  plateau factor, the best candidate kept; on the validation loss, on the training loss
+  when no rows are held out, or, for a regression whose exact optimum is known, on the
+  distance to it (:class:`Toward`: whitened inputs and the engine's measure, in numpy);
 - the Dense chain of a network (:func:`layers_of`) without importing JAX.
 """
 
@@ -25,8 +27,13 @@ import numpy as np
 
 from degenet._keras import keras
 from degenet.randomness import derive
-from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings, batch_size_for,
-                                    history_frame, learning_rate_for)
+from degenet.train.settings import (GD_STD_ERRORS, Optimum, ProgressCallback, TrainResult,
+                                    TrainSettings, Watch, batch_size_for, history_frame,
+                                    learning_rate_for)
+
+# Towards a known optimum the learning rate halves on each plateau, down to this share (the
+# engine's ``_LEAST_RATE``).
+LEAST_RATE = 2.0**-8
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -116,16 +123,22 @@ def plan(n_layers: int, n_train: int, settings: TrainSettings, seed: int) -> Pla
 class Stopper:
     """Early stopping as the engine does it, one epoch at a time.
 
-    ``update(val_loss)`` returns whether the epoch's candidate is the best so far (a NaN
-    loss never is); ``rate`` is the learning rate's multiplier (``plateau_factor`` after
-    every epoch without progress); ``done`` after ``patience`` such epochs or
-    ``max_epochs``.
+    ``update(loss, val_loss, distance)`` returns whether the epoch's candidate is the best
+    so far (a NaN never is). What it watches is ``watch.kind``: the validation loss, the
+    training loss (no validation rows), or the distance to a known optimum (as a share of
+    the tolerance; ``done`` once it is at most 1). ``rate`` is the learning rate's
+    multiplier: ``plateau_factor`` after every epoch without progress or, towards an
+    optimum, halved after ``patience`` epochs without a lower training loss (minibatch
+    noise), down to :data:`LEAST_RATE`. ``done`` after ``patience`` epochs without
+    progress (not towards an optimum) or ``max_epochs``.
     """
 
     settings: TrainSettings
+    watch: Watch
     progress: ProgressCallback | None = None
     best_val: float = math.inf
     best_epoch: int = 0
+    best_loss: float = math.inf
     wait: int = 0
     rate: float = 1.0
     loss: list = field(default_factory=list)
@@ -135,12 +148,24 @@ class Stopper:
     def epoch(self) -> int:
         return len(self.val_loss)
 
-    def update(self, loss: float, val_loss: float) -> bool:
+    @property
+    def toward(self) -> bool:
+        return self.watch.kind == "optimum"
+
+    def update(self, loss: float, val_loss: float, distance: float = math.nan) -> bool:
         self.loss.append(loss)
         self.val_loss.append(val_loss)
-        improved = bool(val_loss < self.best_val - self.settings.min_delta)
+        watched = {"optimum": distance, "loss": loss}.get(self.watch.kind, val_loss)
+        improved = bool(watched < self.best_val - self.watch.min_delta)
         if improved:
-            self.best_val, self.best_epoch, self.wait = val_loss, self.epoch, 0
+            self.best_val, self.best_epoch = watched, self.epoch
+        if self.toward:
+            self.wait = 0 if loss < self.best_loss else self.wait + 1
+            self.best_loss = min(loss, self.best_loss)
+            if self.wait >= self.settings.patience:
+                self.rate, self.wait = self.rate * 0.5, 0
+        elif improved:
+            self.wait = 0
         else:
             self.wait += 1
             self.rate *= self.settings.plateau_factor
@@ -150,7 +175,11 @@ class Stopper:
 
     @property
     def done(self) -> bool:
-        return self.wait >= self.settings.patience or self.epoch >= self.settings.max_epochs
+        if self.epoch >= self.settings.max_epochs:
+            return True
+        if self.toward:
+            return self.best_val <= 1.0 or self.rate < LEAST_RATE
+        return self.wait >= self.settings.patience
 
     def result(self, *, compile_seconds: float, started: float, engine: str) -> TrainResult:
         seconds = time.perf_counter() - started
@@ -159,7 +188,58 @@ class Stopper:
                            stopped_early=self.epoch < self.settings.max_epochs,
                            compile_seconds=compile_seconds,
                            train_seconds=max(0.0, seconds - compile_seconds), engine=engine,
-                           watched="val_loss", best_watched=self.best_val)
+                           watched=self.watch.kind, best_watched=self.best_val)
+
+
+class Toward:
+    """A regression's known optimum on the host: the routes' view of the engine's
+    (:mod:`degenet.train.toward`).
+
+    Under whitening the kernel trains as ``v`` with ``kernel = P v``; since ``X (P v) =
+    (X P) v``, the routes train ``v`` on the features ``X P`` (:meth:`features`), the same
+    loss on the same path as the engine's. :meth:`distance` is the engine's measure in
+    numpy: the largest coefficient's distance in std errors over :data:`GD_STD_ERRORS`,
+    and the slopes' joint distance over its limit.
+    """
+
+    def __init__(self, optimum: Optimum, *, contrasts: bool, shift: np.ndarray):
+        self.optimum, self.contrasts, self.shift = optimum, contrasts, shift
+        self.P = optimum.whitening
+        self.whitened_optimum = (None if self.P is None
+                                 else np.linalg.solve(self.P, optimum.weights[0]))
+
+    def features(self, X: np.ndarray) -> np.ndarray:
+        """The standardized features the kernel ``v`` trains on, float32."""
+        return X if self.P is None else (X @ self.P).astype(np.float32)
+
+    def start(self, kernel: np.ndarray) -> np.ndarray:
+        """The trained ``v`` of the layer's ``kernel``."""
+        return kernel if self.P is None else np.linalg.solve(self.P, kernel)
+
+    def kernel(self, v: np.ndarray) -> np.ndarray:
+        """The layer's kernel of the trained ``v``."""
+        return v if self.P is None else self.P @ v
+
+    def _contrast(self, d: np.ndarray) -> np.ndarray:
+        return d - d[..., :1] if self.contrasts else d  # softmax: the solver pins class 0
+
+    def distance(self, v: np.ndarray, bias: np.ndarray | None) -> float:
+        """How far the candidate ``(v, bias)`` is from the optimum, as a share of the
+        tolerance (at most 1: there)."""
+        v = np.asarray(v, np.float64)
+        weights, inverse = self.optimum.weights, self.optimum.inverse_std_errors
+        d_kernel = self._contrast(self.kernel(v) - weights[0])
+        largest = np.max(np.abs(d_kernel) * inverse[0])
+        if bias is not None:
+            d_alpha = self._contrast(np.asarray(bias, np.float64) - weights[1]) \
+                - self.shift @ d_kernel
+            largest = max(largest, np.max(np.abs(d_alpha) * inverse[1]))
+        share = largest / GD_STD_ERRORS
+        if self.P is not None:
+            d_v = self._contrast(v - self.whitened_optimum)
+            share = max(share, self.optimum.joint_scale * np.sum(d_v**2)
+                        / self.optimum.joint_limit)
+        return float(share)
 
 
 def layers_of(net: keras.Model) -> list[tuple] | None:

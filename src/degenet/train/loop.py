@@ -10,10 +10,10 @@ Anything else (another optimizer on torch or TensorFlow, a network that is not a
 chain, another backend) uses Keras's own ``fit`` with the same split, loss, early stopping
 and restore of the best weights.
 
-A regression trains towards its exact optimum when one is known (the engine watches its
-distance, :class:`~degenet.train.settings.Optimum`); the torch and TensorFlow routes watch
-validation losses only, so there Keras's loop trains it and stops on the training loss (the
-exact check after training says how close it got).
+A regression trains towards its exact optimum when one is known (the engine and the routes
+watch its distance, :class:`~degenet.train.settings.Optimum`); Keras's loop has no such
+watch and stops on the training loss there (the exact check after training says how close
+it got).
 """
 
 from __future__ import annotations
@@ -69,11 +69,11 @@ def train(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
         return train_scan(net, family, X, y, settings, train_rows=train_rows,
                           val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
                           weight=weight, offset=offset, optimum=optimum)
-    route = _backend_route(net, settings) if optimum is None and len(val_rows) else None
+    route = _backend_route(net, settings)
     if route is not None:
         return route(net, family, X, y, settings, train_rows=train_rows, val_rows=val_rows,
                      scaling=scaling, seed=seed, progress=progress, weight=weight,
-                     offset=offset)
+                     offset=offset, optimum=optimum)
     if weight is not None:
         raise DegenetError(f"sample_weight with solver='gd' and optimizer="
                            f"{settings.optimizer!r} needs the JAX backend or Adam; the "

@@ -25,8 +25,9 @@ import tensorflow as tf
 
 from degenet.data.scaling import Scaling
 from degenet.model.family import Family
-from degenet.train.hostloop import Plan, Stopper, layers_of, plan
-from degenet.train.settings import ProgressCallback, TrainResult, TrainSettings
+from degenet.train.hostloop import Plan, Stopper, Toward, layers_of, plan
+from degenet.train.settings import (Optimum, ProgressCallback, TrainResult, TrainSettings,
+                                    watch_for)
 
 _ACTIVATIONS = {"linear": None, "relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid}
 _CACHE: OrderedDict = OrderedDict()
@@ -100,13 +101,15 @@ def _program(stack, family: Family, average: bool):
     return _CACHE[key], True
 
 
-def _tensors(family, X, y, weight, offset, rows, scaling):
-    """Features, target, row weights and offsets ``(n, 1)`` of ``rows`` (ones and zeros
-    when there are none: one program serves both)."""
+def _tensors(family, X, y, weight, offset, rows, scaling, toward):
+    """Features (whitened towards an optimum), target, row weights and offsets ``(n, 1)``
+    of ``rows`` (ones and zeros when there are none: one program serves both)."""
     w = np.ones(len(rows), np.float32) if weight is None else weight[rows].astype(np.float32)
     o = (np.zeros((len(rows), 1), np.float32) if offset is None
          else offset[rows, None].astype(np.float32))
-    return (tf.constant(np.asarray(scaling.apply(X[rows]), dtype=np.float32)),
+    features = scaling.apply(X[rows])
+    features = features if toward is None else toward.features(features)
+    return (tf.constant(np.asarray(features, dtype=np.float32)),
             tf.constant(np.asarray(y[rows]).astype(family.y_dtype)), tf.constant(w),
             tf.constant(o))
 
@@ -114,8 +117,10 @@ def _tensors(family, X, y, weight, offset, rows, scaling):
 def train_tf(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainSettings, *,
              train_rows: np.ndarray, val_rows: np.ndarray, scaling: Scaling, seed: int,
              progress: ProgressCallback | None = None, weight: np.ndarray | None = None,
-             offset: np.ndarray | None = None) -> TrainResult:
-    """Train the Dense chain ``net`` (outputting logits) in place; see ``loop.train``."""
+             offset: np.ndarray | None = None, optimum: Optimum | None = None
+             ) -> TrainResult:
+    """Train the Dense chain ``net`` (outputting logits) in place; see ``loop.train``;
+    ``optimum``: a regression's exact optimum, trained towards on whitened inputs."""
     started = time.perf_counter()
     layers = layers_of(net)
     p: Plan = plan(len(layers), len(train_rows), settings, seed)
@@ -124,14 +129,21 @@ def train_tf(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainS
         stack.append((len(variables), None if bias is None else len(variables) + 1,
                       _ACTIVATIONS[name]))
         variables += [kernel] + ([] if bias is None else [bias])
+    toward = None if optimum is None else Toward(
+        optimum, contrasts=family.contrasts, shift=scaling.mean / scaling.scale)
     weights = [tf.identity(v.value) for v in variables]
+    if toward is not None:
+        weights[0] = tf.constant(toward.start(weights[0].numpy().astype(np.float64)),
+                                 tf.float32)
     m, v = [tf.zeros_like(w) for w in weights], [tf.zeros_like(w) for w in weights]
     step, lr = tf.constant(0.0), tf.constant(float(p.settings.learning_rate), tf.float32)
     X_train, y_train, w_train, o_train = _tensors(family, X, y, weight, offset, train_rows,
-                                                  scaling)
-    X_val, y_val, w_val, o_val = _tensors(family, X, y, weight, offset, val_rows, scaling)
+                                                  scaling, toward)
+    X_val, y_val, w_val, o_val = _tensors(family, X, y, weight, offset, val_rows, scaling,
+                                          toward)
     program, new = _program(stack, family, p.average)
-    stopper, best, seconds = Stopper(p.settings, progress), list(weights), []
+    watch = watch_for(p.settings, has_validation=len(val_rows) > 0, optimum=optimum)
+    stopper, best, seconds = Stopper(p.settings, watch, progress), list(weights), []
     while not stopper.done:
         order, masks = p.padded_order(stopper.epoch, len(train_rows))
         call = time.perf_counter()
@@ -139,13 +151,19 @@ def train_tf(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainS
             weights, m, v, step, tf.constant(stopper.rate, tf.float32), lr, X_train, y_train,
             w_train, o_train, tf.constant(order.astype(np.int32)), tf.constant(masks), X_val,
             y_val, w_val, o_val)
-        improved = stopper.update(float(total) / len(train_rows), float(val))
+        distance = (float("nan") if toward is None else toward.distance(
+            candidate[0].numpy(), candidate[1].numpy() if len(candidate) > 1 else None))
+        improved = stopper.update(float(total) / len(train_rows),
+                                  float(val) if len(val_rows) else float("nan"), distance)
         seconds.append(time.perf_counter() - call)
         if improved:
             best = candidate
     # Tracing and XLA's compile happen in the first call: what it took beyond the next one.
     compile_seconds = max(0.0, seconds[0] - (seconds[1] if len(seconds) > 1 else 0.0)) if new \
         else 0.0
+    if toward is not None:
+        best = [tf.constant(toward.kernel(best[0].numpy().astype(np.float64)), tf.float32)
+                ] + list(best[1:])
     for variable, value in zip(variables, best):
         variable.assign(value)
     return stopper.result(compile_seconds=compile_seconds, started=started, engine="tf-xla")

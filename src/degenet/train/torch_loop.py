@@ -10,7 +10,8 @@ against 12-16 s here (bench/backends.py). This loop keeps what the maths needs:
 - ``torch.autograd.grad`` and Keras's Adam written out with ``torch._foreach_*`` ops (one
   call per op for all tensors; Kingma & Ba 2015, in Keras's arrangement);
 - the engine's semantics (:mod:`degenet.train.hostloop`): its permutation, the epoch's mean
-  iterate as a regression's candidate, early stopping with the best candidate restored.
+  iterate as a regression's candidate, early stopping with the best candidate restored, and
+  a regression trained on whitened inputs towards its known exact optimum.
 
 One thread while training: these matrices are too small to split, and torch's second
 thread spinning on a busy 2-core machine made a step 20-70x slower (bench/backends.py
@@ -27,8 +28,9 @@ import torch
 
 from degenet.data.scaling import Scaling
 from degenet.model.family import Family
-from degenet.train.hostloop import Plan, Stopper, layers_of, plan
-from degenet.train.settings import ProgressCallback, TrainResult, TrainSettings
+from degenet.train.hostloop import Plan, Stopper, Toward, layers_of, plan
+from degenet.train.settings import (Optimum, ProgressCallback, TrainResult, TrainSettings,
+                                    watch_for)
 
 _ACTIVATIONS = {"linear": None, "relu": torch.relu, "tanh": torch.tanh,
                 "sigmoid": torch.sigmoid}
@@ -70,11 +72,13 @@ class _Adam:
 def train_torch(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainSettings, *,
                 train_rows: np.ndarray, val_rows: np.ndarray, scaling: Scaling, seed: int,
                 progress: ProgressCallback | None = None, weight: np.ndarray | None = None,
-                offset: np.ndarray | None = None) -> TrainResult:
+                offset: np.ndarray | None = None, optimum: Optimum | None = None
+                ) -> TrainResult:
     """Train the Dense chain ``net`` (outputting logits) in place; see ``loop.train``.
 
     ``weight`` ``(n_samples,)`` weights the rows' losses (``settings.row_weights``);
-    ``offset`` ``(n_samples,)`` is added to each row's eta.
+    ``offset`` ``(n_samples,)`` is added to each row's eta; ``optimum``: a regression's
+    exact optimum, trained towards.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -82,17 +86,20 @@ def train_torch(net, family: Family, X: np.ndarray, y: np.ndarray, settings: Tra
         with torch.enable_grad():
             return _train(net, family, X, y, settings, train_rows=train_rows,
                           val_rows=val_rows, scaling=scaling, seed=seed, progress=progress,
-                          weight=weight, offset=offset)
+                          weight=weight, offset=offset, optimum=optimum)
     finally:
         torch.set_num_threads(threads)
 
 
-def _tensors(family, X, y, weight, offset, rows, scaling):
-    """Features, target, row weights (or None) and offsets ``(n, 1)`` (or None) of ``rows``."""
+def _tensors(family, X, y, weight, offset, rows, scaling, toward):
+    """Features (whitened towards an optimum), target, row weights (or None) and offsets
+    ``(n, 1)`` (or None) of ``rows``."""
     y_dtype = torch.int64 if np.dtype(family.y_dtype).kind == "i" else torch.float32
     w = None if weight is None else torch.from_numpy(weight[rows].astype(np.float32))
     o = None if offset is None else torch.from_numpy(offset[rows, None].astype(np.float32))
-    return (torch.from_numpy(np.ascontiguousarray(scaling.apply(X[rows]), dtype=np.float32)),
+    features = scaling.apply(X[rows])
+    features = features if toward is None else toward.features(features)
+    return (torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)),
             torch.from_numpy(np.asarray(y[rows])).to(y_dtype), w, o)
 
 
@@ -102,7 +109,7 @@ def _eta(stack, weights, X, o):
 
 
 def _train(net, family, X, y, settings, *, train_rows, val_rows, scaling, seed, progress,
-           weight, offset) -> TrainResult:
+           weight, offset, optimum) -> TrainResult:
     started = time.perf_counter()
     layers = layers_of(net)
     p: Plan = plan(len(layers), len(train_rows), settings, seed)
@@ -111,20 +118,34 @@ def _train(net, family, X, y, settings, *, train_rows, val_rows, scaling, seed, 
         stack.append((len(variables), None if bias is None else len(variables) + 1,
                       _ACTIVATIONS[name]))
         variables += [kernel] + ([] if bias is None else [bias])
-    weights = [v.value.detach().clone().requires_grad_(True) for v in variables]
-    train = _tensors(family, X, y, weight, offset, train_rows, scaling)
-    X_val, y_val, w_val, o_val = _tensors(family, X, y, weight, offset, val_rows, scaling)
+    toward = None if optimum is None else Toward(
+        optimum, contrasts=family.contrasts, shift=scaling.mean / scaling.scale)
+    start = [np.array(v.numpy(), np.float32) for v in variables]
+    if toward is not None:
+        start[0] = toward.start(start[0].astype(np.float64)).astype(np.float32)
+    weights = [torch.tensor(w).requires_grad_(True) for w in start]
+    train = _tensors(family, X, y, weight, offset, train_rows, scaling, toward)
+    X_val, y_val, w_val, o_val = _tensors(family, X, y, weight, offset, val_rows, scaling,
+                                          toward)
     optimizer = _Adam(weights, float(p.settings.learning_rate))
-    stopper = Stopper(p.settings, progress)
+    watch = watch_for(p.settings, has_validation=len(val_rows) > 0, optimum=optimum)
+    stopper = Stopper(p.settings, watch, progress)
     best = [w.detach().clone() for w in weights]
     n_train = len(train_rows)
     while not stopper.done:
         candidate, total = _epoch(p, stack, weights, optimizer, family, stopper, *train)
-        with torch.no_grad():
-            losses = family.loss(y_val, _eta(stack, candidate, X_val, o_val))
-            val = float(torch.mean(losses if w_val is None else losses * w_val))
-        if stopper.update(total / n_train, val):
+        val = float("nan")
+        if len(val_rows):
+            with torch.no_grad():
+                losses = family.loss(y_val, _eta(stack, candidate, X_val, o_val))
+                val = float(torch.mean(losses if w_val is None else losses * w_val))
+        distance = (float("nan") if toward is None else toward.distance(
+            candidate[0].numpy(), candidate[1].numpy() if len(candidate) > 1 else None))
+        if stopper.update(total / n_train, val, distance):
             best = [w.detach().clone() for w in candidate]
+    if toward is not None:
+        best[0] = torch.from_numpy(toward.kernel(best[0].numpy().astype(np.float64))
+                                   .astype(np.float32))
     for variable, value in zip(variables, best):
         variable.assign(value)
     return stopper.result(compile_seconds=0.0, started=started, engine="torch-loop")
