@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
+from degenet.cli_output import (USAGE_ERROR, Commands, exit_if_strict, fail, say, stderr,
+                                write_predictions)
 from degenet.errors import DegenetError, warning_classes
 from degenet.spelling import spelled_as_flags
+
 
 def _examples(*lines: str) -> str:
     """A command's help ends with these examples (a blank line between keeps them apart)."""
@@ -25,13 +28,12 @@ def _examples(*lines: str) -> str:
 
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    cls=Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Linear, logistic, softmax and Poisson regressions as degenerate Keras networks, "
          "side by side with real ones.",
     epilog=_examples("degenet demo --quiet",
                      "degenet fit people.csv --target num_balloons --model linear",
                      "degenet compare people.csv --target color --models logistic,mlp"))
-stderr = Console(stderr=True, soft_wrap=True)
 
 Seed = Annotated[int, typer.Option(help="Seeds the split, the initial weights and shuffling.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -52,6 +54,14 @@ Validation = Annotated[Optional[float], typer.Option(
          "--solver exact; 0 holds none out (training then stops on the training loss).")]
 Report = Annotated[Optional[Path], typer.Option(
     "--report", help="Also write a report: .html (one self-contained file), .md or .json.")]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="Exit with status 3 when a model did not converge (diverged, no better "
+                     "than the intercept-only baseline, or short of the exact optimum).")]
+HighCardinality = Annotated[bool, typer.Option(
+    "--allow-high-cardinality", help="Fit a text column with about one level per row (an ID) "
+                                     "instead of refusing it.")]
+Overwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="Let --save replace a degenet model already in that folder.")]
 
 
 def _text(help: str, *flags: str):
@@ -141,20 +151,25 @@ def _progress(quiet: bool):
         yield report
 
 
-def _run(job):
+def _run(job, shown: list | None = None):
     """Run ``job``; a DegenetError becomes one line on stderr and exit status 2. Messages
-    name options as this command's flags (``--max-epochs``, not ``max_epochs=``)."""
+    name options as this command's flags (``--max-epochs``, not ``max_epochs=``).
+
+    degenet's warnings are printed one line each, and their categories added to ``shown``.
+    """
     with warnings.catch_warnings(record=True) as caught, spelled_as_flags():
         warnings.simplefilter("always")
         try:
             result = job()
         except DegenetError as error:
-            stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-            raise typer.Exit(2) from None
+            say("error", error)
+            raise typer.Exit(USAGE_ERROR) from None
     for warning in caught:
         if not issubclass(warning.category, warning_classes()):
             continue  # other libraries' notices are for developers, not for this terminal
-        stderr.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+        say("warning", warning.message)
+        if shown is not None:
+            shown.append(warning.category)
     return result
 
 
@@ -208,7 +223,7 @@ def fit_command(
         learning_rate: LearningRate = None, patience: Patience = None,
         validation: Validation = None, formula: Formula = None, features: Features = None,
         missing: Missing = None, coding: Coding = None, delimiter: Delimiter = None,
-        file_encoding: FileEncoding = None, save: SaveModel = None,
+        file_encoding: FileEncoding = None, save: SaveModel = None, overwrite: Overwrite = False,
         solver: Annotated[str, typer.Option(
             help="gd: gradient descent, then checked against the exact optimum; exact: the "
                  "exact optimum (Newton / least squares; single-layer models).")] = "gd",
@@ -218,7 +233,8 @@ def fit_command(
                  "optimum and check against it (std errors come from it); --no-check: only "
                  "the network, trained on the validation loss.")] = True,
         offset: Offset = None, exposure: Exposure = None, cov_type: CovType = None,
-        groups: Groups = None):
+        groups: Groups = None, strict: Strict = False,
+        allow_high_cardinality: HighCardinality = False):
     """Fit one model to a table and print what it learned."""
     import degenet
     from degenet.report.render import fit_dict, fit_text
@@ -227,21 +243,24 @@ def fit_command(
                          learning_rate=learning_rate, patience=patience, validation=validation)
     table = _table(formula=formula, features=features, missing=missing, coding=coding,
                    delimiter=delimiter, file_encoding=file_encoding, offset=offset,
-                   exposure=exposure, cov_type=cov_type, groups=groups)
+                   exposure=exposure, cov_type=cov_type, groups=groups,
+                   allow_high_cardinality=allow_high_cardinality or None)
     if save is not None:  # before training: a bad destination should not cost a fit
         from degenet.modelfile import check_destination
 
-        _run(lambda: check_destination(save))
+        _run(lambda: check_destination(save, overwrite=overwrite))
+    shown = []
     with _progress(quiet or json_) as report:
         progress = (lambda done, total: report(model or "model", done, total)) if report else None
         source = _source(data, delimiter=delimiter, file_encoding=file_encoding)
         fitted = _run(lambda: degenet.fit(source, target, model=model, family=family,
                                           seed=seed, progress=progress, solver=solver,
-                                          check=check, **table, **training))
+                                          check=check, **table, **training), shown)
     _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted, epochs=not quiet))
     if save is not None:
-        _run(lambda: fitted.save(save))
-        stderr.print(f"model saved to {save}", highlight=False)
+        _run(lambda: fitted.save(save, overwrite=overwrite))
+        stderr.print(escape(f"model saved to {save}"), highlight=False)
+    exit_if_strict(strict, shown)
 
 
 @app.command("compare", epilog=_examples(
@@ -267,7 +286,8 @@ def compare_command(
             help="How the regressions are fitted: gd (gradient descent, like the networks) or "
                  "exact (their exact optimum). Networks always use gd.")] = "gd",
         report_path: Report = None, offset: Offset = None, exposure: Exposure = None,
-        cov_type: CovType = None, groups: Groups = None):
+        cov_type: CovType = None, groups: Groups = None, strict: Strict = False,
+        allow_high_cardinality: HighCardinality = False):
     """Fit several models on the same rows, score them alike, say if the network is worth it."""
     from degenet.comparison import compare
     from degenet.report.render import comparison_dict, comparison_text
@@ -276,17 +296,20 @@ def compare_command(
                          learning_rate=learning_rate, patience=patience, validation=validation)
     table = _table(formula=formula, features=features, missing=missing, coding=coding,
                    delimiter=delimiter, file_encoding=file_encoding, offset=offset,
-                   exposure=exposure, cov_type=cov_type, groups=groups)
+                   exposure=exposure, cov_type=cov_type, groups=groups,
+                   allow_high_cardinality=allow_high_cardinality or None)
     _check_report(report_path, data)
+    shown = []
     with _progress(quiet or json_) as report:
         source = _source(data, delimiter=delimiter, file_encoding=file_encoding)
         result = _run(lambda: compare(source, target, models=models, family=family,
                                       seed=seed, cv=cv, repeats=repeats, solver=solver,
                                       progress=report,
-                                      **table, **training))
+                                      **table, **training), shown)
     _emit(document=comparison_dict(result)) if json_ else _emit(comparison_text(result))
     _write_report(report_path, {result.target: result},
                   f"degenet compare: {data.name}, target {result.target}", inputs=(data,))
+    exit_if_strict(strict, shown)
 
 
 def _check_report(path: Path | None, *inputs: Path) -> None:
@@ -304,7 +327,7 @@ def _write_report(path: Path | None, comparisons: dict, title: str, notes=None, 
 
     written = _run(lambda: write_report(path, comparisons, title=title, notes=notes,
                                         inputs=inputs))
-    stderr.print(f"report written to {written}", highlight=False)
+    stderr.print(escape(f"report written to {written}"), highlight=False)
 
 
 @app.command("predict", epilog=_examples(
@@ -319,20 +342,22 @@ def predict_command(model: ModelFolder, data: DataFile, output: Annotated[Option
     from degenet.prediction import prediction_frame
 
     if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
-        _fail(f"--output must end in .csv or .parquet; received {output}")
+        fail(f"--output must end in .csv or .parquet; received {output}")
     if output is not None and output.exists() and str(data) != STDIN and (
             output.resolve() == data.resolve()):
-        _fail(f"--output {output} is the input table; choose another file")
+        fail(f"--output {output} is the input table; choose another file")
+    if output is not None and not output.absolute().parent.is_dir():
+        fail(f"--output {output}: the folder {output.parent} does not exist; create it first")
+    if output is not None and output.is_dir():
+        fail(f"--output {output} is a folder; name a .csv or .parquet file")
     saved = _run(lambda: degenet.load(model))
     frame = _run(lambda: prediction_frame(saved, _source(data)))
     if output is None:
         sys.stdout.write(frame.to_csv(index=False))
-    elif output.suffix.lower() == ".parquet":
-        frame.to_parquet(output, index=False)
     else:
-        frame.to_csv(output, index=False)
+        _run(lambda: write_predictions(frame, output))
     if output is not None:
-        stderr.print(f"{len(frame)} predictions written to {output}", highlight=False)
+        stderr.print(escape(f"{len(frame)} predictions written to {output}"), highlight=False)
 
 
 @app.command("inspect", epilog=_examples(
@@ -358,38 +383,13 @@ def _source(data: Path, *, delimiter: str | None = None, file_encoding: str | No
     return _run(lambda: read_csv_bytes(sys.stdin.buffer.read(), **options))
 
 
-def _fail(message: str):
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(2)
-
-
 def main():
     """The console script: a bad argument or a DegenetError raised anywhere (even while a
     command imports what it needs, e.g. a missing Keras backend) is one line on stderr and
-    exit status 2."""
+    exit status 2 (click's own usage errors: :class:`~degenet.cli_output.Commands`)."""
     try:
         code = app(standalone_mode=False)
-    except _USAGE_ERROR as error:  # click's multi-line box, as one line
-        if type(error).__name__ == "NoArgsIsHelpError":  # a bare `degenet`: its help
-            typer.echo(error.ctx.get_help())
-            sys.exit(0)
-        _usage_error(error)
-    except typer.Abort:  # Ctrl-C at a prompt
-        stderr.print("aborted", highlight=False)
-        code = 1
     except DegenetError as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-        code = 2
-    sys.exit(code or 0)
-
-
-# click's UsageError (bad option, bad value, missing argument): typer vendors click from
-# 0.2x on and re-exports only BadParameter, a subclass, from every version.
-_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
-
-
-def _usage_error(error) -> None:
-    message = " ".join(error.format_message().split()).rstrip(".")
-    where = f"; see `{error.ctx.command_path} --help`" if error.ctx is not None else ""
-    stderr.print(f"[bold red]error:[/] {message}{where}", highlight=False)
-    sys.exit(2)
+        say("error", error)
+        code = USAGE_ERROR
+    sys.exit(code if isinstance(code, int) else 0)

@@ -3,11 +3,24 @@
 ``ConvergenceWarning`` subclasses scikit-learn's, so a filter on scikit-learn's catches
 degenet's too. It is made on first use (PEP 562): importing scikit-learn takes seconds,
 and ``degenet --help`` must not.
+
+A :class:`DegenetError`'s message is one line of plain text, whoever wrote it: numpy's
+reprs of scalars (``np.int64(5)``, ``np.True_``, numpy 2's ``repr``) are written as the
+numbers they hold, and line breaks and other control characters inside the message (a
+file name with a newline, a column named with a tab) are escaped as ``\\n``, ``\\t``.
 """
 
 import os
+import re
 import sys
 import warnings
+
+# numpy 2 writes scalars as np.float64(1.5), np.int64(5), np.str_('a'), np.True_.
+_NUMPY_SCALAR = re.compile(
+    r"\bnp\.(?:u?int\d*|float\d*|longdouble|complex\d*|str_|bytes_|bool_?|intp|uintp)"
+    r"\(((?:[^()]|\([^()]*\))*)\)")
+_NUMPY_BOOL = re.compile(r"\bnp\.(True|False)_")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd]")
 
 # Frames in these files are degenet's own (or the context managers it warns from): a
 # warning is attributed to the first frame outside them, the line the user wrote.
@@ -15,8 +28,20 @@ _OWN_FILES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
 _PASSED_FILES = ("contextlib.py",)
 
 
+def one_line(message: str) -> str:
+    """``message`` as one line of plain text (see the module's docstring)."""
+    text = _NUMPY_BOOL.sub(r"\1", _NUMPY_SCALAR.sub(r"\1", str(message)))
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
 class DegenetError(ValueError):
-    """Bad input or settings; the message names the value received and what would be right."""
+    """Bad input or settings; the message names the value received and what would be right.
+
+    The message is made one line of plain text (:func:`one_line`).
+    """
+
+    def __init__(self, message: str = "", *args):
+        super().__init__(one_line(message), *args)
 
 
 class DataWarning(UserWarning):

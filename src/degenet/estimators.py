@@ -30,6 +30,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from scipy import sparse
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from degenet.checks import random_state_seed
 from degenet.data.columns import ArrayColumns
 from degenet.errors import DegenetError
 from degenet.jsonvalues import plain
@@ -70,10 +71,14 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
     # -- fitting -----------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None) -> "_DegenetEstimator":
         spec = parse_spec(self._spec_text())
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise DegenetError(f"fit_intercept must be True or False; received "
+                               f"fit_intercept={self.fit_intercept!r}")
         names = self._names(X)
         target = _free_name(names)
-        self.fit_ = fit(ArrayColumns(X, names, {target: y}), target, model=spec, family=self._family_for(y),
-                        seed=self.random_state, intercept=self.fit_intercept,
+        self.fit_ = fit(ArrayColumns(X, names, {target: y}), target, model=spec,
+                        family=self._family_for(y), seed=random_state_seed(self.random_state),
+                        intercept=bool(self.fit_intercept),
                         solver=self.solver, sample_weight=sample_weight, **self._settings())
         self.keras_model_ = self.fit_.model
         self.n_iter_ = self.fit_.epochs
@@ -126,11 +131,13 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         check_is_fitted(self)
         return self.fit_.summary(level)
 
-    def save(self, path) -> None:
-        """Write the fitted model to ``path`` (see :mod:`degenet.modelfile`)."""
+    def save(self, path, *, overwrite: bool = False) -> None:
+        """Write the fitted model to ``path`` (see :mod:`degenet.modelfile`); a folder
+        holding a degenet model is replaced only with ``overwrite=True``."""
         check_is_fitted(self)
-        self.fit_.save(path, estimator={"class": type(self).__name__,
-                                        "params": _json_params(self.get_params())})
+        self.fit_.save(path, overwrite=overwrite,
+                       estimator={"class": type(self).__name__,
+                                  "params": _json_params(self.get_params())})
 
 
 class _Regressor(RegressorMixin, _DegenetEstimator):

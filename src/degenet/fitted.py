@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -128,14 +129,19 @@ class Fit(Predictor):
                                            "coefficients to read", muted=True))
         return display.card(f"degenet fit: {self.spec.text}", *parts)
 
-    def save(self, path, *, estimator: dict | None = None, optimizer_state: bool = False) -> None:
+    def save(self, path, *, overwrite: bool = False, estimator: dict | None = None,
+             optimizer_state: bool = False) -> Path:
         """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``.
 
-        The network is saved compiled with its optimizer's configuration;
-        ``optimizer_state=True`` also saves the state of ``self.model``'s optimizer (real
-        once the model was trained further with Keras; see :mod:`degenet.modelfile.compiled`).
+        The folder is written whole or not at all; a folder holding a degenet model is
+        replaced only with ``overwrite=True``, any other non-empty folder is refused
+        (:mod:`degenet.modelfile.atomic`). The network is saved compiled with its
+        optimizer's configuration; ``optimizer_state=True`` also saves the state of
+        ``self.model``'s optimizer (real once the model was trained further with Keras; see
+        :mod:`degenet.modelfile.compiled`). Returns the folder.
         """
-        save_model(self, path, estimator=estimator, optimizer_state=optimizer_state)
+        return save_model(self, path, overwrite=overwrite, estimator=estimator,
+                          optimizer_state=optimizer_state)
 
     @property
     def history(self) -> pd.DataFrame:

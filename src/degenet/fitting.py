@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from degenet.data.magnitudes import check_magnitudes
 from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
@@ -37,10 +38,12 @@ from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
 from degenet.model.specs import ModelSpec, parse_spec
 from degenet.fitted import Fit
+from degenet.checks import check_flag, check_progress
 from degenet.optimum import training_optimum
 from degenet.randomness import check_seed
 from degenet.spelling import option
 from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
+from degenet.train.health import baseline_loss, check_training, warn_if_unfinished
 from degenet.train.settings import Optimum, make_optimizer, model_defaults, validation_for
 
 SOLVERS = ("gd", "exact")
@@ -122,6 +125,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
         sample_weight: np.ndarray | None = None, offset=None, exposure=None,
         cov_type: str = "nonrobust", groups=None, check: bool = True,
+        allow_high_cardinality: bool = False,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -185,17 +189,25 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         is no optimum to train towards, so training stops on the validation loss (as for an
         MLP), and the coefficients are the network's weights, without std errors.
         ``solver='exact'`` always solves, without a cap.
+    allow_high_cardinality : bool
+        Fit a text column with about one level per row (an identifier); by default it is
+        refused, naming the column.
+    progress : callable, optional
+        ``progress(epochs_done, max_epochs)``, called as gradient descent runs.
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
         ``validation`` (None: 0.2 for ``gd``, 0 for ``exact``; 0: no validation rows).
     """
     check_cov_type(cov_type, groups)
+    check_flag("intercept", intercept)
+    check_progress(progress)
+    settings = validation_for(settings_from(training), solver=solver)
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
-                       columns=columns, offset=offset, exposure=exposure, groups=groups)
+                       columns=columns, offset=offset, exposure=exposure, groups=groups,
+                       allow_high_cardinality=allow_high_cardinality)
     seed = check_seed(seed)
-    settings = validation_for(settings_from(training), solver=solver)
     spec = parse_spec(model) if model is not None else None
     if spec is None:
         inferred = get_family(family) if family is not None else infer_family(prepared.target)
@@ -221,6 +233,8 @@ def fit_prepared(prepared: Prepared, task: Task, *,
     check_solver(task.solver, task.spec)
     weight = _checked(prepared, task)
     X, family, encoded = prepared.X, task.family, task.target
+    check_magnitudes(X, prepared.terms, None if family.is_classifier else encoded.y,
+                     prepared.encoding.target)
     # The exact optimum is written into the network as it is: no scaling to fold back.
     scaling = (fit_scaling(X, rows=task.train_rows, center=task.intercept)
                if task.solver == "gd" else Scaling.identity(X.shape[1]))
@@ -302,9 +316,26 @@ def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: flo
                    optimum=optimum)
     if progress:
         progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
-    result = _in_target_units(result, scale)
-    _warn_if_unfinished(task.spec, result, task.settings)
+    result = result.in_target_units(scale)
+    if _check_health(result, y, task, weight, scale) is None:
+        warn_if_unfinished(task.spec.text, result, task.settings)
     return result
+
+
+def _check_health(result: TrainResult, y: np.ndarray, task: Task, weight, scale: float
+                  ) -> str | None:
+    """Divergence and no gain over the intercept-only model (see :mod:`degenet.train.health`;
+    a regression learning nothing is judged against its exact optimum instead). ``y`` is
+    standardized by ``scale``; the baselines are taken back to the target's units."""
+    def baseline(rows):
+        return scale**2 * baseline_loss(task.family, y, train_rows=task.train_rows, rows=rows,
+                                        weight=weight, n_classes=task.target.n_classes)
+
+    return check_training(task.spec.text, result, task.settings,
+                          regression=task.spec.is_regression,
+                          start_loss=baseline(task.train_rows),
+                          baseline_val_loss=baseline(task.val_rows),
+                          validated=len(task.val_rows) > 0)
 
 
 def _read_regression(net, prepared: Prepared, task: Task, exact: Checked, weight,
@@ -362,30 +393,3 @@ def _start_bias(family: Family, y: np.ndarray, n_classes: int | None,
                 else family.offset_constant(y, weight, offset))
     return np.clip(np.nan_to_num(constant, neginf=-30.0, posinf=30.0), -30.0, 30.0)
 
-
-def _in_target_units(result: TrainResult, scale: float) -> TrainResult:
-    """Losses of a standardized gaussian target, back in the target's squared units."""
-    if scale == 1.0:
-        return result
-    history = result.history.assign(loss=result.history["loss"] * scale**2,
-                                    val_loss=result.history["val_loss"] * scale**2)
-    watched = result.best_watched * (1.0 if result.watched == "optimum" else scale**2)
-    return dataclasses.replace(result, history=history, best_watched=watched)
-
-
-def _warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSettings) -> None:
-    """Training that diverged, or ran out of epochs while still improving (a convex model
-    short of its optimum is the exact check's to report, with its distance)."""
-    watched = "training loss" if result.watched == "loss" else "validation loss"
-    if result.best_epoch == 0:
-        warn(
-            f"model {spec.text!r}: the {watched} was never finite (training diverged); the "
-            f"initial weights are kept. Lower {option('learning_rate', settings.learning_rate)}.",
-            ConvergenceWarning)
-    elif not result.stopped_early and result.watched != "optimum":
-        warn(
-            f"model {spec.text!r}: training reached {option('max_epochs', settings.max_epochs)} "
-            f"with the {watched} still improving at epoch {result.best_epoch} "
-            f"({result.best_watched:.6g}); raise it "
-            f"({option('max_epochs', 2 * settings.max_epochs)}).",
-            ConvergenceWarning)

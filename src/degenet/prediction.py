@@ -17,7 +17,7 @@ class Predictor:
 
     A model whose exact float64 weights are known (:meth:`exact_weights`: a
     ``solver="exact"`` fit) predicts from them in float64; others through the Keras network
-    (float32 weights: ~7 digits).
+    (float32 weights: ~7 digits), which refuses inputs float32 cannot hold.
     """
 
     def exact_weights(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -46,6 +46,7 @@ class Predictor:
 
         weights = self.exact_weights()
         if weights is None:
+            check_float32_inputs(X, self.encoding.terms)
             return self.family.squeeze(predict_logits(self.model, X, offset))
         eta = np.asarray(X, dtype=np.float64) @ weights[0] + weights[1]
         return self.family.squeeze(eta if offset is None else eta + offset[:, None])
@@ -75,6 +76,22 @@ class Predictor:
             return np.asarray(self.classes, dtype=object)[proba.argmax(1)]
         eta = self.linear_predictor(data, offset=offset, exposure=exposure)
         return self.family.mean(eta.astype(np.float64))
+
+
+# float32's largest finite value is 3.4e38; a network's input beyond it becomes infinite.
+FLOAT32_LIMIT = float(np.finfo(np.float32).max)
+
+
+def check_float32_inputs(X: np.ndarray, terms) -> None:
+    """Refuse inputs a float32 network would read as infinite, naming the term."""
+    too_large = np.abs(X) > FLOAT32_LIMIT
+    if too_large.any():
+        column = int(too_large.any(axis=0).argmax())
+        row = int(too_large[:, column].argmax())
+        raise DegenetError(
+            f"term {terms[column]!r} holds {float(X[row, column]):g} (row {row}); the network "
+            f"computes in float32, whose largest number is {FLOAT32_LIMIT:.3g}: rescale the "
+            "column (and refit) to predict such values")
 
 
 def prediction_frame(fit, data) -> pd.DataFrame:

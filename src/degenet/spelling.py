@@ -15,9 +15,10 @@ from contextvars import ContextVar
 _AS_FLAGS: ContextVar[bool] = ContextVar("degenet_options_as_flags", default=False)
 # Python arguments whose flag is not ``--`` + the name with dashes.
 _FLAGS = {"file_encoding": "--encoding", "models": "--models"}
+_NO_VALUE = object()  # option("seed", None) names the None it received: "seed=None"
 
 
-def option(name: str, value=None) -> str:
+def option(name: str, value=_NO_VALUE) -> str:
     """The option ``name`` as the user sets it, with ``value`` when given.
 
     >>> option("solver", "exact"), option("max_epochs")
@@ -27,8 +28,8 @@ def option(name: str, value=None) -> str:
     """
     if _AS_FLAGS.get():
         flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
-        return flag if value is None else f"{flag} {value}"
-    return f"{name}=" if value is None else f"{name}={value!r}"
+        return flag if value is _NO_VALUE else f"{flag} {value}"
+    return f"{name}=" if value is _NO_VALUE else f"{name}={value!r}"
 
 
 @contextmanager

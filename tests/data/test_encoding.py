@@ -357,11 +357,14 @@ def test_nullable_and_arrow_dtypes_round_trip():
     np.testing.assert_array_equal(roundtrip(encoding).transform(frame.dropna()), X)
 
 
-def test_identifier_like_text_column_is_flagged():
+def test_identifier_like_text_column_is_refused_unless_allowed():
     frame = pd.DataFrame({"name": [f"person {i}" for i in range(30)],
                           "y": np.arange(30.0) % 7})
-    with pytest.warns(DataWarning, match="column 'name' has 30 distinct text values in 30 rows"):
+    with pytest.raises(DegenetError, match="column 'name' has 30 distinct text values in 30 "
+                                           "rows: it looks like an identifier"):
         encode(frame, "y")
+    encoding, X, _ = encode(frame, "y", allow_high_cardinality=True)
+    assert X.shape == (30, 29) and encoding.terms[0] == "name[person 1]"
 
 
 def test_duplicate_index_labels_keep_one_row_each(people):

@@ -12,6 +12,7 @@ import pytest
 
 import degenet
 from degenet import DegenetError, LogisticRegression, MLPClassifier, MLPRegressor
+from degenet.modelfile.schema import digest
 from degenet.modelfile.sidecar import ARCHIVE, FORMAT_VERSION, SIDECAR, read_sidecar
 
 FAST = {"max_epochs": 15, "learning_rate": 0.02}
@@ -133,6 +134,7 @@ def _resign(folder: Path) -> None:
 
     sidecar = json.loads((folder / SIDECAR).read_text())
     sidecar["keras_sha256"] = hashlib.sha256((folder / ARCHIVE).read_bytes()).hexdigest()
+    sidecar["sidecar_sha256"] = digest(sidecar)  # an attacker can re-seal the sidecar too
     (folder / SIDECAR).write_text(json.dumps(sidecar))
 
 
@@ -370,5 +372,9 @@ def test_an_exact_fit_keeps_its_float64_optimum(tmp_path, table, target, model):
     sidecar = json.loads(path.read_text())
     sidecar["exact_weights"]["beta"] = sidecar["exact_weights"]["beta"][:1]
     path.write_text(json.dumps(sidecar))
-    with pytest.raises(DegenetError, match="exact_weights that are not 2 x"):
+    with pytest.raises(DegenetError, match="edited after saving"):  # its own sha256
+        degenet.load(tmp_path / "model")
+    sidecar["sidecar_sha256"] = digest(sidecar)  # re-sealed: its shape is still checked
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(DegenetError, match="'exact_weights.beta' must be 2 rows of"):
         degenet.load(tmp_path / "model")

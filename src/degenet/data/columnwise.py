@@ -53,8 +53,8 @@ class Lean:
     warnings: tuple
 
 
-def encode_columns(source: Columns, target: str, columns: list[str], coding: str
-                   ) -> Lean | None:
+def encode_columns(source: Columns, target: str, columns: list[str], coding: str,
+                   allow_high_cardinality: bool = False) -> Lean | None:
     """The design of ``columns`` (types already checked), or None (see the module's text).
 
     Categorical columns are read first (their levels size the design), then the buffer is
@@ -73,7 +73,8 @@ def encode_columns(source: Columns, target: str, columns: list[str], coding: str
             values = source.series(name)
             if values.isna().any() or column_dtype(values) == NUMBER:
                 return None
-            column = fit_column(values)  # the levels; warns on an identifier-like column
+            # the levels; an identifier-like column is refused unless allowed
+            column = fit_column(values, allow_high_cardinality)
             coded[name] = (column, _coded(column, values, coding) if len(column.levels) > 1
                            else None)
     known = _extremes_side_by_side(source, numeric)

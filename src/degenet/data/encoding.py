@@ -186,8 +186,8 @@ class Encoding:
 
 
 def encode(frame, target: str | None = None, *, features: list[str] | None = None,
-           formula: str | None = None, coding: str = "treatment", missing: str = "error"
-           ) -> tuple[Encoding, np.ndarray, pd.Series]:
+           formula: str | None = None, coding: str = "treatment", missing: str = "error",
+           allow_high_cardinality: bool = False) -> tuple[Encoding, np.ndarray, pd.Series]:
     """Fit the encoding on ``frame``; return it with the design matrix and the target.
 
     Parameters
@@ -204,6 +204,8 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     missing : {'error', 'drop'}
         Rows with missing values in the used columns: an error naming the columns, or left
         out with a :class:`~degenet.errors.DataWarning`.
+    allow_high_cardinality : bool
+        Fit an identifier-like text column (:func:`~degenet.data.schema.fit_column`).
 
     Returns
     -------
@@ -227,14 +229,15 @@ def encode(frame, target: str | None = None, *, features: list[str] | None = Non
     for column in columns:  # stray text is reported before missing values
         if not source.is_numeric(column):
             column_dtype(source.series(column))
-    lean = encode_columns(source, target, columns, coding) if parsed is None else None
+    lean = (encode_columns(source, target, columns, coding, allow_high_cardinality)
+            if parsed is None else None)
     if lean is not None:
         return _encode_lean(lean, source.series(target), coding, missing)
     frame = source.frame()
     complete, dropped = _complete_rows(frame, [*columns, target], missing)
     kept = frame if complete is None else frame.iloc[np.flatnonzero(complete)]
     y = _check_target(kept[target])
-    schema = tuple(fit_column(kept[c]) for c in columns)
+    schema = tuple(fit_column(kept[c], allow_high_cardinality) for c in columns)
     if parsed is None:
         return _encode_features(kept, y, schema, coding, missing, dropped)
     return _encode_formula(kept, y, schema, parsed, missing, dropped)
@@ -288,7 +291,8 @@ def _columns(source: Columns, target, features, parsed) -> list[str]:
     if len(set(columns)) != len(columns):
         raise DegenetError(f"features list a column more than once: {columns}")
     if not columns:
-        raise DegenetError("no predictor columns: the table has only the target column")
+        raise DegenetError("no predictor columns" + (f" in formula {parsed.text!r}" if parsed
+                                                     else f": features={features!r}"))
     return columns
 
 

@@ -90,10 +90,23 @@ def parse_formula(text: str, columns) -> ParsedFormula:
             variables |= check_expression(str(factor.expr), columns, text)
     intercept = any(str(term) == "1" for term in rhs)
     # formulaic writes the right-hand side with its '1 +'; without it the text means '0 +'.
-    written = str(rhs) if intercept else f"0 + {rhs}"
+    written = " + ".join(_term_text(term) for term in rhs)
+    written = written if intercept else f"0 + {written}"
     ordered = tuple(c for c in columns if c in variables)
     return ParsedFormula(text=text, target=target, rhs=written, variables=ordered,
                          intercept=intercept)
+
+
+def _term_text(term) -> str:
+    """A term as formulaic reads it back: a column named with spaces or symbols keeps its
+    backticks (formulaic's own text drops them, and ``my col`` would not parse again)."""
+    def factor(item) -> str:
+        expr = str(item.expr)
+        if item.eval_method.value == "lookup" and not expr.isidentifier():
+            return f"`{expr}`"
+        return expr
+
+    return ":".join(factor(item) for item in term.factors)
 
 
 def _target(formula, text: str) -> str:
@@ -111,11 +124,22 @@ def check_expression(expr: str, columns: list[str], text: str) -> set[str]:
     and arithmetic."""
     if expr in columns:
         return {expr}
+    # formulaic's backticks quote a column name inside an expression: np.log(`my col`).
+    quoted = dict.fromkeys(re.findall(r"`([^`]*)`", expr))
+    alias = {f"_quoted_{k}": name for k, name in enumerate(quoted)}
+    for placeholder, name in alias.items():
+        expr = expr.replace(f"`{name}`", placeholder)
+    columns = [*columns, *(p for p, name in alias.items() if name in columns)]
     try:
         tree = ast.parse(expr, mode="eval")
     except SyntaxError:
         raise DegenetError(f"formula {text!r}: cannot read term {expr!r}") from None
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names = {alias.get(node.id, node.id) for node in ast.walk(tree)
+             if isinstance(node, ast.Name)}
+    absent = [name for name in quoted if name not in columns]
+    if absent:
+        raise DegenetError(f"formula {text!r} uses {', '.join(map(repr, absent))}, which the "
+                           f"table does not have; columns are: {', '.join(columns)}")
     unknown = sorted(n for n in names - set(columns) - TRANSFORMS - {"np", "contr"}
                      if not n.startswith("_"))
     if unknown:

@@ -12,6 +12,7 @@ import pandas as pd
 from degenet.data.carried import Carried, carried_columns, carry, check_carried, restricted
 from degenet.data.encoding import Encoding, encode
 from degenet.data.columns import table_columns
+from degenet.data.names import check_terms
 from degenet.data.tables import read_table
 from degenet.errors import DataWarning, DegenetError, warn
 
@@ -59,24 +60,30 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
             formula: str | None = None, coding: str = "treatment", missing: str = "error",
             delimiter: str | None = None, file_encoding: str | None = None,
             columns: list[str] | None = None, offset=None, exposure=None,
-            groups=None) -> Prepared:
+            groups=None, allow_high_cardinality: bool = False) -> Prepared:
     """Read ``data`` and encode it for ``target``; errors name the column at fault.
 
     ``target`` may be omitted when ``formula`` names it (``"y ~ x1 + C(g)"``). ``features``
-    or ``formula``, ``coding`` and ``missing`` are those of :func:`degenet.data.encoding.encode`;
-    ``delimiter``, ``file_encoding`` and ``columns`` those of
-    :func:`degenet.data.tables.read_table`. ``offset``, ``exposure`` and ``groups`` (a
-    column name or one value per row of the table) are carried beside the design
+    or ``formula``, ``coding``, ``missing`` and ``allow_high_cardinality`` are those of
+    :func:`degenet.data.encoding.encode`; ``delimiter``, ``file_encoding`` and ``columns``
+    those of :func:`degenet.data.tables.read_table`. ``offset``, ``exposure`` and ``groups``
+    (a column name or one value per row of the table) are carried beside the design
     (:mod:`degenet.data.carried`); their rows follow the design's, ``missing`` applies.
+    Term names must not collide (:func:`degenet.data.names.check_terms`).
     """
     if target is not None and (not isinstance(target, str) or not target):
         raise DegenetError(f"target must be a column name; received target={target!r}")
+    if not isinstance(allow_high_cardinality, bool):
+        raise DegenetError(f"allow_high_cardinality must be True or False; received "
+                           f"allow_high_cardinality={allow_high_cardinality!r}")
     carrying = any(value is not None for value in (offset, exposure, groups))
     if not carrying:  # the lean path: the table's columns straight into the design
         table = table_columns(data, columns=columns, delimiter=delimiter,
                               file_encoding=file_encoding)
         encoding, X, y = encode(table, target, features=features, formula=formula,
-                                coding=coding, missing=missing)
+                                coding=coding, missing=missing,
+                                allow_high_cardinality=allow_high_cardinality)
+        check_terms(encoding)
         return Prepared(X=X, target=y, encoding=encoding)
     frame = read_table(data, columns=columns, delimiter=delimiter, file_encoding=file_encoding)
     roles = carried_columns(offset=offset, exposure=exposure, groups=groups)
@@ -85,7 +92,9 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
     if not frame.index.is_unique:
         frame = frame.reset_index(drop=True)  # rows are matched by their labels below
     encoding, X, y = encode(frame.drop(columns=names) if names else frame, target,
-                            features=features, formula=formula, coding=coding, missing=missing)
+                            features=features, formula=formula, coding=coding, missing=missing,
+                            allow_high_cardinality=allow_high_cardinality)
+    check_terms(encoding)
     carried, keep, absent = carry(frame, frame.index.get_indexer(y.index), offset=offset,
                                   exposure=exposure, groups=groups)
     if not keep.all():

@@ -81,5 +81,10 @@ def merge_moments(first: tuple, second: tuple) -> tuple:
 
 def usable_scale(spread: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """The columns' scales for standardizing: their ``spread``, or 1 for a column that does
-    not vary (spread at most 1e-12 of its magnitude), which has nothing to standardize."""
-    return np.where(spread > 1e-12 * np.maximum(1.0, np.abs(mean)), spread, 1.0)
+    not vary (spread at most 1e-12 of its mean: rounding in the mean of a constant column
+    leaves ~1e-16 of it), which has nothing to standardize.
+
+    The test is relative to the column's own magnitude only: a column of values near 1e-15
+    that varies is standardized like any other (an absolute floor left it unscaled, and a
+    network could not use it)."""
+    return np.where((spread > 0) & (spread > 1e-12 * np.abs(mean)), spread, 1.0)

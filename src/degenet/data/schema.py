@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from degenet.errors import DataWarning, DegenetError, warn
+from degenet.errors import DegenetError
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 # What the column held when fitted: numbers, text, booleans or a pandas categorical.
@@ -78,7 +78,14 @@ def column_dtype(values: pd.Series) -> str:
 
 def _object_dtype(values: pd.Series) -> str:
     # Judged on the distinct values: a million rows of three labels cost three checks.
-    distinct = pd.Series(pd.unique(values.dropna()), dtype=object)
+    try:
+        distinct = pd.Series(pd.unique(values.dropna()), dtype=object)
+    except TypeError:  # unhashable cells: dicts, lists, sets (a Parquet struct or list column)
+        sample = next(v for v in values.dropna() if not _hashable(v))
+        raise DegenetError(
+            f"column {values.name!r} holds {type(sample).__name__} values (e.g. "
+            f"{str(sample)[:40]}); degenet takes numbers, text, booleans or categories: "
+            "flatten it or leave it out with features=[...]") from None
     if len(distinct) == 0:
         return TEXT
     if all(isinstance(v, (bool, np.bool_)) for v in distinct):
@@ -98,6 +105,14 @@ def _object_dtype(values: pd.Series) -> str:
             f"column {values.name!r} mixes text with {type(sample).__name__} values "
             f"(e.g. {sample!r}); give it one type")
     return TEXT
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def stray_text_error(name, stray: pd.Series) -> DegenetError:
@@ -127,12 +142,14 @@ def finite_numbers(values: pd.Series, what: str = "column") -> np.ndarray:
     return x
 
 
-def fit_column(values: pd.Series) -> ColumnSchema:
+def fit_column(values: pd.Series, allow_high_cardinality: bool = False) -> ColumnSchema:
     """The schema of a complete (no missing values) predictor column.
 
     Text and booleans are categorical with levels in sorted order; a pandas categorical
     keeps its declared order (the user's choice, as an R factor does), restricted to the
-    levels present. Numbers must be finite.
+    levels present. Numbers must be finite. A text column with about one level per row
+    (more than ``ID_SHARE`` of its rows and ``ID_MIN_LEVELS``) is an identifier: refused
+    unless ``allow_high_cardinality``, before its thousands of indicator columns are built.
     """
     name = str(values.name)
     dtype = column_dtype(values)
@@ -140,11 +157,14 @@ def fit_column(values: pd.Series) -> ColumnSchema:
         finite_numbers(values)
         return ColumnSchema(name=name, kind=NUMERIC, dtype=NUMBER)
     levels = _observed_levels(values, dtype)
-    if dtype == TEXT and len(levels) > max(ID_MIN_LEVELS, ID_SHARE * len(values)):
-        warn(
-            f"column {name!r} has {len(levels)} distinct text values in {len(values)} rows; "
-            f"it becomes {len(levels) - 1} indicator columns. If it is an identifier, leave it "
-            "out with features=[...]", DataWarning)
+    if dtype == TEXT and len(levels) > max(ID_MIN_LEVELS, ID_SHARE * len(values)) \
+            and not allow_high_cardinality:
+        raise DegenetError(
+            f"column {name!r} has {len(levels)} distinct text values in {len(values)} rows: "
+            f"it looks like an identifier, which says nothing about new rows and would become "
+            f"{len(levels) - 1} indicator columns. Leave it out with features=[...] (CLI: "
+            "--features), or pass allow_high_cardinality=True (CLI: --allow-high-cardinality) "
+            "to fit it anyway")
     return ColumnSchema(name=name, kind=CATEGORICAL, dtype=dtype, levels=levels)
 
 

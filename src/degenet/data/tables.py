@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from degenet.data.files import HEAD_BYTES, bom_encoding, check_file, check_text
+from degenet.data.names import check_unique, csv_header
 from degenet.errors import DegenetError
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,6 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 # which decodes every byte sequence.
 FALLBACK_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 DELIMITERS = ",;\t|"
-SNIFF_BYTES = 64 * 1024
 
 
 def read_table(data, *, columns: list[str] | None = None, delimiter: str | None = None,
@@ -115,15 +116,13 @@ def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_file(path: Path, *, delimiter: str | None, file_encoding: str | None) -> pd.DataFrame:
-    if not path.exists():
-        raise DegenetError(f"file not found: {path}")
-    if path.is_dir():
-        raise DegenetError(f"{path} is a folder; pass a CSV or Parquet file")
+    head = check_file(path)  # there, a regular file, readable: its first bytes
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
         frame = _read_parquet(path)
     elif suffix in CSV_SUFFIXES:
-        frame = _read_csv(path, delimiter=delimiter, file_encoding=file_encoding)
+        check_text(head, path)
+        frame = _read_csv(path, head, delimiter=delimiter, file_encoding=file_encoding)
     else:
         raise DegenetError(
             f"cannot read {path}: expected a .csv, .tsv, .txt or .parquet file; "
@@ -139,16 +138,22 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DegenetError(f"file {path} is empty; it needs a header row and data rows")
     try:
+        import pyarrow.parquet as pq  # with pandas' Parquet reader: installed with degenet
+
+        check_unique(pq.read_schema(path).names, f"file {path}")
         return pd.read_parquet(path, engine="pyarrow")
     except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
-        raise DegenetError(f"cannot read {path} as Parquet: {error}") from None
+        if isinstance(error, DegenetError):
+            raise
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DegenetError(f"cannot read {path} as Parquet: {first}") from None
 
 
-def _read_csv(path: Path, *, delimiter: str | None, file_encoding: str | None) -> pd.DataFrame:
-    raw = path.read_bytes()[:SNIFF_BYTES]
+def _read_csv(path: Path, raw: bytes, *, delimiter: str | None, file_encoding: str | None
+              ) -> pd.DataFrame:
     if not raw.strip():
         raise DegenetError(f"file {path} is empty; it needs a header row and data rows")
-    file_encoding = file_encoding or _detect_encoding(path)
+    file_encoding = file_encoding or bom_encoding(raw) or _detect_encoding(path)
     try:
         codecs.lookup(file_encoding)
     except LookupError:
@@ -160,7 +165,11 @@ def _read_csv(path: Path, *, delimiter: str | None, file_encoding: str | None) -
     elif not isinstance(delimiter, str) or len(delimiter) != 1:
         raise DegenetError(f"delimiter must be one character; received delimiter={delimiter!r}")
     try:
-        return pd.read_csv(path, sep=delimiter, encoding=file_encoding, skipinitialspace=True)
+        frame = pd.read_csv(path, sep=delimiter, encoding=file_encoding, skipinitialspace=True)
+        # pandas renames a repeated header name (x1, x1 -> x1, x1.1): read it as written.
+        check_unique(csv_header(path, delimiter=delimiter, file_encoding=file_encoding),
+                     f"file {path}")
+        return frame
     except pd.errors.EmptyDataError:
         raise DegenetError(f"file {path} is empty; it needs a header row and data rows") from None
     except UnicodeDecodeError as error:
@@ -168,8 +177,12 @@ def _read_csv(path: Path, *, delimiter: str | None, file_encoding: str | None) -
             f"cannot decode {path} as {file_encoding}: {error.reason} at byte {error.start}; "
             "pass the file's encoding, e.g. file_encoding='latin-1'") from None
     except pd.errors.ParserError as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise DegenetError(
-            f"cannot read {path} as CSV with delimiter {delimiter!r}: {error}") from None
+            f"cannot read {path} as CSV with delimiter {delimiter!r}: {first}") from None
+    except OSError as error:
+        raise DegenetError(f"cannot read {path}: "
+                           f"{(error.strerror or type(error).__name__).lower()}") from None
 
 
 def read_csv_bytes(raw: bytes, *, name: str = "standard input", delimiter: str | None = None,
@@ -178,8 +191,10 @@ def read_csv_bytes(raw: bytes, *, name: str = "standard input", delimiter: str |
     be read twice); errors name ``name``. Encoding and delimiter as :func:`read_table`."""
     if not raw.strip():
         raise DegenetError(f"{name} is empty; it needs a header row and data rows")
+    check_text(raw[:HEAD_BYTES], name)
     if file_encoding is None:
-        file_encoding = next(e for e in FALLBACK_ENCODINGS if _bytes_decode(raw, e))
+        file_encoding = bom_encoding(raw) or next(
+            e for e in FALLBACK_ENCODINGS if _bytes_decode(raw, e))
     try:
         text = raw.decode(file_encoding)
     except LookupError:
@@ -189,12 +204,16 @@ def read_csv_bytes(raw: bytes, *, name: str = "standard input", delimiter: str |
         raise DegenetError(f"cannot decode {name} as {file_encoding}: {error.reason} at byte "
                            f"{error.start}; pass its encoding, e.g. --encoding latin-1") from None
     if delimiter is None:
-        delimiter = _sniff_delimiter(text[:SNIFF_BYTES])
+        delimiter = _sniff_delimiter(text[:HEAD_BYTES])
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True)
     except pd.errors.ParserError as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise DegenetError(
-            f"cannot read {name} as CSV with delimiter {delimiter!r}: {error}") from None
+            f"cannot read {name} as CSV with delimiter {delimiter!r}: {first}") from None
+    # pandas renames a repeated header name (x1, x1 -> x1, x1.1): read it as written.
+    check_unique(next(csv.reader(io.StringIO(text), delimiter=delimiter,
+                                 skipinitialspace=True), []), name)
     if len(frame) == 0:
         raise DegenetError(f"{name} has a header but no data rows")
     return _string_columns(frame)

@@ -22,6 +22,10 @@ from degenet.model.family import Family
 LARGE_CONDITION = 1e3  # of the standardized design, as statsmodels' note for the raw one
 
 
+# Past this many, dropped columns are one note: a wide categorical can drop hundreds.
+MAX_COLLINEAR_NOTES = 10
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """What the reader of a regression must know. ``notes`` are the lines of the summary."""
@@ -53,7 +57,14 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
     if separation is None and family.is_classifier:
         separation = find_separation(family, X, y, terms, intercept=intercept, classes=classes,
                                      solution=solution, seconds=seconds)
-    notes = [collinear_note(solution, terms, j) for j in range(len(solution.dropped))]
+    notes = [collinear_note(solution, terms, j)
+             for j in range(min(len(solution.dropped), MAX_COLLINEAR_NOTES))]
+    if len(solution.dropped) > MAX_COLLINEAR_NOTES:
+        rest = [terms[j] for j in solution.dropped[MAX_COLLINEAR_NOTES:]]
+        notes.append(
+            f"{len(rest)} more columns are exactly collinear with the others on the training "
+            f"rows ({', '.join(map(repr, rest[:3]))}, ...; a level absent from the training "
+            "rows gives an all-zero column): they were dropped, their coefficients fixed at 0.")
     if separation is not None:
         notes.append(separation.message() + ".")
     if solution.condition_number > LARGE_CONDITION:
@@ -92,9 +103,10 @@ def emit(diagnostics: Diagnostics, model: str) -> None:
 def collinear_note(solution: Solution, terms, j: int) -> str:
     """``'x3' = 0.5 * 'x1' + 2 * 'x2' - 1`` on the training rows, and what was done."""
     column, relation = solution.dropped[j], solution.relations[:, j]
-    parts = [f"{relation[i]:+.6g} * {terms[i]!r}" for i in range(len(terms))
-             if abs(relation[i]) > 1e-10 * np.abs(relation).max()]
-    if abs(relation[-1]) > 1e-10 * max(1.0, np.abs(relation).max()):
+    largest = np.abs(relation).max()
+    parts = [f"{relation[i]:+.6g} * {terms[i]!r}"
+             for i in np.flatnonzero(np.abs(relation[:len(terms)]) > 1e-10 * largest)]
+    if abs(relation[-1]) > 1e-10 * max(1.0, largest):
         parts.append(f"{relation[-1]:+.6g}")
     combination = " ".join(parts).lstrip("+") or "0"
     return (f"Column {terms[column]!r} is exactly collinear with the others "

@@ -27,6 +27,10 @@ def _column(eta):
     return eta[:, 0] if len(eta.shape) == 2 else eta
 
 
+# A classifier's target with more classes than this share of its rows is not classes.
+MAX_SHARE_CLASSES = 0.5
+
+
 class Gaussian(Family):
     """Normal response, identity link: ``mu = eta``.
 
@@ -229,6 +233,7 @@ class Categorical(Family):
         classes = levels(values)
         if len(classes) < 2:
             raise single_class_error(f"target column {values.name!r}", preview(classes))
+        _check_classes(values, classes)
         codes = pd.Categorical(values, categories=list(classes)).codes
         return Target(codes.astype(np.float64), classes)
 
@@ -240,6 +245,19 @@ class Categorical(Family):
                                f"{', '.join(f'{v:g}' for v in np.unique(y)[:5])}")
         _check_two_classes(self, y, weight)
         return n_classes
+
+
+def _check_classes(values: pd.Series, classes: tuple) -> None:
+    """Refuse a continuous target given to a classifier: fractional numbers, or a class
+    for nearly every row (200 classes from 200 rows of measurements)."""
+    numbers = [c for c in classes if isinstance(c, float) and not isinstance(c, bool)]
+    fractional = [c for c in numbers if not float(c).is_integer()]
+    if fractional or len(classes) > max(MAX_SHARE_CLASSES * len(values), 20):
+        example = fractional[0] if fractional else classes[0]
+        raise DegenetError(
+            f"target column {values.name!r} looks continuous: {len(classes)} distinct values "
+            f"in {len(values)} rows (e.g. {example!r}); a classifier needs classes. Use "
+            "model='linear' (or 'mlp') for numbers, or group the values into classes")
 
 
 class Poisson(Family):

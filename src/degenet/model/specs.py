@@ -75,6 +75,9 @@ def parse_spec(spec: str | ModelSpec) -> ModelSpec:
 
 def parse_specs(specs: str | list) -> list[ModelSpec]:
     """A comma list (``linear,mlp``) or a list of specs; ``mlp:64,32`` keeps its commas."""
+    if not isinstance(specs, (str, list, tuple)):
+        raise DegenetError(f"models must be a comma list of specs ('linear,mlp') or a list of "
+                           f"them; received models={specs!r}")
     if isinstance(specs, str):
         parts, items = [], specs.split(",")
         for item in items:

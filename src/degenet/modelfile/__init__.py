@@ -18,14 +18,22 @@ target and weights), ``estimator`` (class and parameters, when saved from one),
 "exposure"}``: new data must carry that column, its log added to the linear predictor when
 ``exposure``; null without an offset), ``inference`` (``cov_type``, ``groups``, ``n_groups``
 of the coefficient table's std errors), ``exact_weights`` (a ``solver="exact"`` fit's
-float64 beta and alpha, which predictions use) and ``keras_sha256``.
+float64 beta and alpha, which predictions use), ``keras_sha256`` and ``sidecar_sha256``
+(of the rest of the sidecar; files written before it existed lack it, and are still read).
+
+Saving writes the folder whole or not at all, under a lock, and never over a link or a
+folder of the user's (:mod:`degenet.modelfile.atomic`); a model is replaced only with
+``overwrite=True``.
 
 Opening a model never runs code from the file. Nothing is pickled; the network holds only
 ``InputLayer``, ``Dense``, ``Activation`` and (with an offset) ``Add`` layers (no
-``Lambda``). Before Keras sees the
-archive, :func:`load` checks the sidecar (format, version, keys), the archive's sha256
-against the sidecar (a truncated or edited file is refused), and every ``class_name`` in
-the archive's ``config.json`` against the short list of classes degenet writes. Keras then
+``Lambda``). Before Keras sees the archive, :func:`load` checks the sidecar (size, depth,
+its own sha256, every key's type and size: :mod:`degenet.modelfile.schema`), the archive's
+sha256 against the sidecar (a truncated or edited file is refused), the archive's members
+and their sizes before any is inflated, every ``class_name`` in the archive's
+``config.json`` against the short list of classes degenet writes, and the sidecar against
+the archive's layers (inputs, widths, outputs, intercept, the family's head:
+:mod:`degenet.modelfile.consistency`). Keras then
 loads it with ``safe_mode=True`` and without compiling, so no loss, optimizer or
 activation is looked up by anything but its registered name.
 """
@@ -33,5 +41,5 @@ activation is looked up by anything but its registered name.
 from degenet._lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
-    "SavedModel": "load", "load": "load", "verify": "load", "check_destination": "save",
+    "SavedModel": "load", "load": "load", "verify": "load", "check_destination": "atomic",
     "save": "save", "describe": "sidecar", "read_sidecar": "sidecar"})

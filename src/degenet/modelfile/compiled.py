@@ -22,6 +22,7 @@ TensorFlow write it, so a model saved on one backend loads on every other.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -89,6 +90,10 @@ def compile_loaded(model, sidecar: dict) -> None:
     configuration: the sidecar's optimizer and the family's loss, fresh state."""
     if getattr(model, "optimizer", None) is not None and model.compiled:
         return
-    settings = TrainSettings(**(sidecar.get("settings") or {}))
+    # Only the settings TrainSettings knows (an edited sidecar's extra key is no TypeError);
+    # their values are checked by it.
+    known = {field.name for field in dataclasses.fields(TrainSettings)}
+    settings = TrainSettings(**{key: value for key, value in (sidecar.get("settings") or {})
+                                .items() if key in known})
     model.compile(optimizer=make_optimizer(settings),
                   loss=get_family(sidecar["family"]).keras_loss)

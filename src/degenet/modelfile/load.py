@@ -9,27 +9,40 @@ import numpy as np
 import pandas as pd
 
 from degenet.errors import DegenetError
-from degenet.modelfile.archive import check_archive, file_hash
+from degenet.modelfile.archive import MAX_WEIGHTS_OVERHEAD, check_archive, file_hash
+from degenet.modelfile.consistency import check_consistent, weights_bound
 from degenet.modelfile.sidecar import ARCHIVE, SIDECAR, read_sidecar
 from degenet.prediction import Predictor
 
 
 def verify(path) -> dict:
-    """Check a model folder without loading it: sidecar, archive checksum, archive classes.
+    """Check a model folder without loading its weights; return the sidecar.
 
-    Returns the sidecar. A mismatch between the archive and the sha256 recorded in the
-    sidecar means the archive was truncated or modified after saving: it is refused.
+    In order: the sidecar (size, depth, its own sha256, every key's type and size:
+    :func:`read_sidecar`); the archive's sha256 against the one the sidecar records (a
+    truncated or modified archive is refused); the archive's members and their sizes
+    before anything is inflated, and the classes its config names
+    (:func:`~degenet.modelfile.archive.check_archive`); the sidecar against the archive's
+    layers and against itself (:func:`~degenet.modelfile.consistency.check_consistent`).
     """
+    # The family and spec objects load Keras: checking a folder already costs an archive read.
+    from degenet.model.families import get_family
+    from degenet.model.specs import parse_spec
+
     folder = Path(path)
     sidecar = read_sidecar(folder)
     archive = folder / ARCHIVE
-    if not archive.is_file():
-        raise DegenetError(f"{folder} lacks {ARCHIVE}: the model's weights are missing")
+    if archive.is_symlink() or not archive.is_file():
+        raise DegenetError(f"{folder} lacks {ARCHIVE} (or it is a link or not a file): the "
+                           "model's weights are missing")
     if file_hash(archive) != sidecar["keras_sha256"]:
         raise DegenetError(
             f"{archive} does not match the sha256 recorded in {SIDECAR}: it was truncated or "
             "modified after saving; refusing to load it")
-    check_archive(archive)
+    config = check_archive(archive, max_weights_bytes=weights_bound(sidecar,
+                                                                    MAX_WEIGHTS_OVERHEAD))
+    check_consistent(sidecar, config, archive, family=get_family(sidecar["family"]),
+                     spec=parse_spec(sidecar["model"]))
     return sidecar
 
 
@@ -92,6 +105,7 @@ def load(path) -> SavedModel:
     from degenet.data.encoding import Encoding
     from degenet.data.scaling import Scaling
     from degenet.model.families import get_family
+    from degenet.model.network import regression_weights
     from degenet.model.specs import parse_spec
     from degenet.modelfile.compiled import compile_loaded
 
@@ -109,12 +123,15 @@ def load(path) -> SavedModel:
         raise DegenetError(f"{folder / ARCHIVE} maps {shape[0]} inputs to {shape[1]} outputs; the "
                            f"sidecar says {sidecar['n_features']} to {sidecar['n_outputs']}")
     classes = None if sidecar["classes"] is None else tuple(sidecar["classes"])
-    return SavedModel(spec=parse_spec(sidecar["model"]), family=get_family(sidecar["family"]),
-                      model=model, encoding=Encoding.from_dict(sidecar["encoding"]),
-                      scaling=Scaling.from_dict(sidecar["scaling"]), classes=classes,
-                      reference=sidecar.get("reference"), intercept=bool(sidecar["intercept"]),
-                      sidecar=sidecar, offset=OffsetSpec.from_dict(sidecar.get("offset")),
-                      weights=_exact_weights(folder, sidecar))
+    saved = SavedModel(spec=parse_spec(sidecar["model"]), family=get_family(sidecar["family"]),
+                       model=model, encoding=Encoding.from_dict(sidecar["encoding"]),
+                       scaling=Scaling.from_dict(sidecar["scaling"]), classes=classes,
+                       reference=sidecar.get("reference"), intercept=bool(sidecar["intercept"]),
+                       sidecar=sidecar, offset=OffsetSpec.from_dict(sidecar.get("offset")),
+                       weights=_exact_weights(folder, sidecar))
+    _check_weights(saved, folder, regression_weights(model) if saved.spec.is_regression
+                   else None)
+    return saved
 
 
 def _exact_weights(folder: Path, sidecar: dict) -> tuple[np.ndarray, np.ndarray] | None:
@@ -133,3 +150,15 @@ def _exact_weights(folder: Path, sidecar: dict) -> tuple[np.ndarray, np.ndarray]
         raise DegenetError(f"{folder / SIDECAR} holds exact_weights that are not "
                            f"{shape[0]} x {shape[1]} finite numbers; the file is damaged")
     return beta, alpha
+
+
+def _check_weights(saved: SavedModel, folder: Path, stored) -> None:
+    """The sidecar's float64 weights round to the archive's float32 ones (as saved)."""
+    weights = saved.exact_weights()
+    if weights is None:
+        return
+    for kept, archived in zip(weights, stored):
+        rounded = kept.astype(np.float32).astype(np.float64)
+        if kept.shape != archived.shape or not np.allclose(archived, rounded, rtol=1e-6, atol=0):
+            raise DegenetError(f"{folder}: the sidecar's exact_weights are not the archive's "
+                               "weights; refusing to load it")

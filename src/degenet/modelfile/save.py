@@ -8,54 +8,45 @@ import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
-from degenet.errors import DegenetError
 from degenet.jsonvalues import default, number, plain, records
 from degenet.modelfile.archive import file_hash
-from degenet.modelfile.sidecar import ARCHIVE, FORMAT, FORMAT_VERSION, SIDECAR
+from degenet.modelfile.atomic import check_destination, write_folder
+from degenet.modelfile.sidecar import ARCHIVE, FORMAT, FORMAT_VERSION, SIDECAR, sidecar_text
 
 
-def save(fitted, path, *, estimator: dict | None = None, optimizer_state: bool = False) -> Path:
-    """Write ``fitted`` (a :class:`~degenet.Fit`) to the folder ``path``.
+def save(fitted, path, *, overwrite: bool = False, estimator: dict | None = None,
+         optimizer_state: bool = False) -> Path:
+    """Write ``fitted`` (a :class:`~degenet.Fit`) to the folder ``path``, whole or not at all.
 
-    The folder is created if needed; an existing degenet model in it is replaced, any other
-    non-empty folder is refused, so nothing the user has is overwritten by accident. The
-    network is saved compiled (:mod:`degenet.modelfile.compiled`); ``optimizer_state``
+    The model is written into a new folder beside ``path`` and swapped into place in one
+    step (:mod:`degenet.modelfile.atomic`): an interrupted save leaves what was there. A
+    new path or an empty folder is written; a folder holding a degenet model is replaced
+    only with ``overwrite=True``; any other folder, a file or a symbolic link is refused.
+    The network is saved compiled (:mod:`degenet.modelfile.compiled`); ``optimizer_state``
     also saves its optimizer's state.
     """
     # Keras starts only when a model is written.
     from degenet.modelfile.compiled import compiled_copy, portable_optimizer
 
-    folder = Path(path)
-    check_destination(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    # The sidecar goes first and comes back last: a save cut short never looks like a model.
-    (folder / SIDECAR).unlink(missing_ok=True)
-    archive = folder / ARCHIVE
-    network, optimizer = compiled_copy(fitted, optimizer_state=optimizer_state)
-    with warnings.catch_warnings():
-        # Keras's writer hands JAX arrays to numpy the pre-2.0 way; nothing to act on here.
-        warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
-        network.save(archive)
-    portable_optimizer(archive)
-    sidecar = _sidecar(fitted, network, estimator)
-    sidecar["optimizer"] = optimizer
-    sidecar["keras_sha256"] = file_hash(archive)
-    (folder / SIDECAR).write_text(json.dumps(sidecar, indent=2, default=default) + "\n")
-    return folder
+    folder = check_destination(path, overwrite=overwrite)
 
+    def write(staging: Path) -> None:  # all of the work under the folder's lock
+        network, optimizer = compiled_copy(fitted, optimizer_state=optimizer_state)
+        sidecar = _sidecar(fitted, network, estimator)
+        sidecar["optimizer"] = optimizer
+        # Plain JSON (numpy scalars made Python's): the digest is of what is written.
+        sidecar = json.loads(json.dumps(sidecar, default=default))
+        archive = staging / ARCHIVE
+        with warnings.catch_warnings():
+            # Keras's writer hands JAX arrays to numpy the pre-2.0 way; nothing to act on here.
+            warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+            network.save(archive)
+        portable_optimizer(archive)
+        sidecar["keras_sha256"] = file_hash(archive)
+        with open(staging / SIDECAR, "x", encoding="utf-8") as handle:
+            handle.write(sidecar_text(sidecar))
 
-def check_destination(folder: Path) -> None:
-    """Refuse a destination that is a file or a folder holding anything but a model."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise DegenetError(f"cannot save a model to {folder}: it is a file; a model is a folder")
-    if folder.is_dir():
-        others = sorted(p.name for p in folder.iterdir() if p.name not in (SIDECAR, ARCHIVE))
-        if others:
-            raise DegenetError(
-                f"cannot save a model to {folder}: the folder holds other files "
-                f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); choose a new "
-                "or empty folder")
+    return write_folder(folder, write, overwrite=overwrite)
 
 
 def _versions() -> dict:

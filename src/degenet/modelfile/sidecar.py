@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from degenet.errors import DegenetError
+from degenet.modelfile import schema
 
 FORMAT = "degenet-model"
 FORMAT_VERSION = 1
@@ -22,35 +23,47 @@ REQUIRED = ("format", "format_version", "model", "hidden", "family", "classes", 
 def read_sidecar(path) -> dict:
     """The checked sidecar of the model folder ``path``; the archive is not opened.
 
-    Errors name the folder and say what is wrong: not a model, unreadable or truncated
-    sidecar, another format version, missing keys.
+    Errors name the folder and say what is wrong: not a model, an unreadable, truncated,
+    oversized, too deeply nested or edited sidecar, another format version, missing keys,
+    a key of the wrong type or size (:mod:`degenet.modelfile.schema`).
     """
     folder = Path(path)
     if not folder.exists():
         raise DegenetError(f"model not found: {folder}")
-    if not folder.is_dir() or not (folder / SIDECAR).is_file():
+    sidecar_path = folder / SIDECAR
+    if not folder.is_dir() or not sidecar_path.is_file():
         raise DegenetError(
             f"{folder} is not a degenet model: expected a folder with {SIDECAR} and {ARCHIVE} "
             "(written by fit.save, an estimator's save or `degenet fit --save`)")
     try:
-        sidecar = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DegenetError(f"{folder / SIDECAR} is not valid JSON ({error}); the file is "
-                           "truncated or damaged") from None
-    if not isinstance(sidecar, dict) or sidecar.get("format") != FORMAT:
-        raise DegenetError(f"{folder / SIDECAR} is not a degenet model sidecar "
+        with sidecar_path.open("rb") as handle:
+            raw = handle.read(schema.MAX_SIDECAR_BYTES + 1)
+    except OSError as error:
+        raise DegenetError(f"cannot read {sidecar_path}: "
+                           f"{(error.strerror or type(error).__name__).lower()}") from None
+    sidecar = schema.parse(raw, sidecar_path)
+    if sidecar.get("format") != FORMAT:
+        raise DegenetError(f"{sidecar_path} is not a degenet model sidecar "
                            f"(expected \"format\": \"{FORMAT}\")")
     version = sidecar.get("format_version")
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION or isinstance(version, bool):
         raise DegenetError(
             f"{folder} has model format version {version!r}; this degenet reads version "
             f"{FORMAT_VERSION}" + ("; upgrade degenet" if isinstance(version, int)
                                    and version > FORMAT_VERSION else ""))
     absent = [key for key in REQUIRED if key not in sidecar]
     if absent:
-        raise DegenetError(f"{folder / SIDECAR} lacks the key(s) {', '.join(absent)}; the "
+        raise DegenetError(f"{sidecar_path} lacks the key(s) {', '.join(absent)}; the "
                            "file is damaged or was not written by degenet")
+    schema.check_digest(sidecar, sidecar_path)
+    schema.check_types(sidecar, sidecar_path)
     return sidecar
+
+
+def sidecar_text(sidecar: dict) -> str:
+    """The sidecar as written to disk, with its digest (``sidecar_sha256``) added."""
+    sealed = {**sidecar, schema.DIGEST_KEY: schema.digest(sidecar)}
+    return json.dumps(sealed, indent=2, allow_nan=False) + "\n"
 
 
 def _shown(value) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from degenet._keras import keras
-from degenet.checks import positive_int
+from degenet.checks import positive_int, real_number
 from degenet.errors import DegenetError
 from degenet.spelling import option
 
@@ -62,21 +62,32 @@ class TrainSettings:
         for name in ("max_epochs", "batch_size", "patience"):
             if getattr(self, name) is not None or name == "patience":
                 positive_int(name, getattr(self, name))
-        if self.learning_rate is not None and not (
-                isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise DegenetError(
-                f"learning_rate must be a positive number; received {self.learning_rate!r}")
-        if not (isinstance(self.min_delta, (int, float)) and self.min_delta >= 0):
+        # Numbers are stored as floats: Keras refuses an int learning rate, JSON keeps 0.01.
+        if self.learning_rate is not None:
+            rate = real_number("learning_rate", self.learning_rate)
+            if rate <= 0:
+                raise DegenetError(
+                    f"learning_rate must be a positive number; received {self.learning_rate!r}")
+            object.__setattr__(self, "learning_rate", rate)
+        object.__setattr__(self, "min_delta", real_number("min_delta", self.min_delta))
+        if self.min_delta < 0:
             raise DegenetError(f"min_delta must be >= 0; received {self.min_delta!r}")
-        if not (isinstance(self.plateau_factor, (int, float)) and 0 < self.plateau_factor <= 1):
+        factor = real_number("plateau_factor", self.plateau_factor)
+        if not 0 < factor <= 1:
             raise DegenetError("plateau_factor must be in (0, 1] (1 keeps the learning rate "
                                f"fixed); received {self.plateau_factor!r}")
-        if self.validation is not None and not (
-                isinstance(self.validation, (int, float)) and not isinstance(self.validation, bool)
-                and 0 <= self.validation < 1):
-            raise DegenetError(
-                "validation must be a share from 0 (no validation rows) to below 1, e.g. 0.2, "
-                f"or None for the default; received {option('validation', self.validation)}")
+        object.__setattr__(self, "plateau_factor", factor)
+        share = self.validation
+        if share is not None:
+            if isinstance(share, (bool, np.bool_)) or not isinstance(
+                    share, (int, float, np.integer, np.floating)) or not 0 <= share < 1:
+                raise DegenetError(
+                    "validation must be a share from 0 (no validation rows) to below 1, e.g. "
+                    f"0.2, or None for the default; received {option('validation', share)}")
+            object.__setattr__(self, "validation", float(share))
+        if not isinstance(self.optimizer, str):
+            raise DegenetError(f"optimizer must be a Keras optimizer's name such as 'adam'; "
+                               f"received {option('optimizer', self.optimizer)}")
         _optimizer_class(self.optimizer)  # fail now, with the name, not mid-training
 
     def to_dict(self) -> dict:
@@ -123,6 +134,16 @@ class TrainResult:
     @property
     def val_loss(self) -> float:
         return float(self.history["val_loss"].iloc[self.best_epoch - 1])
+
+    def in_target_units(self, scale: float) -> "TrainResult":
+        """Losses of a gaussian target standardized by ``scale``, back in its squared units
+        (a distance to an optimum is a share of its tolerance: it stays)."""
+        if scale == 1.0:
+            return self
+        history = self.history.assign(loss=self.history["loss"] * scale**2,
+                                      val_loss=self.history["val_loss"] * scale**2)
+        watched = self.best_watched * (1.0 if self.watched == "optimum" else scale**2)
+        return dataclasses.replace(self, history=history, best_watched=watched)
 
 
 ProgressCallback = Callable[[int, int], None]  # (epochs done, max epochs)
