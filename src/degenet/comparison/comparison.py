@@ -34,6 +34,8 @@ from degenet.exact.robust import check_cov_type
 from degenet.model.families import Family, get_family, infer_family
 from degenet.checks import is_integer, positive_int
 from degenet.data.prepare import Prepared, prepare
+from degenet.data.tables import read_table
+from degenet.comparison.explain import Explanation, explain as explain_networks, used_rows
 from degenet.fitting import Fit, Task, choose_family, fit_prepared, settings_from
 from degenet.comparison.metrics import baseline_eta, score, unit_deviance
 from degenet.randomness import check_seed, derive
@@ -45,6 +47,7 @@ from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
 CompareProgress = Callable[[str, int, int], None]
 
 BASELINE = "baseline"
+_READING = {"columns", "delimiter", "file_encoding"}  # read_table's; the rest are prepare's
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,9 @@ class Comparison:
         Held-out metrics, one row per model with ``"baseline"`` first, averaged over folds.
     verdicts : tuple of Verdict
         Each network against its family's regression.
+    explanation : Explanation or None
+        Effects, interactions and proposed regressions (:mod:`degenet.comparison.explain`);
+        a proposed regression is also one of the models (``"proposed"``).
     """
 
     target: str
@@ -106,6 +112,7 @@ class Comparison:
     seed: int = 0
     scores: pd.DataFrame | None = None
     verdicts: tuple[Verdict, ...] = ()
+    explanation: Explanation | None = None
 
     @property
     def table(self) -> pd.DataFrame:
@@ -169,7 +176,7 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
             family: str | Family | None = None, seed: int = 0, cv: int | None = None,
             repeats: int = 1, solver: str = "gd", confidence: float = CONFIDENCE,
             tolerance: float = TOLERANCE, progress: CompareProgress | None = None,
-            cov_type: str = "nonrobust", **options) -> Comparison:
+            cov_type: str = "nonrobust", explain: bool = True, **options) -> Comparison:
     """Fit several models on the same rows, score them alike and judge the networks.
 
     Parameters
@@ -190,13 +197,18 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     cov_type : str
         The regressions' std errors (:func:`degenet.fit`'s ``cov_type``; ``groups`` is an
         option of the table).
+    explain : bool
+        Also compute every model's effects, each network's interactions, and the regression
+        with the terms a winning network uses (:mod:`degenet.comparison.explain`).
     **options
         Those of :func:`degenet.fitting.prepare` (``features``, ...) and the
         :class:`~degenet.train.settings.TrainSettings` fields.
     """
     check_cov_type(cov_type, options.get("groups"))
     reading = set(inspect.signature(prepare).parameters) - {"data", "target"}
-    prepared = prepare(data, target, **{k: v for k, v in options.items() if k in reading})
+    frame = read_table(data, **{k: v for k, v in options.items() if k in _READING})
+    prepared = prepare(frame, target, **{k: v for k, v in options.items()
+                                         if k in reading - _READING})
     settings = settings_from({k: v for k, v in options.items() if k not in reading})
     seed = check_seed(seed)
     _check_design(cv, repeats, len(prepared.target))
@@ -232,12 +244,23 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     scores = score_table(folds, y, first, dict(zip(names, families)))
     verdicts = tuple(_verdicts(folds, y, dict(zip(names, families)), specs, scores, seed,
                                confidence, tolerance))
+    explanation = None
+    if explain:  # the proposals become models of the comparison, scored like the others
+        with _once_per_kind(len(plan)):
+            explanation = explain_networks(used_rows(frame, prepared.encoding), folds,
+                                           fold_fits, verdicts, y, seed=seed,
+                                           progress=progress, confidence=confidence)
+        folds = explanation.with_proposals(folds)
+        fold_fits.update(explanation.fold_fits)
+        seconds.update({name: explanation.seconds[name] for name in explanation.fold_fits})
+        scores = score_table(folds, y, first, {**dict(zip(names, families)),
+                                               **explanation.families})
     return Comparison(target=prepared.encoding.target,
                       fits={n: f[0] for n, f in fold_fits.items()}, seconds=seconds,
                       family=first, y=y, folds=tuple(folds),
                       fold_fits={n: tuple(f) for n, f in fold_fits.items()}, cv=cv,
                       repeats=repeats if cv else 1, seed=seed, scores=scores,
-                      verdicts=verdicts)
+                      verdicts=verdicts, explanation=explanation)
 
 
 def _check_design(cv, repeats, n_samples: int) -> None:

@@ -90,10 +90,19 @@ def parse_formula(text: str, columns) -> ParsedFormula:
             variables |= check_expression(str(factor.expr), columns, text)
     intercept = any(str(term) == "1" for term in rhs)
     # formulaic writes the right-hand side with its '1 +'; without it the text means '0 +'.
-    written = str(rhs) if intercept else f"0 + {rhs}"
+    written = " + ".join(_written(term) for term in rhs)
+    written = written if intercept else f"0 + {written}"
     ordered = tuple(c for c in columns if c in variables)
     return ParsedFormula(text=text, target=target, rhs=written, variables=ordered,
                          intercept=intercept)
+
+
+def _written(term) -> str:
+    """A term as formula text; a column name that is not an identifier keeps its backticks
+    (formulaic writes ``mean radius:z``, which it cannot read back)."""
+    return ":".join(f"`{factor.expr}`" if factor.eval_method.value == "lookup"
+                    and not str(factor.expr).isidentifier() else str(factor.expr)
+                    for factor in term.factors)
 
 
 def _target(formula, text: str) -> str:
@@ -111,19 +120,28 @@ def check_expression(expr: str, columns: list[str], text: str) -> set[str]:
     and arithmetic."""
     if expr in columns:
         return {expr}
+    # A `quoted name` inside an expression (np.log(`mean area`)) is read as a stand-in
+    # identifier for that column.
+    stand_ins = {f"quoted_column_{i}": name
+                 for i, name in enumerate(re.findall(r"`([^`]*)`", expr))}
+    readable = expr
+    for stand_in, name in stand_ins.items():
+        readable = readable.replace(f"`{name}`", stand_in, 1)
     try:
-        tree = ast.parse(expr, mode="eval")
+        tree = ast.parse(readable, mode="eval")
     except SyntaxError:
         raise DegenetError(f"formula {text!r}: cannot read term {expr!r}") from None
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names = {stand_ins.get(node.id, node.id) for node in ast.walk(tree)
+             if isinstance(node, ast.Name)}
     unknown = sorted(n for n in names - set(columns) - TRANSFORMS - {"np", "contr"}
                      if not n.startswith("_"))
     if unknown:
         raise DegenetError(
             f"formula {text!r} uses {', '.join(map(repr, unknown))}, which the table does not "
             f"have; columns are: {', '.join(columns)}")
+    allowed = [*columns, *(s for s, name in stand_ins.items() if name in columns)]
     for node in ast.walk(tree):
-        bad = _unsafe(node, columns)
+        bad = _unsafe(node, allowed)
         if bad:
             raise DegenetError(
                 f"formula {text!r}: term {expr!r} uses {bad}; formulas may use columns, "

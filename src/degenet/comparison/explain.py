@@ -1,0 +1,174 @@
+"""When the network wins, say why: effects, what the regression misses, and its proposal.
+
+Three readings of a finished comparison, on its own rows and folds:
+
+1. the average marginal effect of each input for every model
+   (:mod:`degenet.comparison.effects`), so a network's effects sit beside the regression's;
+2. for each network, the interactions and nonlinearities it uses, ranked
+   (:mod:`degenet.comparison.interactions`), from its first fold's fit on that fold's
+   held-out rows;
+3. for each network the data prefers to its regression, the regression with the supported
+   terms added (:mod:`degenet.comparison.proposal`), fitted fold by fold and judged against
+   the network. Nothing is proposed when the network is not clearly better: then there is
+   nothing the regression misses that matters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from degenet.comparison.effects import effect_rows, effect_table, row_effects, two_valued
+from degenet.comparison.interactions import rank_terms
+from degenet.comparison.metrics import unit_deviance
+from degenet.comparison.probe import inputs
+from degenet.comparison.proposal import (FoldRows, Proposal, fit_proposal, judge_proposal,
+                                         propose_formula)
+from degenet.comparison.verdict import CONFIDENCE, Verdict
+from degenet.data.encoding import Encoding
+from degenet.errors import DataWarning, DegenetError
+from degenet.fitted import Fit
+from degenet.model.family import Family
+
+PROPOSED = "proposed"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the comparison's networks do, and the regressions they suggest.
+
+    Attributes
+    ----------
+    effects : DataFrame
+        One row per model, input (level) and class: ``model, term, class, kind, effect,
+        ci_low, ci_high`` (see :mod:`degenet.comparison.effects`).
+    rankings : dict of str to DataFrame
+        Per network, its interactions and nonlinearities, strongest first.
+    proposals : dict of str to Proposal
+        Per network with a proposal.
+    fold_fits, eta : dict
+        Per proposed model (:data:`PROPOSED`), its fit and held-out ``eta`` on each fold.
+    families : dict of str to Family
+    seconds : dict of str to float
+        Per proposed model its fits' time; ``"effects"`` and ``"interactions"`` too.
+    """
+
+    effects: pd.DataFrame
+    rankings: dict[str, pd.DataFrame] = field(default_factory=dict)
+    proposals: dict[str, Proposal] = field(default_factory=dict)
+    fold_fits: dict[str, tuple[Fit, ...]] = field(default_factory=dict)
+    eta: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
+    families: dict[str, Family] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def with_proposals(self, folds) -> list:
+        """``folds`` with each proposed model's held-out ``eta`` added."""
+        return [dataclasses.replace(fold, eta={**fold.eta, **{
+            name: eta[k] for name, eta in self.eta.items()}}) for k, fold in enumerate(folds)]
+
+    def proposal_dict(self, network: str) -> dict | None:
+        """The JSON of a network's proposal, or None when nothing is proposed."""
+        proposal = self.proposals.get(network)
+        return None if proposal is None else proposal.to_dict()
+
+
+def used_rows(frame: pd.DataFrame, encoding: Encoding) -> pd.DataFrame:
+    """The rows of ``frame`` the encoding's design holds, in order, with a fresh index.
+
+    The same rows the encoding kept: those without a missing value in the target or in the
+    columns it read (``missing="drop"``); all of them otherwise.
+    """
+    if encoding.dropped_rows == 0:
+        return frame.reset_index(drop=True)
+    read = [c for c in (*encoding.columns, *encoding.excluded, encoding.target)
+            if c in frame.columns]
+    return frame[frame[read].notna().all(axis=1).to_numpy()].reset_index(drop=True)
+
+
+def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
+            verdicts: tuple[Verdict, ...], y: dict[str, np.ndarray], *, seed: int,
+            progress=None, confidence: float = CONFIDENCE) -> Explanation:
+    """The three readings (see the module's text) of a comparison's fits.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The comparison's rows (:func:`used_rows`), aligned with its design.
+    folds : sequence of Fold
+        Each with ``test_rows`` and ``eta`` (by model).
+    fold_fits : dict of str to tuple of Fit
+        Every model's fit on each fold.
+    y : dict of str to ndarray
+        The encoded target per family name.
+    """
+    start = time.perf_counter()
+    rankings = {v.network: rank_terms(fold_fits[v.network][0],
+                                      table.iloc[folds[0].test_rows], seed=seed)
+                for v in verdicts}
+    seconds = {"interactions": time.perf_counter() - start}
+    proposals, proposed_fits, proposed_eta, families = {}, {}, {}, {}
+    for verdict in verdicts:
+        if verdict.prefer != "network":
+            continue
+        regression = fold_fits[verdict.regression]
+        formula, added = propose_formula(regression[0].encoding, rankings[verdict.network])
+        if not added:
+            continue
+        name = PROPOSED if len(verdicts) == 1 else f"{PROPOSED} for {verdict.network}"
+        rows = [FoldRows(train=f.train_rows, val=f.val_rows, test=fold.test_rows)
+                for f, fold in zip(regression, folds)]
+        try:
+            fits, eta, took = fit_proposal(table, formula, regression[0], rows, name=name,
+                                           progress=progress)
+        except DegenetError as error:  # an exotic column name or level: say so, go on
+            warnings.warn(f"the proposed regression {formula!r} could not be fitted: {error}",
+                          DataWarning, stacklevel=3)
+            continue
+        proposed_fits[name], proposed_eta[name] = fits, eta
+        families[name], seconds[name] = fits[0].family, took
+        proposals[verdict.network] = _judged(verdict, name, formula, added, fits, eta, folds,
+                                             y, seed)
+    start = time.perf_counter()
+    effects = _effects(table, folds, {**fold_fits, **proposed_fits}, confidence)
+    seconds["effects"] = time.perf_counter() - start
+    return Explanation(effects=effects, rankings=rankings, proposals=proposals,
+                       fold_fits=proposed_fits, eta=proposed_eta, families=families,
+                       seconds=seconds)
+
+
+def _judged(verdict: Verdict, name, formula, added, fits, eta, folds, y, seed) -> Proposal:
+    family = fits[0].family
+    target = y[family.name]
+    proposal = [unit_deviance(family, target[f.test_rows], e) for f, e in zip(folds, eta)]
+    network = [unit_deviance(family, target[f.test_rows], f.eta[verdict.network])
+               for f in folds]
+    return judge_proposal(
+        verdict, model=name, formula=formula, added=added,
+        differences=[p - n for p, n in zip(proposal, network)],
+        proposal_loss=float(np.mean([p.mean() for p in proposal])),
+        network_loss=float(np.mean([n.mean() for n in network])),
+        n_coefficients=len(fits[0].coefficients), seed=seed,
+        n_train=float(np.mean([len(f.train_rows) for f in fits])))
+
+
+def _effects(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
+             confidence: float) -> pd.DataFrame:
+    """Every model's effects, fold by fold, and their intervals."""
+    first = next(iter(fold_fits.values()))[0]
+    switches = two_valued(table, inputs(first))
+    rows = []
+    for model, fits in fold_fits.items():
+        per_fold = [row_effects(fitted, table.iloc[fold.test_rows], switches)
+                    for fitted, fold in zip(fits, folds)]
+        n_train = float(np.mean([len(f.train_rows) for f in fits]))
+        rows += effect_rows(model, list(fits), per_fold, n_train=n_train,
+                            confidence=confidence)
+    return effect_table(rows)
+
+
+__all__ = ["PROPOSED", "Explanation", "explain", "used_rows"]
