@@ -58,8 +58,11 @@ def test_markdown_and_json_carry_the_same_content(comparison, tmp_path):
     document = json.loads(write_report(tmp_path / "out.json", comparison, title="t").read_text())
     (entry,) = document["comparisons"]
     assert VERDICT_KEYS <= set(entry["verdicts"][0])
-    assert [row["model"] for row in entry["scores"]] == ["baseline", "linear", "mlp:16"]
-    assert {"linear"} == set(entry["coefficients"]) and "negative means" in document["method"]
+    proposed = ["proposed"] if entry["verdicts"][0]["proposal"] else []
+    assert [row["model"] for row in entry["scores"]] == ["baseline", "linear", "mlp:16",
+                                                          *proposed]
+    assert {"linear", *proposed} == set(entry["coefficients"])
+    assert "negative means" in document["method"]
 
 
 def test_report_paths_are_checked(comparison, table, tmp_path):
@@ -100,5 +103,5 @@ def test_demo_report(tmp_path):
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert_self_contained(page)
-    assert "Target num_balloons" in page and "Target color" in page
+    assert "Predicting num_balloons" in page and "Predicting color" in page
     assert "Calibration and ROC" in page and "Notes" in page

@@ -31,6 +31,7 @@ from degenet.comparison.proposal import (FoldRows, Proposal, fit_proposal, judge
                                          propose_formula)
 from degenet.comparison.verdict import CONFIDENCE, Verdict
 from degenet.data.encoding import Encoding
+from degenet.data.schema import CATEGORICAL
 from degenet.errors import DataWarning, DegenetError
 from degenet.fitted import Fit
 from degenet.model.family import Family
@@ -168,7 +169,13 @@ def _effects(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
         n_train = float(np.mean([len(f.train_rows) for f in fits]))
         rows += effect_rows(model, list(fits), per_fold, n_train=n_train,
                             confidence=confidence)
-    return effect_table(rows)
+    effects = effect_table(rows)
+    # For plotting on one axis: a slope per SD of its input, a switch of two values whole.
+    scale = {c.name: (switches[c.name][1] - switches[c.name][0] if c.name in switches
+                      else float(np.std(table[c.name].to_numpy(dtype=np.float64))))
+             for c in inputs(first) if c.kind != CATEGORICAL}
+    effects["scale"] = [scale.get(term, 1.0) for term in effects["term"]]
+    return effects
 
 
 __all__ = ["PROPOSED", "Explanation", "explain", "used_rows"]

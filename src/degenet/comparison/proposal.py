@@ -89,16 +89,15 @@ class Proposal:
         """What to do, in one sentence."""
         level, readable = f"{self.confidence:.0%} CI", f"{self.n_coefficients} coefficients"
         interval = f"{level} {self.ci_low:+.3g} to {self.ci_high:+.3g}"
-        regression = f"the regression `{self.formula}`"
+        regression = f"regression `{self.formula}`"
         if self.prefer == "regression" and self.loss_difference <= 0:
-            return (f"{regression[0].upper()}{regression[1:]} does as well as the network "
-                    f"{self.network} or better (held-out deviance per observation "
-                    f"{self.loss_difference:+.3g}, {interval}): prefer it, {readable} you "
-                    "can read.")
+            return (f"The {regression} does as well as the network {self.network} or better "
+                    f"(held-out deviance per observation {self.loss_difference:+.3g}, "
+                    f"{interval}): prefer it, {readable} you can read.")
         if self.prefer == "regression":
-            return (f"{regression[0].upper()}{regression[1:]} is within {self.loss_difference:.3g}"
-                    f" of the network {self.network} ({interval}, inside the margin "
-                    f"{self.margin:.3g} that matters): prefer it, {readable} you can read.")
+            return (f"The {regression} is within {self.loss_difference:.3g} of the network "
+                    f"{self.network} ({interval}, inside the margin {self.margin:.3g} that "
+                    f"matters): prefer it, {readable} you can read.")
         if self.prefer == "network":
             return (f"The proposed {regression} still trails the network {self.network} by "
                     f"{self.loss_difference:.3g} ({interval}): the network sees more than "
