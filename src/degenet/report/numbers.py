@@ -66,7 +66,9 @@ def coefficient_rows(rows: list[dict], withheld: bool = False) -> list[dict]:
     for row in rows:
         se = _float(row.get("std_error"))
         cells = {key: str(row[key]) for key in ("class", "term") if key in row}
-        cells["estimate"] = estimate(_float(row["estimate"]), se)
+        # A withheld std error means nothing: it cannot set the estimate's digits either.
+        cells["estimate"] = (figure(_float(row["estimate"])) if withheld
+                             else estimate(_float(row["estimate"]), se))
         if withheld:
             cells.update(dict.fromkeys(("std_error", "statistic", "p_value", "ci_low",
                                         "ci_high"), WITHHELD))
