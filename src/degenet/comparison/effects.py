@@ -103,9 +103,16 @@ def row_effects(fitted: Fit, frame: pd.DataFrame, switches: dict[str, tuple[floa
                                  per=high - low))
             continue
         if gradient is None:
-            gradient = logits_gradient(fitted.model, X)  # (n, n_outputs, n_features)
+            gradient = _gradient(fitted, X)
         found.append(_slope(fitted, frame, X, eta, gradient, column.name))
     return found
+
+
+def _gradient(fitted: Fit, X: np.ndarray) -> np.ndarray:
+    """``d eta / d X`` by row, ``(n, n_outputs, n_features)``: a regression's is its beta."""
+    if fitted.exact is not None:
+        return np.broadcast_to(fitted.exact.beta.T[None], (len(X), *fitted.exact.beta.T.shape))
+    return logits_gradient(fitted.model, X)
 
 
 def _slope(fitted, frame, X, eta, gradient, column) -> RowEffects:

@@ -43,8 +43,11 @@ def design(fitted: Fit, frame: pd.DataFrame) -> np.ndarray:
 
 def linear_predictor(fitted: Fit, frame: pd.DataFrame, X: np.ndarray | None = None
                      ) -> np.ndarray:
-    """``eta`` of the fit on ``frame`` (or on its design ``X``), ``(n_rows, n_outputs)``."""
+    """``eta`` of the fit on ``frame`` (or on its design ``X``), ``(n_rows, n_outputs)``;
+    a network's by its compiled program, a regression's from the weights it holds."""
     X = design(fitted, frame) if X is None else X
+    if fitted.exact is not None:  # a regression: its weights, no program to compile
+        return np.asarray(X, dtype=np.float64) @ fitted.exact.beta + fitted.exact.alpha
     return logits(fitted.model, X)
 
 
