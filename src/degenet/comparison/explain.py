@@ -47,7 +47,9 @@ class Explanation:
     ----------
     effects : DataFrame
         One row per model, input (level) and class: ``model, term, class, kind, effect,
-        ci_low, ci_high`` (see :mod:`degenet.comparison.effects`).
+        ci_low, ci_high`` (see :mod:`degenet.comparison.effects`), and ``scale``: the
+        input's standard deviation for a slope, its two values' gap or 1 for a switch, to
+        set effects of inputs in different units on one axis.
     rankings : dict of str to DataFrame
         Per network, its interactions and nonlinearities, strongest first.
     proposals : dict of str to Proposal
@@ -112,34 +114,44 @@ def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
                                       table.iloc[folds[0].test_rows], seed=seed)
                 for v in verdicts}
     seconds = {"interactions": time.perf_counter() - start}
-    proposals, proposed_fits, proposed_eta, families = {}, {}, {}, {}
+    found = {}
     for verdict in verdicts:
-        if verdict.prefer != "network":
-            continue
-        regression = fold_fits[verdict.regression]
-        formula, added = propose_formula(regression[0].encoding, rankings[verdict.network])
-        if not added:
-            continue
-        name = PROPOSED if len(verdicts) == 1 else f"{PROPOSED} for {verdict.network}"
-        rows = [FoldRows(train=f.train_rows, val=f.val_rows, test=fold.test_rows)
-                for f, fold in zip(regression, folds)]
-        try:
-            fits, eta, took = fit_proposal(table, formula, regression[0], rows, name=name,
-                                           progress=progress)
-        except DegenetError as error:  # an exotic column name or level: say so, go on
-            warnings.warn(f"the proposed regression {formula!r} could not be fitted: {error}",
-                          DataWarning, stacklevel=3)
-            continue
-        proposed_fits[name], proposed_eta[name] = fits, eta
-        families[name], seconds[name] = fits[0].family, took
-        proposals[verdict.network] = _judged(verdict, name, formula, added, fits, eta, folds,
-                                             y, seed)
+        if verdict.prefer == "network":  # else the regression misses nothing that matters
+            name = PROPOSED if len(verdicts) == 1 else f"{PROPOSED} for {verdict.network}"
+            found[name] = _propose(table, folds, fold_fits, verdict, rankings[verdict.network],
+                                   y, name=name, seed=seed, progress=progress)
+    found = {name: result for name, result in found.items() if result is not None}
     start = time.perf_counter()
-    effects = _effects(table, folds, {**fold_fits, **proposed_fits}, confidence)
+    effects = _effects(table, folds, {**fold_fits, **{n: r[1] for n, r in found.items()}},
+                       confidence)
     seconds["effects"] = time.perf_counter() - start
-    return Explanation(effects=effects, rankings=rankings, proposals=proposals,
-                       fold_fits=proposed_fits, eta=proposed_eta, families=families,
-                       seconds=seconds)
+    return Explanation(effects=effects, rankings=rankings,
+                       proposals={r[0].network: r[0] for r in found.values()},
+                       fold_fits={name: r[1] for name, r in found.items()},
+                       eta={name: r[2] for name, r in found.items()},
+                       families={name: r[1][0].family for name, r in found.items()},
+                       seconds={**seconds, **{name: r[3] for name, r in found.items()}})
+
+
+def _propose(table, folds, fold_fits, verdict: Verdict, ranking: pd.DataFrame, y, *,
+             name: str, seed: int, progress):
+    """``(proposal, fits, eta, seconds)`` of a network's proposed regression; None when the
+    ranking supports no term, or the formula cannot be fitted (a warning says why)."""
+    regression = fold_fits[verdict.regression]
+    formula, added = propose_formula(regression[0].encoding, ranking)
+    if not added:
+        return None
+    rows = [FoldRows(train=f.train_rows, val=f.val_rows, test=fold.test_rows)
+            for f, fold in zip(regression, folds)]
+    try:
+        fits, eta, seconds = fit_proposal(table, formula, regression[0], rows, name=name,
+                                          progress=progress)
+    except DegenetError as error:  # an exotic column name or level: say so, go on
+        warnings.warn(f"the proposed regression {formula!r} could not be fitted: {error}",
+                      DataWarning, stacklevel=4)
+        return None
+    proposal = _judged(verdict, name, formula, added, fits, eta, folds, y, seed)
+    return proposal, fits, eta, seconds
 
 
 def _judged(verdict: Verdict, name, formula, added, fits, eta, folds, y, seed) -> Proposal:
