@@ -24,11 +24,16 @@ something a regression's formula must add. (On the probability scale even a plai
 regression "interacts": the sigmoid couples every input.) Softmax logits are centred per
 row first (:func:`degenet.comparison.probe.identified`).
 
-A term is **supported** when its strength is at least :data:`FLOOR` of the network's
-variation and at least :data:`SHARE_OF_STRONGEST` of the strongest term's: the floor keeps
-the noise of a network fitted to a linear truth (below 0.1% in our checks) out; the
-relative bar keeps terms that matter beside the main one. On the post's balloons the
-``relationship:children`` interaction is 1% of the variation and ``relationship:age`` 13%.
+A term is **supported** when every coefficient it adds to the regression earns its keep:
+its strength per added coefficient (1 for an interaction of two numbers, ``k - 1`` per
+category of ``k`` levels in it, ``df - 1 = 3`` for a spline, which replaces a straight
+line) is at least :data:`FLOOR` of the network's variation and at least
+:data:`SHARE_OF_STRONGEST` of the strongest term's per coefficient. The floor keeps the
+noise of a network fitted to a linear truth out (below 0.1% in our checks); the relative
+bar keeps the terms that matter beside the main one, and counting coefficients keeps a
+4-column spline from entering on the strength of one interaction. On the post's balloons
+``relationship:children`` accounts for 1% of the network's variation, ``relationship:age``
+13%; on ``sin(3x)`` the spline of ``x`` for a quarter.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ FLOOR = 0.002
 SHARE_OF_STRONGEST = 0.05
 SPLINE_DF = 4
 MIN_DISTINCT = 10  # a spline needs this many distinct values in the sample
-COLUMNS = ("term", "kind", "variables", "strength", "h", "supported")
+COLUMNS = ("term", "kind", "variables", "strength", "h", "coefficients", "supported")
 
 
 def formula_name(column: str) -> str:
@@ -74,11 +79,13 @@ def rank_terms(fitted: Fit, frame: pd.DataFrame, *, seed: int) -> pd.DataFrame:
     Returns a frame with :data:`COLUMNS`, strongest first: ``kind`` is ``"interaction"`` or
     ``"nonlinearity"``, ``variables`` the input columns, ``strength`` the share of the
     network's variation, ``h`` Friedman's H (pairs) or the share of the input's partial
-    dependence that is not a straight line (nonlinearities), ``supported`` whether the term
+    dependence that is not a straight line (nonlinearities), ``coefficients`` how many it
+    adds to a regression, ``supported`` whether the term
     belongs in the regression (see the module's text). ``frame.attrs["sample_rows"]`` is m.
     """
     columns = inputs(fitted)
     names = [c.name for c in columns]
+    cost = {c.name: len(c.levels) - 1 if c.kind == CATEGORICAL else 1 for c in columns}
     screened_count = min(len(names), SCREENED)
     n_pairs = screened_count * (screened_count - 1) // 2
     size = int(min(SAMPLE_ROWS, len(frame), np.sqrt(MOST_GRID_ROWS / (len(names) + n_pairs))))
@@ -103,6 +110,7 @@ def rank_terms(fitted: Fit, frame: pd.DataFrame, *, seed: int) -> pd.DataFrame:
         excess = float(((joint - pd_one[first] - pd_one[second])**2).sum())
         rows.append({"term": interaction_term(first, second), "kind": "interaction",
                      "variables": (first, second), "strength": excess / total,
+                     "coefficients": cost[first] * cost[second],
                      "h": float(np.sqrt(excess / max(float((joint**2).sum()), 1e-300)))})
     return _table(rows, size)
 
@@ -138,14 +146,16 @@ def _nonlinearity(column, sample: pd.DataFrame, partial: np.ndarray, total: floa
     left = float(((partial - line @ coefficients)**2).sum())
     return {"term": spline_term(column.name), "kind": "nonlinearity",
             "variables": (column.name,), "strength": left / total,
+            "coefficients": SPLINE_DF - 1,
             "h": float(np.sqrt(left / max(float((partial**2).sum()), 1e-300)))}
 
 
 def _table(rows: list[dict], sample_rows: int) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=list(COLUMNS[:-1]))
     table = table.sort_values("strength", ascending=False, kind="stable").reset_index(drop=True)
-    strongest = float(table["strength"].max()) if len(table) else 0.0
-    table["supported"] = table["strength"] >= max(FLOOR, SHARE_OF_STRONGEST * strongest)
+    per_coefficient = table["strength"] / table["coefficients"].clip(lower=1)
+    strongest = float(per_coefficient.max()) if len(table) else 0.0
+    table["supported"] = per_coefficient >= max(FLOOR, SHARE_OF_STRONGEST * strongest)
     table.attrs["sample_rows"] = sample_rows
     return table
 

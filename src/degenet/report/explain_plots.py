@@ -10,7 +10,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from degenet.comparison.comparison import Comparison
-from degenet.comparison.interactions import FLOOR, SHARE_OF_STRONGEST
 from degenet.report.plots import COLORS
 
 MOST_TERMS = 12  # bars in the ranking plot
@@ -67,13 +66,8 @@ def interaction_plot(ranking: pd.DataFrame, network: str) -> Figure:
     labels = [f"{term}  (nonlinear)" if kind == "nonlinearity" else term
               for term, kind in zip(top["term"], top["kind"])]
     axes.set_yticks(position, labels)
-    strongest = float(ranking["strength"].max()) if len(ranking) else 0.0
-    bar = 100 * max(FLOOR, SHARE_OF_STRONGEST * strongest)
-    axes.axvline(bar, color="#333", linestyle="--", linewidth=0.8,
-                 label=f"support bar ({bar:.2g}%)")
     axes.set(title=f"What {network} adds to a regression (green: proposed)",
              xlabel="share of the network's variation on the logit / link scale (%)")
-    axes.legend(fontsize="small", loc="lower right")
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     return figure

@@ -68,6 +68,7 @@ def ranking_rows(ranking: pd.DataFrame) -> list[dict]:
     """The strongest terms of a ranking as rows of text."""
     return [{"term": row.term, "kind": row.kind,
              "share of variation": f"{100 * row.strength:.2g}%", "H": f"{row.h:.2f}",
+             "coefficients": row.coefficients,
              "proposed": "yes" if row.supported else ""}
             for row in ranking.head(MOST_RANKED).itertuples()]
 

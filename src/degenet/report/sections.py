@@ -26,8 +26,9 @@ RANKING_TEXT = (
     "of held-out rows, on the scale of its linear predictor (where a regression is "
     "additive). Share of variation: how much of the network's output the term accounts for "
     "beyond the inputs' separate effects (interactions) or beyond a straight line "
-    "(nonlinearities). H: Friedman's normalized statistic. Proposed: at least 0.2% of the "
-    "variation and 5% of the strongest term's.")
+    "(nonlinearities). H: Friedman's normalized statistic. Proposed: each coefficient the "
+    "term adds accounts for at least 0.2% of the variation and 5% of the strongest term's "
+    "share per coefficient.")
 
 
 def coefficients_html(name: str, rows: list[dict], withheld: str | None, summary: str | None,
