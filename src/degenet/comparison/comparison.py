@@ -249,7 +249,9 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
         with _once_per_kind(len(plan)):
             explanation = explain_networks(used_rows(frame, prepared.encoding), folds,
                                            fold_fits, verdicts, y, seed=seed,
-                                           progress=progress, confidence=confidence)
+                                           null_loss=scores.loc[BASELINE, "deviance"],
+                                           progress=progress, confidence=confidence,
+                                           tolerance=tolerance)
         folds = explanation.with_proposals(folds)
         fold_fits.update(explanation.fold_fits)
         seconds.update({name: explanation.seconds[name] for name in explanation.fold_fits})

@@ -29,7 +29,7 @@ from degenet.comparison.metrics import unit_deviance
 from degenet.comparison.probe import inputs
 from degenet.comparison.proposal import (FoldRows, Proposal, fit_proposal, judge_proposal,
                                          propose_formula)
-from degenet.comparison.verdict import CONFIDENCE, Verdict
+from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict
 from degenet.data.encoding import Encoding
 from degenet.data.schema import CATEGORICAL
 from degenet.errors import DataWarning, DegenetError
@@ -94,8 +94,9 @@ def used_rows(frame: pd.DataFrame, encoding: Encoding) -> pd.DataFrame:
 
 
 def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
-            verdicts: tuple[Verdict, ...], y: dict[str, np.ndarray], *, seed: int,
-            progress=None, confidence: float = CONFIDENCE) -> Explanation:
+            verdicts: tuple[Verdict, ...], y: dict[str, np.ndarray], *, null_loss: float,
+            seed: int, progress=None, confidence: float = CONFIDENCE,
+            tolerance: float = TOLERANCE) -> Explanation:
     """The three readings (see the module's text) of a comparison's fits.
 
     Parameters
@@ -108,6 +109,9 @@ def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
         Every model's fit on each fold.
     y : dict of str to ndarray
         The encoded target per family name.
+    null_loss : float
+        The baseline's held-out deviance per observation: a proposal's margin is
+        ``tolerance`` times it (:mod:`degenet.comparison.proposal`).
     """
     start = time.perf_counter()
     rankings = {v.network: rank_terms(fold_fits[v.network][0],
@@ -119,7 +123,8 @@ def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
         if verdict.prefer == "network":  # else the regression misses nothing that matters
             name = PROPOSED if len(verdicts) == 1 else f"{PROPOSED} for {verdict.network}"
             found[name] = _propose(table, folds, fold_fits, verdict, rankings[verdict.network],
-                                   y, name=name, seed=seed, progress=progress)
+                                   y, name=name, seed=seed, progress=progress,
+                                   margin=(null_loss, tolerance))
     found = {name: result for name, result in found.items() if result is not None}
     start = time.perf_counter()
     effects = _effects(table, folds, {**fold_fits, **{n: r[1] for n, r in found.items()}},
@@ -134,7 +139,7 @@ def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
 
 
 def _propose(table, folds, fold_fits, verdict: Verdict, ranking: pd.DataFrame, y, *,
-             name: str, seed: int, progress):
+             name: str, seed: int, progress, margin: tuple[float, float]):
     """``(proposal, fits, eta, seconds)`` of a network's proposed regression; None when the
     ranking supports no term, or the formula cannot be fitted (a warning says why)."""
     regression = fold_fits[verdict.regression]
@@ -150,11 +155,12 @@ def _propose(table, folds, fold_fits, verdict: Verdict, ranking: pd.DataFrame, y
         warnings.warn(f"the proposed regression {formula!r} could not be fitted: {error}",
                       DataWarning, stacklevel=4)
         return None
-    proposal = _judged(verdict, name, formula, added, fits, eta, folds, y, seed)
+    proposal = _judged(verdict, name, formula, added, fits, eta, folds, y, seed, margin)
     return proposal, fits, eta, seconds
 
 
-def _judged(verdict: Verdict, name, formula, added, fits, eta, folds, y, seed) -> Proposal:
+def _judged(verdict: Verdict, name, formula, added, fits, eta, folds, y, seed, margin
+            ) -> Proposal:
     family = fits[0].family
     target = y[family.name]
     proposal = [unit_deviance(family, target[f.test_rows], e) for f, e in zip(folds, eta)]
@@ -166,7 +172,8 @@ def _judged(verdict: Verdict, name, formula, added, fits, eta, folds, y, seed) -
         proposal_loss=float(np.mean([p.mean() for p in proposal])),
         network_loss=float(np.mean([n.mean() for n in network])),
         n_coefficients=len(fits[0].coefficients), seed=seed,
-        n_train=float(np.mean([len(f.train_rows) for f in fits])))
+        n_train=float(np.mean([len(f.train_rows) for f in fits])), null_loss=margin[0],
+        tolerance=margin[1])
 
 
 def _effects(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],

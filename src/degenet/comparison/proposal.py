@@ -16,10 +16,19 @@ gradient descent and checked against that optimum.
 Sign convention: ``loss_difference = proposed regression deviance - network deviance`` per
 held-out observation; **negative means the regression is better**. The interval is the
 verdict's (a paired bootstrap over the held-out rows with one split, the corrected
-resampled t over folds). The regression is the one to prefer when it can be no worse than
-the network by more than the verdict's margin (``ci_high < margin``): as good as the network
-in every way that matters, and readable. ``"network"`` when it is worse beyond the margin
-(``ci_low > margin``); ``"either"`` when the interval straddles the margin.
+resampled t over folds).
+
+The question is the analyst's next one: can a regression I can read do as well? So the
+readable model is preferred unless the network is better by a difference that matters, and
+what matters is measured on the scale of what there is to explain: ``margin = tolerance *
+null deviance`` (the intercept-only baseline's), one percentage point of the deviance
+explained by default. ``prefer`` is ``"regression"`` (the proposed one) when the whole
+interval lies below ``+margin``, ``"network"`` when it lies above, ``"either"`` when it
+straddles it. (The verdict's margin, 1% of the regression's own deviance, answers another
+question, whether the network is worth it at all; against a proposal that already recovers
+nearly all of the network's gain it would turn on differences as small as calibration noise:
+on the post's separable colours the proposed regression classifies every held-out row as
+the network does, and its deviance differs only by how far its logits grew.)
 """
 
 from __future__ import annotations
@@ -33,7 +42,8 @@ import pandas as pd
 from formulaic import Formula
 
 from degenet.comparison.interactions import formula_name
-from degenet.comparison.verdict import Verdict, bootstrap_interval, corrected_t_interval
+from degenet.comparison.verdict import (TOLERANCE, Verdict, bootstrap_interval,
+                                        corrected_t_interval)
 from degenet.data.encoding import Encoding
 from degenet.data.prepare import prepare
 from degenet.errors import DegenetError
@@ -93,18 +103,20 @@ class Proposal:
         if self.prefer == "regression" and self.loss_difference <= 0:
             return (f"The {regression} does as well as the network {self.network} or better "
                     f"(held-out deviance per observation {self.loss_difference:+.3g}, "
-                    f"{interval}): prefer it, {readable} you can read.")
+                    f"{interval}, below the margin {self.margin:.3g} that matters): prefer "
+                    f"it, {readable} you can read.")
         if self.prefer == "regression":
             return (f"The {regression} is within {self.loss_difference:.3g} of the network "
-                    f"{self.network} ({interval}, inside the margin {self.margin:.3g} that "
+                    f"{self.network} ({interval}, below the margin {self.margin:.3g} that "
                     f"matters): prefer it, {readable} you can read.")
         if self.prefer == "network":
             return (f"The proposed {regression} still trails the network {self.network} by "
                     f"{self.loss_difference:.3g} ({interval}): the network sees more than "
                     "these terms.")
-        return (f"The proposed {regression} trails the network {self.network} by "
-                f"{self.loss_difference:+.3g} ({interval}), which may or may not exceed the "
-                f"margin {self.margin:.3g}: it is the readable choice if that is acceptable.")
+        return (f"The proposed {regression} and the network {self.network} differ by "
+                f"{self.loss_difference:+.3g} in held-out deviance per observation ({interval}), "
+                f"which may or may not exceed the margin {self.margin:.3g}: the regression is "
+                "the readable choice if that is acceptable.")
 
     def to_dict(self) -> dict:
         fields = {key: plain(value) for key, value in asdict(self).items()}
@@ -204,8 +216,10 @@ def _fit_folds(table, formula, regression, folds, name, progress):
 
 def judge_proposal(verdict: Verdict, *, model: str, formula: str, added: tuple[str, ...],
                    differences: list[np.ndarray], proposal_loss: float, network_loss: float,
-                   n_coefficients: int, seed: int, n_train: float) -> Proposal:
-    """The proposal against the network, with the verdict's interval method and margin."""
+                   null_loss: float, n_coefficients: int, seed: int, n_train: float,
+                   tolerance: float = TOLERANCE) -> Proposal:
+    """The proposal against the network, with the verdict's interval method; the margin is
+    ``tolerance * null_loss`` (see the module's text)."""
     if len(differences) == 1:
         low, high = bootstrap_interval(differences[0], seed=seed, confidence=verdict.confidence)
         estimate = float(np.mean(differences[0]))
@@ -215,13 +229,13 @@ def judge_proposal(verdict: Verdict, *, model: str, formula: str, added: tuple[s
         low, high = corrected_t_interval(means, n_train=n_train, n_test=n_test,
                                          confidence=verdict.confidence)
         estimate = float(means.mean())
-    prefer = ("regression" if high < verdict.margin
-              else "network" if low > verdict.margin else "either")
+    margin = float(tolerance * abs(null_loss))
+    prefer = "regression" if high < margin else "network" if low > margin else "either"
     return Proposal(network=verdict.network, regression=verdict.regression, model=model,
                     formula=formula, added_terms=tuple(added), loss_difference=estimate,
                     ci_low=low, ci_high=high, prefer=prefer,
                     proposal_loss=float(proposal_loss), network_loss=float(network_loss),
-                    margin=verdict.margin, confidence=verdict.confidence, method=verdict.method,
+                    margin=margin, confidence=verdict.confidence, method=verdict.method,
                     n_coefficients=int(n_coefficients))
 
 
