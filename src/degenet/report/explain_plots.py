@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from degenet.comparison.comparison import Comparison
+from degenet.report.explained import term_label
 from degenet.report.plots import COLORS
 
 MOST_TERMS = 12  # bars in the ranking plot
@@ -63,8 +64,7 @@ def interaction_plot(ranking: pd.DataFrame, network: str) -> Figure:
     position = np.arange(len(top))[::-1]
     colors = ["#1f9d55" if supported else "#b8c0cc" for supported in top["supported"]]
     axes.barh(position, 100 * top["strength"].to_numpy(float), color=colors)
-    labels = [f"{term}  (nonlinear)" if kind == "nonlinearity" else term
-              for term, kind in zip(top["term"], top["kind"])]
+    labels = [term_label(*row) for row in zip(top["term"], top["kind"], top["variables"])]
     axes.set_yticks(position, labels)
     axes.set(title=f"What {network} adds to a regression (green: proposed)",
              xlabel="share of the network's variation on the logit / link scale (%)")

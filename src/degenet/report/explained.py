@@ -66,11 +66,16 @@ def _with_interval(row) -> str:
 
 def ranking_rows(ranking: pd.DataFrame) -> list[dict]:
     """The strongest terms of a ranking as rows of text."""
-    return [{"term": row.term, "kind": row.kind,
+    return [{"term": term_label(row.term, row.kind, row.variables),
              "share of variation": f"{100 * row.strength:.2g}%", "H": f"{row.h:.2f}",
              "coefficients": row.coefficients,
              "proposed": "yes" if row.supported else ""}
             for row in ranking.head(MOST_RANKED).itertuples()]
+
+
+def term_label(term: str, kind: str, variables) -> str:
+    """A ranked term as a person reads it: ``a:b``, or ``x (nonlinear)`` for a spline's."""
+    return f"{variables[0]} (nonlinear)" if kind == "nonlinearity" else term
 
 
 def proposal_sentences(comparison: Comparison) -> list[str]:
@@ -103,5 +108,5 @@ def explanation_text(comparison: Comparison) -> list[str]:
     return lines
 
 
-__all__ = ["effect_records", "effect_rows", "explanation_text", "proposal_sentences",
+__all__ = ["effect_records", "effect_rows", "term_label", "explanation_text", "proposal_sentences",
            "ranking_records", "ranking_rows", "verdict_records"]

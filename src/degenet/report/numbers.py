@@ -46,7 +46,8 @@ def estimate(value: float, std_error: float) -> str:
     if decimals <= 0:
         return f"{round(value, decimals):,.0f}"
     if decimals <= 6:
-        return f"{value:.{decimals}f}"
+        text = f"{value:.{decimals}f}"
+        return text.lstrip("-") if float(text) == 0 else text  # no "-0.000"
     # A tiny std error: the digits it supports, at most six, without a run of zeros.
     magnitude = math.floor(math.log10(abs(value))) if value else -decimals
     return f"{value:.{min(max(magnitude + decimals + 1, 1), 6)}g}"

@@ -79,7 +79,7 @@ def explanation_html(explained: dict | None, images: dict[str, str]) -> list[str
                      "the data clearly prefers, with the terms its ranking supports.</p>")
     for proposal in explained["proposals"]:
         parts += [f'<p class="formula"><code>{e(proposal["formula"])}</code></p>',
-                  f"<p>{e(proposal['sentence'])}</p>", table_html([_proposal_row(proposal)]),
+                  f"<p>{e(proposal['sentence'])}</p>", table_html(_proposal_rows(proposal)),
                   f'<p class="meta">Its coefficients are under Coefficients '
                   f"({e(proposal['model'])}). To refit it alone on the same split: "
                   f"<code>degenet fit DATA --formula \"{e(proposal['formula'])}\" "
@@ -101,20 +101,26 @@ def explanation_markdown(explained: dict | None, images: dict[str, str]) -> list
     parts.append(f"### {EXPLAINED[2]}")
     for proposal in explained["proposals"]:
         parts += [f"`{proposal['formula']}`", proposal["sentence"],
-                  table_markdown([_proposal_row(proposal)])]
+                  table_markdown(_proposal_rows(proposal))]
     if not explained["proposals"]:
         parts.append("Nothing is proposed.")
     return parts + _images_markdown(images, "Proposed regression against the network")
 
 
-def _proposal_row(proposal: dict) -> dict:
-    return {"network": proposal["network"], "added terms": ", ".join(proposal["added_terms"]),
-            "coefficients": proposal["n_coefficients"],
-            "deviance (proposed)": figure(proposal["proposal_loss"]),
-            "deviance (network)": figure(proposal["network_loss"]),
-            "difference": figure(proposal["loss_difference"], 3),
-            "interval": f"{figure(proposal['ci_low'], 3)} to {figure(proposal['ci_high'], 3)}",
-            "prefer": proposal["prefer"]}
+def _proposal_rows(proposal: dict) -> list[dict]:
+    """The proposal as a two-column table, which stays narrow on a phone."""
+    level = f"{proposal['confidence']:.0%}"
+    shown = {"against the network": proposal["network"],
+             "added terms": ", ".join(proposal["added_terms"]),
+             "coefficients": proposal["n_coefficients"],
+             "held-out deviance, proposed": figure(proposal["proposal_loss"]),
+             "held-out deviance, network": figure(proposal["network_loss"]),
+             "difference (proposed - network)": figure(proposal["loss_difference"], 3),
+             f"{level} interval": f"{figure(proposal['ci_low'], 3)} to "
+                                  f"{figure(proposal['ci_high'], 3)}",
+             "margin that matters": figure(proposal["margin"], 3),
+             "prefer": proposal["prefer"]}
+    return [{"": key, "value": value} for key, value in shown.items()]
 
 
 def _figures(images: dict[str, str], title: str) -> list[str]:
