@@ -250,7 +250,7 @@ def compare_command(
                                       **table, **training))
     _emit(document=comparison_dict(result)) if json_ else _emit(comparison_text(result))
     _write_report(report_path, {result.target: result},
-                  f"degenet compare: {data.name}, target {result.target}", inputs=(data,))
+                  f"degenet compare: {data.name}, predicting {result.target}", inputs=(data,))
 
 
 def _check_report(path: Path | None, *inputs: Path) -> None:

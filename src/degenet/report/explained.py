@@ -61,7 +61,7 @@ def _with_interval(row) -> str:
     text = figure(float(row["effect"]), 3)
     if pd.notna(row["ci_low"]) and pd.notna(row["ci_high"]):
         return f"{text} [{figure(float(row['ci_low']), 3)}, {figure(float(row['ci_high']), 3)}]"
-    return f"{text} [interval withheld]"
+    return f"{text} [withheld]"
 
 
 def ranking_rows(ranking: pd.DataFrame) -> list[dict]:
@@ -75,7 +75,7 @@ def ranking_rows(ranking: pd.DataFrame) -> list[dict]:
 
 def term_label(term: str, kind: str, variables) -> str:
     """A ranked term as a person reads it: ``a:b``, or ``x (nonlinear)`` for a spline's."""
-    return f"{variables[0]} (nonlinear)" if kind == "nonlinearity" else term
+    return f"{variables[0]} (nonlinear)" if kind == "nonlinearity" else ":".join(variables)
 
 
 def proposal_sentences(comparison: Comparison) -> list[str]:
