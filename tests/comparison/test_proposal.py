@@ -87,3 +87,22 @@ def test_the_formula_keeps_the_regressions_terms_and_quotes_odd_names():
     formula, _ = propose_formula(user, ranking)
     assert formula == ("y ~ np.log(`mean radius`) + C(g) + " + spline_term("z")
                        + " + `mean radius`:g - 1")
+
+
+def test_a_poisson_proposal_keeps_the_exposure():
+    rng = np.random.default_rng(0)
+    n = 2500
+    frame = pd.DataFrame({"x": rng.uniform(-1, 1, n), "z": rng.uniform(-1, 1, n),
+                          "exposure": rng.uniform(0.5, 3.0, n)})
+    frame["count"] = rng.poisson(frame["exposure"] * np.exp(0.3 + 0.5 * frame["x"]
+                                                            + 0.8 * frame["x"] * frame["z"]))
+    comparison = compare(frame, "count", models="poisson,mlp:16", family="poisson",
+                         features=["x", "z"], exposure="exposure", seed=0, max_epochs=80)
+    proposal = comparison.explanation.proposals["mlp:16"]
+    assert proposal.added_terms == ("x:z",)
+    proposed = comparison.fits["proposed"]
+    assert proposed.offset.column == "exposure" and proposed.offset.exposure
+    table = proposed.coefficient_table()
+    assert table.loc["x:z", "ci_low"] < 0.8 < table.loc["x:z", "ci_high"]
+    effects = comparison.explanation.effects.set_index(["model", "term"])
+    assert np.isfinite(effects["effect"]).all()

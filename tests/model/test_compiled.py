@@ -59,3 +59,18 @@ def test_one_program_serves_folds_of_one_architecture(fits):
     assert len(compiled._PROGRAMS) <= before + 1
     np.testing.assert_allclose(compiled.logits(other.model, fits["X"]),
                                predict_logits(other.model, fits["X"]), rtol=1e-5, atol=1e-5)
+
+
+def test_a_model_with_an_offset_input(fits):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(fits["X"], columns=["a", "b", "c"]).assign(
+        exposure=rng.uniform(0.5, 2.0, len(fits["X"])))
+    frame["count"] = rng.poisson(frame["exposure"] * np.exp(frame["a"]))
+    fitted = degenet.fit(frame, "count", model="mlp:8", family="poisson",
+                         features=["a", "b", "c"], exposure="exposure", max_epochs=5, seed=0)
+    offset = np.log(frame["exposure"].to_numpy())
+    np.testing.assert_allclose(compiled.logits(fitted.model, fits["X"], offset),
+                               predict_logits(fitted.model, fits["X"], offset), rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(compiled.logits_gradient(fitted.model, fits["X"], offset),
+                               compiled.logits_gradient(fitted.model, fits["X"]), atol=1e-6)

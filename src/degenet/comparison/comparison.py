@@ -96,8 +96,7 @@ class Comparison:
     verdicts : tuple of Verdict
         Each network against its family's regression.
     explanation : Explanation or None
-        Effects, interactions and proposed regressions (:mod:`degenet.comparison.explain`);
-        a proposed regression is also one of the models (``"proposed"``).
+        Effects, interactions, proposed regressions (models too: ``"proposed"``).
     """
 
     target: str
@@ -198,8 +197,7 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
         The regressions' std errors (:func:`degenet.fit`'s ``cov_type``; ``groups`` is an
         option of the table).
     explain : bool
-        Also compute every model's effects, each network's interactions, and the regression
-        with the terms a winning network uses (:mod:`degenet.comparison.explain`).
+        Also read what the networks do (:mod:`degenet.comparison.explain`).
     **options
         Those of :func:`degenet.fitting.prepare` (``features``, ...) and the
         :class:`~degenet.train.settings.TrainSettings` fields.
@@ -247,14 +245,11 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     explanation = None
     if explain:  # the proposals become models of the comparison, scored like the others
         with _once_per_kind(len(plan)):
-            explanation = explain_networks(used_rows(frame, prepared.encoding), folds,
-                                           fold_fits, verdicts, y, seed=seed,
-                                           null_loss=scores.loc[BASELINE, "deviance"],
-                                           progress=progress, confidence=confidence,
-                                           tolerance=tolerance)
-        folds = explanation.with_proposals(folds)
-        fold_fits.update(explanation.fold_fits)
-        seconds.update({name: explanation.seconds[name] for name in explanation.fold_fits})
+            explanation = explain_networks(
+                used_rows(frame, prepared), folds, fold_fits, verdicts, y, seed=seed,
+                carried=prepared.carried, null_loss=scores.loc[BASELINE, "deviance"],
+                progress=progress, confidence=confidence, tolerance=tolerance)
+        folds, fold_fits, seconds = explanation.merged(folds, fold_fits, seconds)
         scores = score_table(folds, y, first, {**dict(zip(names, families)),
                                                **explanation.families})
     return Comparison(target=prepared.encoding.target,

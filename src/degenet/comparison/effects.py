@@ -81,38 +81,39 @@ def two_valued(frame: pd.DataFrame, columns) -> dict[str, tuple[float, float]]:
     return found
 
 
-def row_effects(fitted: Fit, frame: pd.DataFrame, switches: dict[str, tuple[float, float]]
-                ) -> list[RowEffects]:
+def row_effects(fitted: Fit, frame: pd.DataFrame, switches: dict[str, tuple[float, float]],
+                offset: np.ndarray | None = None) -> list[RowEffects]:
     """Every input's effect on each row of ``frame`` (the held-out rows of the table).
 
-    ``switches`` names the two-valued numeric columns (:func:`two_valued` of the whole table).
+    ``switches`` names the two-valued numeric columns (:func:`two_valued` of the whole table);
+    ``offset`` is each row's, when the model adds one to its linear predictor.
     """
     X = design(fitted, frame)
-    eta = linear_predictor(fitted, frame, X)
+    eta = linear_predictor(fitted, frame, X, offset)
     gradient = None
     found = []
     for column in inputs(fitted):
         if column.kind == CATEGORICAL:
             found += [_switch(fitted, frame, column.name, (column.levels[0], level),
-                              level_name(column.name, level), per=1.0)
+                              level_name(column.name, level), per=1.0, offset=offset)
                       for level in column.levels[1:]]
             continue
         if column.name in switches:
             low, high = switches[column.name]
             found.append(_switch(fitted, frame, column.name, (low, high), column.name,
-                                 per=high - low))
+                                 per=high - low, offset=offset))
             continue
         if gradient is None:
-            gradient = _gradient(fitted, X)
+            gradient = _gradient(fitted, X, offset)
         found.append(_slope(fitted, frame, X, eta, gradient, column.name))
     return found
 
 
-def _gradient(fitted: Fit, X: np.ndarray) -> np.ndarray:
+def _gradient(fitted: Fit, X: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
     """``d eta / d X`` by row, ``(n, n_outputs, n_features)``: a regression's is its beta."""
     if fitted.exact is not None:
         return np.broadcast_to(fitted.exact.beta.T[None], (len(X), *fitted.exact.beta.T.shape))
-    return logits_gradient(fitted.model, X)
+    return logits_gradient(fitted.model, X, offset)
 
 
 def _slope(fitted, frame, X, eta, gradient, column) -> RowEffects:
@@ -125,10 +126,10 @@ def _slope(fitted, frame, X, eta, gradient, column) -> RowEffects:
                       parameter_gradient=_slope_gradient(fitted, X, eta, jacobian))
 
 
-def _switch(fitted, frame, column, levels, term, *, per: float) -> RowEffects:
+def _switch(fitted, frame, column, levels, term, *, per: float, offset) -> RowEffects:
     """Every row switched from ``levels[0]`` to ``levels[1]``: the change of ``mu``, / ``per``."""
     X_low, X_high = (design(fitted, with_value(frame, column, value)) for value in levels)
-    eta_low, eta_high = (linear_predictor(fitted, frame, Z) for Z in (X_low, X_high))
+    eta_low, eta_high = (linear_predictor(fitted, frame, Z, offset) for Z in (X_low, X_high))
     values = (mean(fitted, eta_high) - mean(fitted, eta_low)) / per
     gradient = None
     if _is_readable(fitted):

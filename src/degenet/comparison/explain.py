@@ -30,7 +30,8 @@ from degenet.comparison.probe import inputs
 from degenet.comparison.proposal import (FoldRows, Proposal, fit_proposal, judge_proposal,
                                          propose_formula)
 from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict
-from degenet.data.encoding import Encoding
+from degenet.data.carried import Carried
+from degenet.data.prepare import Prepared
 from degenet.data.schema import CATEGORICAL
 from degenet.errors import DataWarning, DegenetError
 from degenet.fitted import Fit
@@ -69,10 +70,13 @@ class Explanation:
     families: dict[str, Family] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def with_proposals(self, folds) -> list:
-        """``folds`` with each proposed model's held-out ``eta`` added."""
-        return [dataclasses.replace(fold, eta={**fold.eta, **{
+    def merged(self, folds, fold_fits: dict, seconds: dict) -> tuple[list, dict, dict]:
+        """A comparison's folds, fits and times with the proposed models added: each fold
+        with their held-out ``eta``."""
+        folds = [dataclasses.replace(fold, eta={**fold.eta, **{
             name: eta[k] for name, eta in self.eta.items()}}) for k, fold in enumerate(folds)]
+        return (folds, {**fold_fits, **self.fold_fits},
+                {**seconds, **{name: self.seconds[name] for name in self.fold_fits}})
 
     def proposal_dict(self, network: str) -> dict | None:
         """The JSON of a network's proposal, or None when nothing is proposed."""
@@ -80,14 +84,20 @@ class Explanation:
         return None if proposal is None else proposal.to_dict()
 
 
-def used_rows(frame: pd.DataFrame, encoding: Encoding) -> pd.DataFrame:
-    """The rows of ``frame`` the encoding's design holds, in order, with a fresh index.
+def used_rows(frame: pd.DataFrame, prepared: Prepared) -> pd.DataFrame:
+    """The rows of ``frame`` the prepared design holds, in order, with a fresh index.
 
-    The same rows the encoding kept: those without a missing value in the target or in the
-    columns it read (``missing="drop"``); all of them otherwise.
+    All of them, or (``missing="drop"``) those the target's index names; a table whose
+    index repeats labels was read by position (carried columns) or is matched by the
+    columns its encoding read.
     """
-    if encoding.dropped_rows == 0:
+    if len(prepared.target) == len(frame):
         return frame.reset_index(drop=True)
+    carrying = prepared.carried.spec is not None or prepared.carried.groups is not None
+    if frame.index.is_unique or carrying:
+        labels = frame.index if frame.index.is_unique else pd.RangeIndex(len(frame))
+        return frame.iloc[labels.get_indexer(prepared.target.index)].reset_index(drop=True)
+    encoding = prepared.encoding
     read = [c for c in (*encoding.columns, *encoding.excluded, encoding.target)
             if c in frame.columns]
     return frame[frame[read].notna().all(axis=1).to_numpy()].reset_index(drop=True)
@@ -95,8 +105,8 @@ def used_rows(frame: pd.DataFrame, encoding: Encoding) -> pd.DataFrame:
 
 def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
             verdicts: tuple[Verdict, ...], y: dict[str, np.ndarray], *, null_loss: float,
-            seed: int, progress=None, confidence: float = CONFIDENCE,
-            tolerance: float = TOLERANCE) -> Explanation:
+            seed: int, carried: Carried = Carried(), progress=None,
+            confidence: float = CONFIDENCE, tolerance: float = TOLERANCE) -> Explanation:
     """The three readings (see the module's text) of a comparison's fits.
 
     Parameters
@@ -112,6 +122,8 @@ def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
     null_loss : float
         The baseline's held-out deviance per observation: a proposal's margin is
         ``tolerance`` times it (:mod:`degenet.comparison.proposal`).
+    carried : Carried
+        The rows' offset and groups: effects add the offset, a proposal carries both.
     """
     start = time.perf_counter()
     rankings = {v.network: rank_terms(fold_fits[v.network][0],
@@ -124,11 +136,11 @@ def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
             name = PROPOSED if len(verdicts) == 1 else f"{PROPOSED} for {verdict.network}"
             found[name] = _propose(table, folds, fold_fits, verdict, rankings[verdict.network],
                                    y, name=name, seed=seed, progress=progress,
-                                   margin=(null_loss, tolerance))
+                                   margin=(null_loss, tolerance), carried=carried)
     found = {name: result for name, result in found.items() if result is not None}
     start = time.perf_counter()
     effects = _effects(table, folds, {**fold_fits, **{n: r[1] for n, r in found.items()}},
-                       confidence)
+                       confidence, carried.offset)
     seconds["effects"] = time.perf_counter() - start
     return Explanation(effects=effects, rankings=rankings,
                        proposals={r[0].network: r[0] for r in found.values()},
@@ -139,7 +151,7 @@ def explain(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
 
 
 def _propose(table, folds, fold_fits, verdict: Verdict, ranking: pd.DataFrame, y, *,
-             name: str, seed: int, progress, margin: tuple[float, float]):
+             name: str, seed: int, progress, margin: tuple[float, float], carried: Carried):
     """``(proposal, fits, eta, seconds)`` of a network's proposed regression; None when the
     ranking supports no term, or the formula cannot be fitted (a warning says why)."""
     regression = fold_fits[verdict.regression]
@@ -150,7 +162,7 @@ def _propose(table, folds, fold_fits, verdict: Verdict, ranking: pd.DataFrame, y
             for f, fold in zip(regression, folds)]
     try:
         fits, eta, seconds = fit_proposal(table, formula, regression[0], rows, name=name,
-                                          progress=progress)
+                                          carried=carried, progress=progress)
     except DegenetError as error:  # an exotic column name or level: say so, go on
         warnings.warn(f"the proposed regression {formula!r} could not be fitted: {error}",
                       DataWarning, stacklevel=4)
@@ -177,13 +189,14 @@ def _judged(verdict: Verdict, name, formula, added, fits, eta, folds, y, seed, m
 
 
 def _effects(table: pd.DataFrame, folds, fold_fits: dict[str, tuple[Fit, ...]],
-             confidence: float) -> pd.DataFrame:
+             confidence: float, offset: np.ndarray | None) -> pd.DataFrame:
     """Every model's effects, fold by fold, and their intervals."""
     first = next(iter(fold_fits.values()))[0]
     switches = two_valued(table, inputs(first))
     rows = []
     for model, fits in fold_fits.items():
-        per_fold = [row_effects(fitted, table.iloc[fold.test_rows], switches)
+        per_fold = [row_effects(fitted, table.iloc[fold.test_rows], switches,
+                                None if offset is None else offset[fold.test_rows])
                     for fitted, fold in zip(fits, folds)]
         n_train = float(np.mean([len(f.train_rows) for f in fits]))
         rows += effect_rows(model, list(fits), per_fold, n_train=n_train,

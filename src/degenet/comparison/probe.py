@@ -41,14 +41,16 @@ def design(fitted: Fit, frame: pd.DataFrame) -> np.ndarray:
     return fitted.encoding.transform(frame[list(fitted.encoding.columns)])
 
 
-def linear_predictor(fitted: Fit, frame: pd.DataFrame, X: np.ndarray | None = None
-                     ) -> np.ndarray:
-    """``eta`` of the fit on ``frame`` (or on its design ``X``), ``(n_rows, n_outputs)``;
-    a network's by its compiled program, a regression's from the weights it holds."""
+def linear_predictor(fitted: Fit, frame: pd.DataFrame, X: np.ndarray | None = None,
+                     offset: np.ndarray | None = None) -> np.ndarray:
+    """``eta`` of the fit on ``frame`` (or on its design ``X``), plus each row's ``offset``
+    (none: the model's own ``eta``), ``(n_rows, n_outputs)``; a network's by its compiled
+    program, a regression's from the weights it holds."""
     X = design(fitted, frame) if X is None else X
     if fitted.exact is not None:  # a regression: its weights, no program to compile
-        return np.asarray(X, dtype=np.float64) @ fitted.exact.beta + fitted.exact.alpha
-    return logits(fitted.model, X)
+        eta = np.asarray(X, dtype=np.float64) @ fitted.exact.beta + fitted.exact.alpha
+        return eta if offset is None else eta + np.asarray(offset, dtype=np.float64)[:, None]
+    return logits(fitted.model, X, offset)
 
 
 def identified(fitted: Fit, eta: np.ndarray) -> np.ndarray:

@@ -44,12 +44,12 @@ from formulaic import Formula
 from degenet.comparison.interactions import formula_name
 from degenet.comparison.verdict import (TOLERANCE, Verdict, bootstrap_interval,
                                         corrected_t_interval)
+from degenet.data.carried import Carried
 from degenet.data.encoding import Encoding
 from degenet.data.prepare import prepare
 from degenet.errors import DegenetError
 from degenet.fitting import Fit, Task, fit_prepared
 from degenet.jsonvalues import plain
-from degenet.model.network import predict_logits
 from degenet.model.specs import parse_spec
 
 SIGN = ("loss_difference = proposed regression deviance - network deviance per held-out "
@@ -175,26 +175,27 @@ class FoldRows:
 
 
 def fit_proposal(table: pd.DataFrame, formula: str, regression: Fit, folds: list[FoldRows], *,
-                 name: str, progress=None
+                 name: str, carried: Carried = Carried(), progress=None
                  ) -> tuple[tuple[Fit, ...], tuple[np.ndarray, ...], float]:
     """Fit ``formula`` like ``regression`` on each fold; its held-out ``eta`` per fold.
 
     ``table`` holds exactly the comparison's rows, in its order, so the folds' row positions
-    mean the same rows. Returns ``(fits, eta, seconds)``. Its warnings (separation, ...)
-    say they are about the proposed regression.
+    mean the same rows; ``carried`` their offset and groups, which the proposal takes as the
+    regression did. Returns ``(fits, eta, seconds)``. Its warnings (separation, ...) say
+    they are about the proposed regression.
     """
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fits, eta = _fit_folds(table, formula, regression, folds, name, progress)
+        fits, eta = _fit_folds(table, formula, regression, folds, name, carried, progress)
     for warning in caught:
         warnings.warn(f"proposed regression `{formula}`: {warning.message}", warning.category,
                       stacklevel=3)
     return fits, eta, time.perf_counter() - start
 
 
-def _fit_folds(table, formula, regression, folds, name, progress):
-    prepared = prepare(table, formula=formula)
+def _fit_folds(table, formula, regression, folds, name, carried, progress):
+    prepared = prepare(table, formula=formula, **_carried(carried))
     encoded = regression.family.encode_target(prepared.target)
     if len(prepared.X) != len(table):
         raise DegenetError(f"the proposed formula {formula!r} kept {len(prepared.X)} of the "
@@ -204,14 +205,27 @@ def _fit_folds(table, formula, regression, folds, name, progress):
         task = Task(spec=parse_spec(regression.spec.text), family=regression.family,
                     target=encoded, train_rows=rows.train, val_rows=rows.val,
                     settings=regression.settings, seed=regression.seed,
-                    intercept=prepared.encoding.intercept, solver="exact")
+                    intercept=prepared.encoding.intercept, solver="exact",
+                    cov_type=regression.exact.cov_type)
         fitted = fit_prepared(prepared, task)
         if progress:  # one solve, no epochs: the bar fills at once
             progress(name if len(folds) == 1 else f"{name} fold {number}/{len(folds)}", 1, 1)
         fits.append(fitted)
-        eta.append(fitted.family.squeeze(
-            predict_logits(fitted.model, prepared.X[rows.test]).astype(np.float64)))
+        offset = None if prepared.offset is None else prepared.offset[rows.test]
+        eta.append(np.asarray(fitted.design_eta(prepared.X[rows.test], offset), dtype=float))
     return tuple(fits), tuple(eta)
+
+
+def _carried(carried: Carried) -> dict:
+    """``prepare``'s options that give the proposal the regression's offset and groups:
+    the same columns, or the rows' values (already the log of an exposure)."""
+    options = {}
+    if carried.spec is not None:
+        column = carried.spec.column
+        options[carried.spec.argument if column else "offset"] = column or carried.offset
+    if carried.groups is not None:
+        options["groups"] = carried.group_column or carried.groups
+    return options
 
 
 def judge_proposal(verdict: Verdict, *, model: str, formula: str, added: tuple[str, ...],
