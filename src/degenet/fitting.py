@@ -2,15 +2,14 @@
 
 The pipeline, step by step (each a function below): check the request, standardize the
 design and the target, build the network, solve the single-layer model exactly on the
-training rows, train by gradient descent (or take the exact optimum), fold the scaling back
-into the weights, and read a single-layer model as a regression.
+training rows, train by gradient descent towards that optimum (or take it), fold the scaling
+back into the weights, and read a single-layer model as a regression.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,21 +19,23 @@ from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
-from degenet.errors import ConvergenceWarning, DegenetError
+from degenet.errors import ConvergenceWarning, DegenetError, warn
 from degenet.exact.diagnostics import Diagnostics, diagnose, emit
 from degenet.exact.robust import check_cov_type
 from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
                                    mean_loss, read_regression)
 from degenet.exact.solution import Solution
 from degenet.exact.solve import check_offset, solve
-from degenet.model.families import Family, Target, get_family, infer_family
+from degenet.model.families import Family, Target, get_family, infer_family, warn_if_codes
 from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
 from degenet.model.specs import ModelSpec, parse_spec
 from degenet.fitted import Fit
+from degenet.optimum import training_optimum
 from degenet.randomness import check_seed
+from degenet.spelling import option
 from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
-from degenet.train.settings import learning_rate_for, make_optimizer
+from degenet.train.settings import Optimum, make_optimizer, model_defaults, validation_for
 
 SOLVERS = ("gd", "exact")
 
@@ -147,10 +148,12 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         Categorical fits: the class the others' coefficients are compared against;
         default the first class in sorted order.
     solver : {'gd', 'exact'}
-        ``gd`` trains by gradient descent; a single-layer model is then checked against
-        the exact optimum (``fit.exact``; a ConvergenceWarning when it is not within 1 std
-        error). ``exact`` puts the exact optimum (Newton / least squares, float64) into
-        the model's weights, with no training; single-layer models only.
+        ``gd`` trains by gradient descent; a single-layer model trains towards its exact
+        optimum, solved first (:mod:`degenet.optimum`), and is checked against it
+        (``fit.exact``; a ConvergenceWarning when it is not within 1 std error). ``exact``
+        puts the exact optimum (Newton / least squares, float64) into the model's weights,
+        with no training, on every row unless ``validation`` asks for a split; single-layer
+        models only. Either way the coefficient table is the exact optimum's.
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative row weights of the loss (frequencies in the inference).
     offset, exposure : str or ndarray, optional
@@ -166,20 +169,22 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
-        ``validation``.
+        ``validation`` (None: 0.2 for ``gd``, 0 for ``exact``; 0: no validation rows).
     """
     check_cov_type(cov_type, groups)
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
                        columns=columns, offset=offset, exposure=exposure, groups=groups)
     seed = check_seed(seed)
-    settings = settings_from(training)
+    settings = validation_for(settings_from(training), solver=solver)
     spec = parse_spec(model) if model is not None else None
     if spec is None:
         inferred = get_family(family) if family is not None else infer_family(prepared.target)
         spec = parse_spec(inferred.regression)
     check_solver(solver, spec)
     chosen = choose_family(spec, prepared.target, family)
+    if family is None and (model is None or not spec.is_regression):
+        warn_if_codes(prepared.target, chosen)
     encoded = chosen.encode_target(prepared.target)
     train_rows, val_rows = validation_split(
         encoded.y, validation=settings.validation, stratify=chosen.is_classifier, seed=seed)
@@ -194,8 +199,6 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                  progress: ProgressCallback | None = None) -> Fit:
     """Fit ``task`` on an already prepared table and split (see the module's steps)."""
     check_solver(task.solver, task.spec)
-    task = dataclasses.replace(task, settings=learning_rate_for(
-        task.settings, regression=task.spec.is_regression))
     weight = _checked(prepared, task)
     X, family, encoded = prepared.X, task.family, task.target
     scaling = fit_scaling(X[task.train_rows], center=task.intercept)
@@ -212,11 +215,19 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                                          None if offset is None else offset[counted]),
                         offset=offset is not None)
     exact = _solve_exact(prepared, task, weight) if task.spec.is_regression else None
+    optimum = (None if exact is None or task.solver == "exact"
+               else training_optimum(exact.solution, task.family, scaling, (center, scale),
+                                     intercept=task.intercept,
+                                     separated=exact.diagnostics.separation is not None))
+    settings = model_defaults(task.settings, regression=task.spec.is_regression,
+                              optimum=optimum is not None)
+    task = dataclasses.replace(task, settings=validation_for(settings, solver=task.solver))
     training = None
     if task.solver == "exact":
         set_regression_weights(net, exact.solution.beta, exact.solution.alpha)
     else:
-        training = _train(net, X, y, task, scaling, weight, progress, scale, offset)
+        training = _train(net, X, y, task, scaling, weight, progress, scale, offset=offset,
+                          optimum=optimum)
         fold_scaling(net, scaling)
         rescale_output(net, center, scale)
     net.compile(optimizer=make_optimizer(task.settings), loss=family.keras_loss)
@@ -267,17 +278,19 @@ def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> _
     diagnostics = diagnose(task.family, solution, X[counted], y[counted], prepared.terms,
                            intercept=task.intercept, classes=task.target.classes,
                            sample_weight=None if row_weight is None else row_weight[counted])
-    emit(diagnostics, task.spec.text, stacklevel=4)
+    emit(diagnostics, task.spec.text)
     return _Exact(solution=solution, diagnostics=diagnostics, seconds=seconds)
 
 
 def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float,
-           offset: np.ndarray | None = None) -> TrainResult:
+           *, offset: np.ndarray | None = None, optimum: Optimum | None = None
+           ) -> TrainResult:
     """Gradient descent on the standardized problem, the best weights left in ``net``;
     losses in the target's units (``scale``: the target's standardization)."""
     result = train(logits_model(net), task.family, X, y, task.settings,
                    train_rows=task.train_rows, val_rows=task.val_rows, scaling=scaling,
-                   seed=task.seed, progress=progress, sample_weight=weight, offset=offset)
+                   seed=task.seed, progress=progress, sample_weight=weight, offset=offset,
+                   optimum=optimum)
     if progress:
         progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
     result = _in_target_units(result, scale)
@@ -318,12 +331,14 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
         groups=None if groups is None or task.cov_type != "cluster" else groups[train_rows],
         groups_name=prepared.carried.group_column)
     if not regression.at_optimum and exact.diagnostics.separation is None:
-        warnings.warn(
+        warn(
             f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
             f"{regression.agreement()}. Tolerance: every coefficient within "
             f"{MAX_STD_ERRORS:g} std error and a likelihood ratio at most the number of "
-            "coefficients. Use solver='exact', or train longer (max_epochs, patience).",
-            ConvergenceWarning, stacklevel=4)
+            "coefficients. The coefficient table is the exact optimum's; for the network's "
+            f"own weights there, use {option('solver', 'exact')} or raise "
+            f"{option('max_epochs', task.settings.max_epochs)}.",
+            ConvergenceWarning)
     return regression
 
 
@@ -343,18 +358,23 @@ def _in_target_units(result: TrainResult, scale: float) -> TrainResult:
         return result
     history = result.history.assign(loss=result.history["loss"] * scale**2,
                                     val_loss=result.history["val_loss"] * scale**2)
-    return dataclasses.replace(result, history=history)
+    watched = result.best_watched * (1.0 if result.watched == "optimum" else scale**2)
+    return dataclasses.replace(result, history=history, best_watched=watched)
 
 
 def _warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSettings) -> None:
+    """Training that diverged, or ran out of epochs while still improving (a convex model
+    short of its optimum is the exact check's to report, with its distance)."""
+    watched = "training loss" if result.watched == "loss" else "validation loss"
     if result.best_epoch == 0:
-        warnings.warn(
-            f"model {spec.text!r}: the validation loss was never finite (training diverged); "
-            f"the initial weights are kept. Lower learning_rate={settings.learning_rate:g}.",
-            ConvergenceWarning, stacklevel=4)
-    elif not result.stopped_early:
-        warnings.warn(
-            f"model {spec.text!r}: training reached max_epochs={settings.max_epochs} with the "
-            f"validation loss still improving at epoch {result.best_epoch} "
-            f"(val_loss {result.val_loss:.6g}); raise max_epochs.",
-            ConvergenceWarning, stacklevel=4)
+        warn(
+            f"model {spec.text!r}: the {watched} was never finite (training diverged); the "
+            f"initial weights are kept. Lower {option('learning_rate', settings.learning_rate)}.",
+            ConvergenceWarning)
+    elif not result.stopped_early and result.watched != "optimum":
+        warn(
+            f"model {spec.text!r}: training reached {option('max_epochs', settings.max_epochs)} "
+            f"with the {watched} still improving at epoch {result.best_epoch} "
+            f"({result.best_watched:.6g}); raise it "
+            f"({option('max_epochs', 2 * settings.max_epochs)}).",
+            ConvergenceWarning)

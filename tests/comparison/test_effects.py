@@ -54,7 +54,8 @@ def test_a_networks_effects_are_derivatives_and_switches(table):
 
 
 def test_a_linear_regressions_effect_is_its_coefficient_with_its_interval(table):
-    fitted = degenet.fit(table, "y", features=["x", "g", "s", "z"], solver="exact")
+    fitted = degenet.fit(table, "y", features=["x", "g", "s", "z"], solver="exact",
+                         validation=0.2)
     held_out, found = _effects(fitted, table)
     rows = {r["term"]: r for r in effect_rows("linear", [fitted], [list(found.values())],
                                               n_train=len(fitted.train_rows))}
@@ -72,7 +73,8 @@ def test_a_linear_regressions_effect_is_its_coefficient_with_its_interval(table)
 
 
 def test_a_logistic_regressions_effect_is_the_closed_form(table):
-    fitted = degenet.fit(table, "k", features=["x", "g", "s", "z"], solver="exact")
+    fitted = degenet.fit(table, "k", features=["x", "g", "s", "z"], solver="exact",
+                         validation=0.2)
     held_out, found = _effects(fitted, table)
     beta = fitted.coefficients["estimate"]
     X = fitted.encoding.transform(held_out[["x", "g", "s", "z"]])

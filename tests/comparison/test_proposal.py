@@ -12,7 +12,7 @@ from degenet.comparison.proposal import propose_formula
 from degenet.data.prepare import prepare
 
 pytestmark = pytest.mark.filterwarnings("ignore::degenet.errors.ConvergenceWarning")
-SMALL = {"models": "linear,mlp:16", "max_epochs": 100, "seed": 0}
+SMALL = {"models": "linear,mlp:16", "max_epochs": 100, "seed": 0, "cv": 1}  # one split: fast
 
 
 def _table(truth, n=2000, seed=0):
@@ -59,10 +59,17 @@ def test_the_proposal_is_a_model_of_the_ladder_and_fit_reproduces_it(found):
     assert proposed.exact is not None and "x:w" in proposed.coefficients.index
     assert np.isfinite(proposed.coefficients["std_error"]).all()
     again = degenet.fit(_table("interaction"), formula=comparison.explanation.proposals[
-        "mlp:16"].formula, solver="exact", seed=0)
+        "mlp:16"].formula, solver="exact", validation=0.2, seed=0)  # the comparison's split
     np.testing.assert_array_equal(again.train_rows, proposed.train_rows)
     np.testing.assert_allclose(again.coefficients["estimate"],
                                proposed.coefficients["estimate"], rtol=1e-9)
+
+
+def test_a_notebook_shows_the_proposal_the_effects_and_the_missed_terms(found):
+    page = found["interaction"]._repr_html_()
+    assert "prefer the proposed regression" in page and "x:w" in page
+    assert "average effect of each input" in page and "terms mlp:16 uses" in page
+    assert "prefer the proposed" not in found["linear"]._repr_html_()
 
 
 def _ranking(rows):

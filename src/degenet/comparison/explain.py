@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +32,7 @@ from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict
 from degenet.data.carried import Carried
 from degenet.data.prepare import Prepared
 from degenet.data.schema import CATEGORICAL
-from degenet.errors import DataWarning, DegenetError
+from degenet.errors import DataWarning, DegenetError, warn
 from degenet.fitted import Fit
 from degenet.model.family import Family
 
@@ -158,17 +157,25 @@ def _propose(table, folds, fold_fits, verdict: Verdict, ranking: pd.DataFrame, y
     formula, added = propose_formula(regression[0].encoding, ranking)
     if not added:
         return None
-    rows = [FoldRows(train=f.train_rows, val=f.val_rows, test=fold.test_rows)
+    rows = [FoldRows(train=_whole(f, fold.test_rows), val=f.val_rows[:0], test=fold.test_rows)
             for f, fold in zip(regression, folds)]
     try:
         fits, eta, seconds = fit_proposal(table, formula, regression[0], rows, name=name,
                                           carried=carried, progress=progress)
     except DegenetError as error:  # an exotic column name or level: say so, go on
-        warnings.warn(f"the proposed regression {formula!r} could not be fitted: {error}",
-                      DataWarning, stacklevel=4)
+        warn(f"the proposed regression {formula!r} could not be fitted: {error}", DataWarning)
         return None
     proposal = _judged(verdict, name, formula, added, fits, eta, folds, y, seed, margin)
     return proposal, fits, eta, seconds
+
+
+def _whole(fitted: Fit, test_rows: np.ndarray) -> np.ndarray:
+    """The rows an exact fit may train on: the regression's training and validation rows,
+    unless the validation rows are the held-out ones (one split), as the exact regression of
+    :mod:`degenet.comparison.runs` does."""
+    if np.intersect1d(fitted.val_rows, test_rows).size:
+        return fitted.train_rows
+    return np.union1d(fitted.train_rows, fitted.val_rows)
 
 
 def _judged(verdict: Verdict, name, formula, added, fits, eta, folds, y, seed, margin

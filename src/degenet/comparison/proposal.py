@@ -3,15 +3,16 @@
 From a network's ranking (:mod:`degenet.comparison.interactions`) degenet writes a formula:
 the regression's own terms, each supported interaction ``a:b``, and for each supported
 nonlinearity of ``x`` a natural cubic spline ``cr(x, df=4, constraints='center')`` in place
-of the straight ``x``. That formula is fitted as one more degenerate network on the same
-training rows, fold by fold, and scored on the same held-out rows. It is fitted at its
+of the straight ``x``. That formula is fitted as one more degenerate network on the rows
+the exact regression trains on (each fold's training rows, its validation share too: an
+exact fit needs no early stopping), and scored on the same held-out rows. It is fitted at its
 exact optimum (least squares, or Newton in float64; ``solver="exact"``), the weights put
 into the Keras model: a proposal is a statistician's model, read at its maximum
 likelihood, as statsmodels would fit the formula; and it is cheap (a Newton solve takes a
 fraction of the epochs gradient descent needs, most of all on separable classes, where
 gradient descent crawls after an optimum that does not exist). ``degenet fit --formula F
---solver exact`` reproduces it on the same split; without ``--solver`` it is trained by
-gradient descent and checked against that optimum.
+--solver exact`` reproduces the formula's model (on every row); without ``--solver`` it is
+trained by gradient descent towards that optimum.
 
 Sign convention: ``loss_difference = proposed regression deviance - network deviance`` per
 held-out observation; **negative means the regression is better**. The interval is the
@@ -33,6 +34,7 @@ the network does, and its deviance differs only by how far its logits grew.)
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -47,7 +49,7 @@ from degenet.comparison.verdict import (TOLERANCE, Verdict, bootstrap_interval,
 from degenet.data.carried import Carried
 from degenet.data.encoding import Encoding
 from degenet.data.prepare import prepare
-from degenet.errors import DegenetError
+from degenet.errors import DegenetError, warn
 from degenet.fitting import Fit, Task, fit_prepared
 from degenet.jsonvalues import plain
 from degenet.model.specs import parse_spec
@@ -189,8 +191,7 @@ def fit_proposal(table: pd.DataFrame, formula: str, regression: Fit, folds: list
         warnings.simplefilter("always")
         fits, eta = _fit_folds(table, formula, regression, folds, name, carried, progress)
     for warning in caught:
-        warnings.warn(f"proposed regression `{formula}`: {warning.message}", warning.category,
-                      stacklevel=3)
+        warn(f"proposed regression `{formula}`: {warning.message}", warning.category)
     return fits, eta, time.perf_counter() - start
 
 
@@ -204,7 +205,8 @@ def _fit_folds(table, formula, regression, folds, name, carried, progress):
     for number, rows in enumerate(folds, start=1):
         task = Task(spec=parse_spec(regression.spec.text), family=regression.family,
                     target=encoded, train_rows=rows.train, val_rows=rows.val,
-                    settings=regression.settings, seed=regression.seed,
+                    settings=dataclasses.replace(regression.settings, validation=0.0),
+                    seed=regression.seed,
                     intercept=prepared.encoding.intercept, solver="exact",
                     cov_type=regression.exact.cov_type)
         fitted = fit_prepared(prepared, task)

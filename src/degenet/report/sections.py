@@ -81,7 +81,7 @@ def explanation_html(explained: dict | None, images: dict[str, str]) -> list[str
         parts += [f'<p class="formula"><code>{e(proposal["formula"])}</code></p>',
                   f"<p>{e(proposal['sentence'])}</p>", table_html(_proposal_rows(proposal)),
                   f'<p class="meta">Its coefficients are under Coefficients '
-                  f"({e(proposal['model'])}). To refit it alone on the same split: "
+                  f"({e(proposal['model'])}). To fit it alone on every row: "
                   f"<code>degenet fit DATA --formula \"{e(proposal['formula'])}\" "
                   "--solver exact</code></p>"]
     parts += [*_figures(images, "Proposed regression against the network"), "</section>"]
