@@ -157,7 +157,8 @@ def _propose(table, folds, fold_fits, verdict: Verdict, ranking: pd.DataFrame, y
     formula, added = propose_formula(regression[0].encoding, ranking)
     if not added:
         return None
-    rows = [FoldRows(train=_whole(f, fold.test_rows), val=f.val_rows[:0], test=fold.test_rows)
+    rows = [FoldRows(train=_whole(f, fold.test_rows), val=f.val_rows[:0], test=fold.test_rows,
+                     early=(f.train_rows, f.val_rows) if len(f.val_rows) else None)
             for f, fold in zip(regression, folds)]
     try:
         fits, eta, seconds = fit_proposal(table, formula, regression[0], rows, name=name,

@@ -171,7 +171,8 @@ def demo_text(demo: Demo, *, epochs: bool = True) -> str:
             body = epoch_log(fitted) if epochs else []
             body.append(f"best epoch {fitted.best_epoch}: val_loss {fitted.val_loss:.5g}"
                         if fitted.training is not None else
-                        f"exact solver: val_loss {fitted.val_loss:.5g}")
+                        "exact solver: held-out deviance per observation "
+                        f"{comparison.scores.loc[name, 'deviance']:.5g}")
             if fitted.spec.is_regression:
                 body.append("coefficients: " + coefficient_line(fitted))
                 if fitted.exact is not None and fitted.solver == "gd":
