@@ -59,7 +59,7 @@ def learning_curves(comparison: Comparison) -> Figure:
     return figure
 
 
-def coefficient_plot(fitted: Fit) -> Figure:
+def coefficient_plot(fitted: Fit, name: str | None = None) -> Figure:
     """Each coefficient times its term's standard deviation, with its interval when the fit
     reports one; the intercept left out.
 
@@ -91,7 +91,7 @@ def coefficient_plot(fitted: Fit) -> Figure:
     axes.axvline(0.0, color="#999", linewidth=0.8)
     axes.set_yticks(position, labels)
     what = "95% intervals" if has_interval else "no intervals (withheld)"
-    axes.set(title=f"{fitted.spec.text}: standardized coefficients, {what}",
+    axes.set(title=f"{name or fitted.spec.text}: standardized coefficients, {what}",
              xlabel="coefficient x the term's standard deviation (intercept left out)")
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
@@ -192,7 +192,7 @@ def figures(comparison: Comparison) -> dict[str, Figure]:
     result = {"Learning curves": learning_curves(comparison)}
     for name, fitted in comparison.fits.items():
         if fitted.spec.is_regression:
-            result[f"Coefficients of {name}"] = coefficient_plot(fitted)
+            result[f"Coefficients of {name}"] = coefficient_plot(fitted, name)
     if comparison.family is not None and comparison.folds:
         if comparison.family.is_classifier:
             result["Calibration and ROC"] = class_plots(comparison)
