@@ -214,12 +214,19 @@ def _fit_folds(table, formula, regression, folds, name, carried, progress):
                     seed=regression.seed,
                     intercept=prepared.encoding.intercept, solver="exact",
                     cov_type=regression.exact.cov_type)
-        fitted = fit_prepared(prepared, task)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted = fit_prepared(prepared, task)
         if fitted.exact.diagnostics.separation is not None and rows.early is not None:
             # No maximum-likelihood fit to score: the early-stopped one, as for the regression
+            # (whose own diagnostics say the separation again: the exact fit's are dropped)
             fitted = fit_prepared(prepared, dataclasses.replace(
                 task, train_rows=rows.early[0], val_rows=rows.early[1], solver="gd",
                 settings=regression.settings))
+        else:
+            for warning in caught:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                       warning.lineno)
         if progress:  # one solve, no epochs: the bar fills at once
             progress(name if len(folds) == 1 else f"{name} fold {number}/{len(folds)}", 1, 1)
         fits.append(fitted)
