@@ -278,8 +278,7 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
                 carried=prepared.carried, null_loss=scores.loc[BASELINE, "deviance"],
                 progress=progress, confidence=confidence, tolerance=tolerance)
         folds, fold_fits, seconds = explanation.merged(folds, fold_fits, seconds)
-        notes += [stand_note(name, [stand_in(f) for f in fold_fits[name]])
-                  for name in explanation.fold_fits]
+        notes += [explanation.stand_note(name) for name in explanation.fold_fits]
         scores = score_table(folds, y, first, {**dict(zip(names, families)),
                                                **explanation.families})
     return Comparison(target=prepared.encoding.target,

@@ -77,6 +77,17 @@ class Explanation:
         return (folds, {**fold_fits, **self.fold_fits},
                 {**seconds, **{name: self.seconds[name] for name in self.fold_fits}})
 
+    def stand_note(self, name: str) -> str:
+        """One line on how a proposed regression was scored: its exact fit, or under
+        separation the exact solver's last iterate (:mod:`degenet.comparison.proposal`)."""
+        separated = sum(f.exact.diagnostics.separation is not None for f in self.fold_fits[name])
+        folds = len(self.fold_fits[name])
+        where = f" in all {folds} folds" if folds > 1 else ""
+        if not separated:
+            return f"regression {name}: scored as the exact optimum{where}"
+        return (f"regression {name}: scored as the exact solver's last iterate in {separated} "
+                f"of {folds} folds (separation: the maximum-likelihood fit diverges)")
+
     def proposal_dict(self, network: str) -> dict | None:
         """The JSON of a network's proposal, or None when nothing is proposed."""
         proposal = self.proposals.get(network)
@@ -157,8 +168,7 @@ def _propose(table, folds, fold_fits, verdict: Verdict, ranking: pd.DataFrame, y
     formula, added = propose_formula(regression[0].encoding, ranking)
     if not added:
         return None
-    rows = [FoldRows(train=_whole(f, fold.test_rows), val=f.val_rows[:0], test=fold.test_rows,
-                     early=(f.train_rows, f.val_rows) if len(f.val_rows) else None)
+    rows = [FoldRows(train=_whole(f, fold.test_rows), val=f.val_rows[:0], test=fold.test_rows)
             for f, fold in zip(regression, folds)]
     try:
         fits, eta, seconds = fit_proposal(table, formula, regression[0], rows, name=name,
