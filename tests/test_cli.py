@@ -28,9 +28,15 @@ def test_demo_json_has_the_documented_keys():
     result = runner.invoke(app, ["demo", "--n", "3000", "--json", "--max-epochs", "30"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
+    proposed = {v["target"] for v in document["verdicts"] if v["proposal"] is not None}
     assert [(m["target"], m["model"]) for m in document["models"]] == [
-        ("num_balloons", "linear"), ("num_balloons", "mlp"), ("color", "logistic"),
-        ("color", "mlp")]
+        ("num_balloons", "linear"), ("num_balloons", "mlp"),
+        *([("num_balloons", "proposed")] if "num_balloons" in proposed else []),
+        ("color", "logistic"), ("color", "mlp"),
+        *([("color", "proposed")] if "color" in proposed else [])]
+    assert all("proposal" in verdict for verdict in document["verdicts"])
+    assert {"target", "model", "term", "effect", "ci_low", "ci_high"} <= set(
+        document["effects"][0])
     first = document["models"][0]
     assert {"target", "model", "family", "epochs", "val_loss", "coefficients"} <= set(first)
     assert set(first["coefficients"]) == {"relationship", "children", "age", "intercept"}

@@ -76,3 +76,14 @@ def test_demo_regressions_land_within_a_std_error_of_the_exact_optimum(target, m
     fitted = degenet.fit(balloons(100_000, seed=0), target, model=model, features=FEATURES)
     assert fitted.exact.max_std_diff < 1.0
     assert fitted.exact.at_optimum
+
+
+def test_the_proposed_regressions_have_the_relationship_interactions(demo):
+    for target, comparison in demo.comparisons.items():
+        proposal = comparison.explanation.proposals["mlp"]
+        assert {"relationship:children", "relationship:age"} <= set(proposal.added_terms)
+        assert proposal.ci_low < 0  # no worse than the network: its interval reaches below 0
+        assert "proposed" in comparison.fits and "relationship:age" in comparison.fits[
+            "proposed"].coefficients.index
+    exact = demo.comparisons["num_balloons"].explanation.proposals["mlp"]
+    assert exact.prefer == "regression" and exact.proposal_loss < 1e-9  # the truth is linear

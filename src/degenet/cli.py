@@ -308,7 +308,7 @@ def compare_command(
                                       **table, **training), shown)
     _emit(document=comparison_dict(result)) if json_ else _emit(comparison_text(result))
     _write_report(report_path, {result.target: result},
-                  f"degenet compare: {data.name}, target {result.target}", inputs=(data,))
+                  f"degenet compare: {data.name}, predicting {result.target}", inputs=(data,))
     exit_if_strict(strict, shown)
 
 

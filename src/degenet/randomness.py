@@ -6,7 +6,7 @@ import numpy as np
 
 from degenet.checks import positive_int
 
-_PURPOSES = {"split": 1, "init": 2, "shuffle": 3, "folds": 4, "bootstrap": 5}
+_PURPOSES = {"split": 1, "init": 2, "shuffle": 3, "folds": 4, "bootstrap": 5, "sample": 6}
 
 
 def check_seed(seed) -> int:

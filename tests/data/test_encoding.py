@@ -162,6 +162,22 @@ def test_formula_errors(people, formula, message):
         encode(people, formula=formula)
 
 
+def test_formula_columns_with_spaces_in_backticks_round_trip():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"mean radius": rng.uniform(1, 2, 40), "z": rng.normal(size=40),
+                          "g": rng.choice(["a", "b"], 40), "y": rng.normal(size=40)})
+    formula = "y ~ `mean radius`:z + np.log(`mean radius`) + cr(`mean radius`, df=4) + g"
+    encoding, X, _ = encode(frame, formula=formula)
+    assert "mean radius:z" in encoding.terms and "np.log(`mean radius`)" in encoding.terms
+    np.testing.assert_array_equal(roundtrip(encoding).transform(frame), X)
+    np.testing.assert_allclose(X[:, encoding.terms.index("mean radius:z")],
+                               frame["mean radius"] * frame["z"])
+    with pytest.raises(DegenetError, match="uses the attribute"):
+        encode(frame, formula="y ~ np.log(`mean radius`.__class__)")
+    with pytest.raises(DegenetError, match="uses 'nope', which the table does not have"):
+        encode(frame, formula="y ~ np.log(`nope`)")
+
+
 def test_formula_argument_errors(people):
     with pytest.raises(DegenetError, match="target='age' differs from the formula's target"):
         encode(people, "age", formula="color ~ children")

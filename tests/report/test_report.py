@@ -1,8 +1,11 @@
 """The report: one self-contained HTML file (plus Markdown and JSON) holding every section."""
 
+import html
 import json
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -11,6 +14,7 @@ from degenet.comparison.comparison import compare
 from degenet.datasets import balloons
 from degenet.errors import DegenetError
 from degenet.report.document import SECTIONS, write_report
+from degenet.report.plots import coefficient_plot
 
 # Short training on purpose: the convergence warnings it raises are not what is tested here.
 pytestmark = pytest.mark.filterwarnings("ignore::degenet.errors.ConvergenceWarning")
@@ -58,8 +62,11 @@ def test_markdown_and_json_carry_the_same_content(comparison, tmp_path):
     document = json.loads(write_report(tmp_path / "out.json", comparison, title="t").read_text())
     (entry,) = document["comparisons"]
     assert VERDICT_KEYS <= set(entry["verdicts"][0])
-    assert [row["model"] for row in entry["scores"]] == ["baseline", "linear", "mlp:16"]
-    assert {"linear"} == set(entry["coefficients"]) and "negative means" in document["method"]
+    proposed = ["proposed"] if entry["verdicts"][0]["proposal"] else []
+    assert [row["model"] for row in entry["scores"]] == ["baseline", "linear", "mlp:16",
+                                                          *proposed]
+    assert {"linear", *proposed} == set(entry["coefficients"])
+    assert "negative means" in document["method"]
 
 
 def test_report_paths_are_checked(comparison, table, tmp_path):
@@ -100,5 +107,45 @@ def test_demo_report(tmp_path):
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert_self_contained(page)
-    assert "Target num_balloons" in page and "Target color" in page
+    assert "Predicting num_balloons" in page and "Predicting color" in page
     assert "Calibration and ROC" in page and "Notes" in page
+
+
+@pytest.fixture(scope="module")
+def separated(tmp_path_factory):
+    """Classes split exactly by a line (the logistic's estimate does not exist), in a
+    column named ``target``, and a wild intercept for the coefficient plot."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300) + 1000.0})
+    frame["target"] = (frame["a"] + (frame["b"] - 1000.0) > 0).astype(int)
+    return compare(frame, "target", models="logistic,mlp:8", seed=0, max_epochs=20)
+
+
+def test_the_report_reads_at_a_glance(separated, tmp_path):
+    page = write_report(tmp_path / "out.html", separated, title="t").read_text()
+    assert "Target target" not in page and "Predicting target" in page
+    assert "uppercase" not in page and 'class="badge">either<' not in page
+    (verdict,) = separated.verdicts
+    assert page.count(html.escape(verdict.sentence)) == 1  # once, at a glance
+    coefficients = page.split('<section class="coefficients">')[1].split("</section>")[0]
+    table = coefficients.split("<table>")[1].split("</table>")[0]
+    assert "withheld" in table and not re.search(r"e\+\d\d", table)  # no std error of 1e+27
+    notes = coefficients.split('<ul class="notes">')[1].split("</ul>")[0]
+    assert "separation" in notes  # the notes wrap in a list, not at a code block's end
+    for block in re.findall(r"<pre>(.*?)</pre>", page, re.S):
+        assert "estimate does not exist" not in block and "[1]" not in block
+    assert re.search(r"<td>-?\d+\.\d{1,4}</td>", page)  # rounded, not -0.00277824
+
+
+def test_withheld_statistics_read_withheld_in_the_summary(separated):
+    text = separated.fits["logistic"].summary()
+    rows = text.split("-" * 20 + "\n")[-1].split("=" * 10)[0]  # the coefficient rows
+    # Each row: its term, its estimate (which only grows under separation), then withheld.
+    cells = [line.split(maxsplit=2)[2] for line in rows.strip().splitlines()]
+    assert cells == ["(withheld: see the notes)"] * 3
+
+
+def test_the_coefficient_plot_leaves_the_intercept_out(separated):
+    figure = coefficient_plot(separated.fits["logistic"])
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    assert labels == ["a", "b"]

@@ -31,12 +31,14 @@ import numpy as np
 import pandas as pd
 
 from degenet.comparison.design import choose_design, plan
+from degenet.comparison.explain import Explanation, explain as explain_networks, used_rows
 from degenet.comparison.notebook import comparison_html, comparison_line
 from degenet.comparison.metrics import baseline_eta, score, unit_deviance
 from degenet.comparison.runs import (CompareProgress, Run, held_out_eta, stand_in,
                                      stand_note)
 from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
 from degenet.data.prepare import prepare
+from degenet.data.tables import read_table
 from degenet.errors import DegenetError, warn
 from degenet.exact.robust import check_cov_type
 from degenet.fitting import Fit, choose_family, settings_from
@@ -47,6 +49,7 @@ from degenet.spelling import option
 from degenet.train.settings import validation_for
 
 BASELINE = "baseline"
+_READING = {"columns", "delimiter", "file_encoding"}  # read_table's; the rest are prepare's
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class Comparison:
         Each network against its family's regression.
     notes : tuple of str
         The design degenet chose, and what stood for each regression.
+    explanation : Explanation or None
+        Effects, interactions, proposed regressions (models too: ``"proposed"``).
     """
 
     target: str
@@ -114,6 +119,7 @@ class Comparison:
     scores: pd.DataFrame | None = None
     verdicts: tuple[Verdict, ...] = ()
     notes: tuple[str, ...] = ()
+    explanation: Explanation | None = None
 
     def __repr__(self) -> str:
         return comparison_line(self)
@@ -184,7 +190,7 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
             family: str | Family | None = None, seed: int = 0, cv: int | None = None,
             repeats: int = 1, solver: str = "gd", confidence: float = CONFIDENCE,
             tolerance: float = TOLERANCE, progress: CompareProgress | None = None,
-            cov_type: str = "nonrobust", **options) -> Comparison:
+            cov_type: str = "nonrobust", explain: bool = True, **options) -> Comparison:
     """Fit several models on the same rows, score them alike and judge the networks.
 
     Parameters
@@ -207,13 +213,17 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     cov_type : str
         The regressions' std errors (:func:`degenet.fit`'s ``cov_type``; ``groups`` is an
         option of the table).
+    explain : bool
+        Also read what the networks do (:mod:`degenet.comparison.explain`).
     **options
         Those of :func:`degenet.fitting.prepare` (``features``, ...) and the
         :class:`~degenet.train.settings.TrainSettings` fields.
     """
     check_cov_type(cov_type, options.get("groups"))
     reading = set(inspect.signature(prepare).parameters) - {"data", "target"}
-    prepared = prepare(data, target, **{k: v for k, v in options.items() if k in reading})
+    frame = read_table(data, **{k: v for k, v in options.items() if k in _READING})
+    prepared = prepare(frame, target, **{k: v for k, v in options.items()
+                                         if k in reading - _READING})
     settings = settings_from({k: v for k, v in options.items() if k not in reading})
     seed = check_seed(seed)
     design = choose_design(cv, repeats, len(prepared.target))
@@ -260,12 +270,23 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     notes = ([design.note] if design.note else []) + [
         stand_note(spec.text, [f.stands[spec.text] for f in folds])
         for spec in specs if spec.is_regression]
+    explanation = None
+    if explain:  # the proposals become models of the comparison, scored like the others
+        with _once_per_kind(len(parts)):
+            explanation = explain_networks(
+                used_rows(frame, prepared), folds, fold_fits, verdicts, y, seed=seed,
+                carried=prepared.carried, null_loss=scores.loc[BASELINE, "deviance"],
+                progress=progress, confidence=confidence, tolerance=tolerance)
+        folds, fold_fits, seconds = explanation.merged(folds, fold_fits, seconds)
+        notes += [explanation.stand_note(name) for name in explanation.fold_fits]
+        scores = score_table(folds, y, first, {**dict(zip(names, families)),
+                                               **explanation.families})
     return Comparison(target=prepared.encoding.target,
                       fits={n: f[0] for n, f in fold_fits.items()}, seconds=seconds,
                       family=first, y=y, folds=tuple(folds),
                       fold_fits={n: tuple(f) for n, f in fold_fits.items()}, cv=design.cv,
                       repeats=design.repeats, seed=seed, scores=scores,
-                      verdicts=verdicts, notes=tuple(notes))
+                      verdicts=verdicts, notes=tuple(notes), explanation=explanation)
 
 
 @contextmanager

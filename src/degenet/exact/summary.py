@@ -83,7 +83,12 @@ def _format_table(table: pd.DataFrame) -> list[str]:
     head = (f"{'':<{width}}{'coef':>11}{'std err':>11}{statistic:>9}{'P>|' + statistic + '|':>9}"
             f"{low:>11}{high:>11}" + (f"{'gd coef':>11}" if gd else ""))
     lines = [head, "-" * len(head)]
+    withheld = bool(table.attrs.get("withheld"))  # std errors too: they are not real
     for name, row in zip(names, table.itertuples(index=False)):
+        if withheld:
+            lines.append(f"{name:<{width}}{_num(row.estimate, 11)}"
+                         f"{'(withheld: see the notes)':>{len(head) - width - 11}}")
+            continue
         lines.append(f"{name:<{width}}{_num(row.estimate, 11)}{_num(row.std_error, 11)}"
                      f"{_num(row.statistic, 9, '.3f')}{_num(row.p_value, 9, '.3f')}"
                      f"{_num(row.ci_low, 11)}{_num(row.ci_high, 11)}"
@@ -92,4 +97,6 @@ def _format_table(table: pd.DataFrame) -> list[str]:
 
 
 def _num(value, width, spec=".4g") -> str:
+    if np.isfinite(value) and len(format(value, spec)) >= width:  # keep the columns apart
+        spec = ".3g"
     return f"{'nan' if not np.isfinite(value) else format(value, spec):>{width}}"

@@ -78,6 +78,14 @@ _VIEWS: "weakref.WeakKeyDictionary[keras.Model, keras.Model]" = weakref.WeakKeyD
 PREDICT_ROWS = 65536
 
 
+def eta_view(model: keras.Model) -> keras.Model:
+    """The ``eta`` view of ``model`` (:func:`logits_model`), made once per model."""
+    view = _VIEWS.get(model)
+    if view is None:
+        view = _VIEWS[model] = logits_model(model)
+    return view
+
+
 def predict_logits(model: keras.Model, X: np.ndarray, offset: np.ndarray | None = None
                    ) -> np.ndarray:
     """``eta`` of ``model`` for the rows of ``X``: ``(n_samples, n_outputs)``, float32 maths.
@@ -87,9 +95,7 @@ def predict_logits(model: keras.Model, X: np.ndarray, offset: np.ndarray | None 
     function for every new view, which took 50-100 ms even for ten rows. The inputs go in
     as a list, the structure of ``model.inputs``.
     """
-    view = _VIEWS.get(model)
-    if view is None:
-        view = _VIEWS[model] = logits_model(model)
+    view = eta_view(model)
     X = np.asarray(X, dtype=np.float32)
     columns = [X]
     if has_offset(model):

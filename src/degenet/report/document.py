@@ -20,13 +20,19 @@ import pandas as pd
 
 from degenet.comparison.comparison import Comparison
 from degenet.errors import DegenetError
+from degenet.exact.summary import summary_text
 from degenet.jsonvalues import records
+from degenet.report.explain_plots import explanation_figures
+from degenet.report.explained import effect_records, ranking_records, verdict_records
 from degenet.report.plots import figures, png
+from degenet.report.sections import (EXPLAINED, coefficients_html, coefficients_markdown,
+                                     explanation_html, explanation_markdown, table_html,
+                                     table_markdown)
 from degenet.comparison.verdict import SIGN_CONVENTION
 
 FORMS = (".html", ".md", ".json")
-SECTIONS = ("At a glance", "Held-out scores", "Verdict", "Training", "Coefficients", "Plots",
-            "Method")
+SECTIONS = ("At a glance", "Held-out scores", "Verdict", *EXPLAINED, "Training",
+            "Coefficients", "Plots", "Method")
 METHOD = (
     "Every model trains on the same rows and is scored on the same held-out rows by one "
     "implementation of each metric (degenet.comparison.metrics), in float64 from the models' linear "
@@ -63,14 +69,23 @@ def _comparison_content(comparison: Comparison) -> dict:
         "target": comparison.target, "family": first.family.name, "design": comparison.design,
         "seed": comparison.seed, "settings": first.settings.to_dict(),
         "scores": records(comparison.scores.reset_index()),
-        "verdicts": [v.to_dict() for v in comparison.verdicts],
+        "verdicts": verdict_records(comparison),
         "design_notes": list(comparison.notes),
         "training": records(comparison.table.reset_index()),
         "coefficients": {name: records(_coefficients(fitted).reset_index())
                          for name, fitted in comparison.fits.items()
                          if fitted.spec.is_regression},
-        "summaries": {name: text for name, fitted in comparison.fits.items()
-                      if (text := _summary(fitted)) is not None},
+        "withheld": {name: fitted.exact.withheld for name, fitted in comparison.fits.items()
+                     if fitted.exact is not None},
+        "formulas": {name: fitted.encoding.formula for name, fitted in comparison.fits.items()
+                     if fitted.encoding.formula is not None},
+        "summaries": {name: _summary(fitted) for name, fitted in comparison.fits.items()
+                      if fitted.exact is not None},
+        "summary_notes": {name: fitted.exact.notes() for name, fitted
+                          in comparison.fits.items() if fitted.exact is not None},
+        "explanation": None if comparison.explanation is None else {
+            "effects": effect_records(comparison), "rankings": ranking_records(comparison),
+            "proposals": [p.to_dict() for p in comparison.explanation.proposals.values()]},
         "history": {name: records(fitted.history) for name, fitted in comparison.fits.items()},
     }
 
@@ -84,9 +99,13 @@ def _coefficients(fitted) -> pd.DataFrame:
     return table
 
 
-def _summary(fitted) -> str | None:
-    """The exact solver's text summary, when the fit has one (single-layer fits)."""
-    return None if fitted.exact is None else fitted.summary()
+def _summary(fitted) -> str:
+    """A regression's text summary without its notes (the report lists them apart, so they
+    wrap instead of running off a code block's right edge)."""
+    results = fitted.exact
+    return summary_text(f"degenet regression results: {results.fitted.model} "
+                        f"({results.fitted.family.name})", results.header(),
+                        results.coefficient_table(), [])
 
 
 def write_report(path, comparisons: Comparison | dict[str, Comparison], *, title: str,
@@ -105,7 +124,7 @@ def write_report(path, comparisons: Comparison | dict[str, Comparison], *, title
         text = json.dumps(content, indent=2) + "\n"
     else:
         images = {c.target: {name: base64.b64encode(png(figure)).decode("ascii")
-                             for name, figure in figures(c).items()}
+                             for name, figure in {**figures(c), **explanation_figures(c)}.items()}
                   for c in comparisons.values()}
         text = to_html(content, images) if suffix == ".html" else to_markdown(content, images)
     path.write_text(text, encoding="utf-8")
@@ -133,26 +152,28 @@ def check_report_path(path, inputs: tuple = ()) -> Path:
     return path
 
 
-def _columns(rows: list[dict]) -> list[str]:
-    return list(rows[0]) if rows else []
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return "" if value is None else str(value)
-
-
 def _glance(content: dict) -> list[tuple[str, str, str]]:
-    """``(target, prefer, sentence)`` for every verdict, or a note when there is none."""
+    """``(target, prefer, sentence)`` for every verdict (its proposal's sentence after it),
+    or a note when there is none."""
     lines = []
     for comparison in content["comparisons"]:
         for verdict in comparison["verdicts"]:
-            lines.append((comparison["target"], verdict["prefer"], verdict["sentence"]))
+            proposal = verdict.get("proposal")
+            sentence = verdict["sentence"] + (f" {proposal['sentence']}" if proposal else "")
+            prefer = ("proposed" if proposal and proposal["prefer"] == "regression"
+                      else verdict["prefer"])
+            lines.append((comparison["target"], prefer, sentence))
         if not comparison["verdicts"]:
             lines.append((comparison["target"], "none", "No network and regression of the "
                           "same family were compared, so there is no verdict."))
     return lines
+
+
+BADGES = {"network": "network wins", "regression": "regression wins",
+          "either": "no clear winner", "proposed": "use the proposed regression",
+          "none": "no verdict"}
+VERDICT_COLUMNS = ("network", "regression", "loss_difference", "ci_low", "ci_high", "prefer",
+                   "method")
 
 
 # ---------------------------------------------------------------------------- HTML
@@ -161,42 +182,48 @@ CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;
 margin:0;background:#f5f6f8}
 main{max-width:1120px;margin:0 auto;padding:24px 28px 60px;background:#fff;min-height:100vh}
-h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:34px 0 10px;padding-top:10px;
-border-top:2px solid #e3e6ec}h3{font-size:16px;margin:22px 0 8px}
+h1{font-size:26px;margin:0 0 4px;overflow-wrap:anywhere}h2{font-size:20px;margin:34px 0 10px;
+padding-top:10px;border-top:2px solid #e3e6ec}h3{font-size:17px;margin:26px 0 8px}
+h4{font-size:15px;margin:18px 0 6px;overflow-wrap:anywhere}
 .meta{color:#5b6475;font-size:13px}
 table{border-collapse:collapse;margin:8px 0 14px;font-size:13px;font-variant-numeric:tabular-nums}
-th,td{padding:4px 10px;border-bottom:1px solid #e3e6ec;text-align:right}
+th,td{padding:4px 10px;border-bottom:1px solid #e3e6ec;text-align:right;white-space:nowrap}
 th{background:#f0f2f6;font-weight:600}td:first-child,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#fafbfc}
 .verdict{border-left:6px solid #8a94a6;background:#f4f6f9;padding:10px 14px;margin:8px 0;
-border-radius:4px}
+border-radius:4px;overflow-wrap:anywhere}
 .verdict.network{border-color:#1f9d55;background:#edf8f1}
-.verdict.regression{border-color:#2563eb;background:#eef3fd}
-.badge{display:inline-block;font-size:12px;font-weight:700;text-transform:uppercase;
-padding:1px 8px;border-radius:10px;background:#8a94a6;color:#fff;margin-right:8px}
-.network .badge{background:#1f9d55}.regression .badge{background:#2563eb}
-figure{margin:10px 0 22px}figure img{max-width:100%;border:1px solid #e3e6ec}
+.verdict.regression,.verdict.proposed{border-color:#2563eb;background:#eef3fd}
+.badge{display:inline-block;font-size:12px;font-weight:700;padding:1px 9px;border-radius:10px;
+background:#8a94a6;color:#fff;margin-right:8px}
+.network .badge{background:#1f9d55}.regression .badge,.proposed .badge{background:#2563eb}
+figure{margin:10px 0 22px}figure img{max-width:100%;height:auto;border:1px solid #e3e6ec}
 figcaption{font-size:13px;color:#5b6475}
 pre{background:#f4f6f9;padding:10px;overflow-x:auto;font-size:12px;line-height:1.35}
+code{font-size:13px;overflow-wrap:anywhere;background:#f4f6f9;padding:1px 4px;border-radius:3px}
+.formula code{font-size:14px}
+ul.notes{font-size:13px;color:#3b4252;padding-left:20px}ul.notes li{margin:3px 0}
+p.note{font-size:13px;color:#8a4b00}
+details{margin:6px 0 14px}summary{cursor:pointer;font-size:13px;color:#2563eb}
 .scroll{overflow-x:auto}
+@media (max-width:600px){main{padding:14px 12px 40px}h1{font-size:21px}h2{font-size:18px}
+th,td{padding:3px 6px}}
 """
 
 
-def _html_table(rows: list[dict]) -> str:
-    if not rows:
-        return "<p>(empty)</p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in _columns(rows))
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(row[c]))}</td>"
-                                    for c in _columns(rows)) + "</tr>" for row in rows)
-    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
-
-
 def _html_verdict(target: str, prefer: str, sentence: str) -> str:
-    label = {"network": "network", "regression": "regression", "either": "either"}.get(
-        prefer, "no verdict")
+    label = BADGES.get(prefer, "no verdict")
     return (f'<div class="verdict {html.escape(prefer)}"><span class="badge">'
             f'{html.escape(label)}</span><b>{html.escape(target)}:</b> '
             f"{html.escape(sentence)}</div>")
+
+
+def _verdict_rows(verdicts: list[dict]) -> list[dict]:
+    return [{k: v[k] for k in VERDICT_COLUMNS} for v in verdicts]
+
+
+def _heading(c: dict) -> str:
+    return f"Predicting {c['target']}: {c['family']}, {c['design']}, seed {c['seed']}"
 
 
 def to_html(content: dict, images: dict[str, dict[str, str]]) -> str:
@@ -211,78 +238,77 @@ def to_html(content: dict, images: dict[str, dict[str, str]]) -> str:
         parts += ['<section id="notes"><h2>Notes</h2><ul>',
                   *(f"<li>{e(note)}</li>" for note in content["notes"]), "</ul></section>"]
     for c in content["comparisons"]:
-        anchor = e(c["target"])
-        parts += [f'<h2 id="target-{anchor}">Target {anchor} · {e(c["family"])} · '
-                  f'{e(c["design"])} · seed {c["seed"]}</h2>',
-                  f'<section class="scores"><h3>Held-out scores</h3>{_html_table(c["scores"])}'
-                  "</section>",
-                  '<section class="verdicts"><h3>Verdict</h3>',
-                  *(_html_verdict(c["target"], v["prefer"], v["sentence"])
-                    for v in c["verdicts"]),
-                  _html_table([{k: v[k] for k in ("network", "regression", "loss_difference",
-                                                  "ci_low", "ci_high", "prefer", "method")}
-                               for v in c["verdicts"]]) if c["verdicts"] else
+        pictures = dict(images.get(c["target"], {}))
+        parts += [f'<h2 id="target-{e(c["target"])}">{e(_heading(c))}</h2>',
+                  f'<section class="scores"><h3>Held-out scores</h3>{table_html(c["scores"])}'
+                  "</section>", '<section class="verdicts"><h3>Verdict</h3>',
+                  table_html(_verdict_rows(c["verdicts"])) if c["verdicts"] else
                   "<p>No network and regression of the same family: no verdict.</p>",
                   *(f'<p class="meta">{e(note)}</p>' for note in c["design_notes"]),
-                  "</section>",
-                  f'<section class="training"><h3>Training</h3>{_html_table(c["training"])}'
+                  '<p class="meta">In words: At a glance, at the top.</p></section>',
+                  *explanation_html(c["explanation"], pictures),
+                  f'<section class="training"><h3>Training</h3>{table_html(c["training"])}'
                   f'<p class="meta">settings: {e(json.dumps(c["settings"]))}</p></section>',
                   '<section class="coefficients"><h3>Coefficients</h3>']
         for name, rows in c["coefficients"].items():
-            parts += [f"<p><b>{e(name)}</b></p>", _html_table(rows)]
-            if name in c["summaries"]:
-                parts.append(f"<pre>{e(c['summaries'][name])}</pre>")
+            parts += coefficients_html(_named(name, c), rows, c["withheld"].get(name),
+                                       c["summaries"].get(name), c["summary_notes"].get(name, []))
         if not c["coefficients"]:
             parts.append("<p>No single-layer model: no coefficients.</p>")
         elif c["design"] != "one split":
             parts.append('<p class="meta">Coefficients, summaries and learning curves (solid '
                          "lines) are those of the first fold's fits.</p>")
         parts += ["</section>", '<section class="plots"><h3>Plots</h3>']
-        for title, data in images.get(c["target"], {}).items():
-            parts.append(f'<figure><img alt="{e(title)}" src="data:image/png;base64,{data}">'
-                         f"<figcaption>{e(title)}</figcaption></figure>")
+        for title, data in pictures.items():
+            if not _explained(title):
+                parts.append(f'<figure><img alt="{e(title)}" src="data:image/png;base64,{data}">'
+                             f"<figcaption>{e(title)}</figcaption></figure>")
         parts.append("</section>")
     parts.append(f'<section id="method"><h2>Method</h2><p>{e(content["method"])}</p></section>')
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(content['title'])}</title><style>{CSS}</style></head><body><main>"
             + "\n".join(parts) + "</main></body></html>\n")
 
 
+def _named(name: str, c: dict) -> str:
+    """A model's name, with its formula when it has one (a proposed regression)."""
+    formula = c.get("formulas", {}).get(name)
+    return name if formula is None else f"{name}: {formula}"
+
+
+def _explained(title: str) -> bool:
+    """Whether a plot belongs to the explanation's sections rather than to Plots."""
+    return title.startswith(("Average effects", "Interactions and nonlinearities",
+                             "Proposed regression"))
+
+
 # ---------------------------------------------------------------------------- Markdown
-
-def _md_table(rows: list[dict]) -> str:
-    if not rows:
-        return "(empty)"
-    columns = _columns(rows)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row[c]).replace("|", "\\|") for c in columns) + " |"
-              for row in rows]
-    return "\n".join(lines)
-
 
 def to_markdown(content: dict, images: dict[str, dict[str, str]]) -> str:
     """The same content as Markdown; images as ``data:`` URIs."""
     parts = [f"# {content['title']}",
              f"degenet {content['degenet_version']} · {content['created']}",
              "## At a glance",
-             *(f"- **{target}** ({prefer}): {sentence}" for target, prefer, sentence
-               in _glance(content)),
+             *(f"- **{target}** ({BADGES.get(prefer, prefer)}): {sentence}"
+               for target, prefer, sentence in _glance(content)),
              *(["## Notes", *(f"- {note}" for note in content["notes"])]
                if content["notes"] else [])]
     for c in content["comparisons"]:
-        parts += [f"## Target {c['target']} · {c['family']} · {c['design']} · seed {c['seed']}",
-                  "### Held-out scores", _md_table(c["scores"]), "### Verdict",
-                  *(f"- **{v['prefer']}**: {v['sentence']}" for v in c["verdicts"]),
+        pictures = images.get(c["target"], {})
+        parts += [f"## {_heading(c)}", "### Held-out scores", table_markdown(c["scores"]),
+                  "### Verdict", table_markdown(_verdict_rows(c["verdicts"])),
                   *(f"- {note}" for note in c["design_notes"]),
-                  f"_{content['sign_convention']}._", "### Training", _md_table(c["training"]),
-                  "### Coefficients"]
+                  f"_{content['sign_convention']}._",
+                  *explanation_markdown(c["explanation"], pictures),
+                  "### Training", table_markdown(c["training"]), "### Coefficients"]
         for name, rows in c["coefficients"].items():
-            parts += [f"**{name}**", _md_table(rows)]
-            if name in c["summaries"]:
-                parts.append(f"```\n{c['summaries'][name]}\n```")
+            parts += coefficients_markdown(_named(name, c), rows, c["withheld"].get(name),
+                                           c["summaries"].get(name),
+                                           c["summary_notes"].get(name, []))
         parts.append("### Plots")
         parts += [f"![{title}](data:image/png;base64,{data})"
-                  for title, data in images.get(c["target"], {}).items()]
+                  for title, data in pictures.items() if not _explained(title)]
     parts += ["## Method", content["method"]]
     return "\n\n".join(parts) + "\n"
 

@@ -38,7 +38,9 @@ def learning_curves(comparison: Comparison) -> Figure:
     """
     figure = Figure(figsize=(7.5, 4.2))
     axes = figure.add_subplot()
-    for color, (name, fits) in zip(_cycle(), comparison.fold_fits.items()):
+    trained = {name: fits for name, fits in comparison.fold_fits.items()
+               if fits[0].training is not None}  # an exact fit has no epochs
+    for color, (name, fits) in zip(_cycle(), trained.items()):
         for k, fitted in enumerate(fits):
             history, first = fitted.history, k == 0
             alpha = 1.0 if first else 0.35
@@ -57,31 +59,42 @@ def learning_curves(comparison: Comparison) -> Figure:
     return figure
 
 
-def coefficient_plot(fitted: Fit) -> Figure:
-    """Each coefficient as a point, with its interval when the fit reports one.
+def coefficient_plot(fitted: Fit, name: str | None = None) -> Figure:
+    """Each coefficient times its term's standard deviation, with its interval when the fit
+    reports one; the intercept left out.
 
-    Uses ``ci_low``/``ci_high`` of :attr:`Fit.coefficients` when present (the exact
-    solver's intervals); otherwise estimates only, and the title says so.
+    Standardized, the coefficients of terms in different units share one readable axis
+    (the change in the linear predictor for one standard deviation of the term), and no
+    intercept far from zero squeezes the others' intervals into dots. Intervals are the
+    table's (withheld ones are not drawn: estimates only).
     """
     table = fitted.coefficients
+    terms = table.index.get_level_values(-1)
+    keep = np.asarray(terms != "intercept")
+    table = table[keep]
+    position_of = {term: j for j, term in enumerate(fitted.terms)}
+    spread = np.array([fitted.scaling.scale[position_of[term]] for term in terms[keep]])
     labels = [": ".join(map(str, key)) if isinstance(key, tuple) else str(key)
               for key in table.index]
-    estimate = table["estimate"].to_numpy(dtype=float)
-    figure = Figure(figsize=(6.5, 0.45 * len(labels) + 1.4))
+    estimate = table["estimate"].to_numpy(dtype=float) * spread
+    figure = Figure(figsize=(6.8, 0.42 * len(labels) + 1.5))
     axes = figure.add_subplot()
     position = np.arange(len(labels))[::-1]
-    has_interval = {"ci_low", "ci_high"} <= set(table.columns)
+    low = table["ci_low"].to_numpy(float) * spread
+    high = table["ci_high"].to_numpy(float) * spread
+    has_interval = bool(np.isfinite(low).any())
     if has_interval:
-        low, high = table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float)
         axes.errorbar(estimate, position, xerr=[estimate - low, high - estimate], fmt="o",
                       color=COLORS[0], ecolor="#555", capsize=3)
     else:
         axes.plot(estimate, position, "o", color=COLORS[0])
     axes.axvline(0.0, color="#999", linewidth=0.8)
     axes.set_yticks(position, labels)
-    what = "with 95% intervals" if has_interval else "estimates only (no intervals available)"
-    axes.set(title=f"{fitted.spec.text}: coefficients {what}", xlabel="estimate")
+    what = "95% intervals" if has_interval else "no intervals (withheld)"
+    axes.set(title=f"{name or fitted.spec.text}: standardized coefficients, {what}",
+             xlabel="coefficient x the term's standard deviation (intercept left out)")
     axes.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
     return figure
 
 
@@ -179,7 +192,7 @@ def figures(comparison: Comparison) -> dict[str, Figure]:
     result = {"Learning curves": learning_curves(comparison)}
     for name, fitted in comparison.fits.items():
         if fitted.spec.is_regression:
-            result[f"Coefficients of {name}"] = coefficient_plot(fitted)
+            result[f"Coefficients of {name}"] = coefficient_plot(fitted, name)
     if comparison.family is not None and comparison.folds:
         if comparison.family.is_classifier:
             result["Calibration and ROC"] = class_plots(comparison)

@@ -9,6 +9,8 @@ from degenet.comparison.verdict import SIGN_CONVENTION
 from degenet.demo import MODELS, POST, Demo, network_gains, theory
 from degenet.fitting import Fit
 from degenet.jsonvalues import number, records
+from degenet.report.explained import (effect_records, explanation_text, proposal_sentences,
+                                      ranking_records, verdict_records)
 
 
 def coefficients_dict(fitted: Fit) -> dict | None:
@@ -46,26 +48,33 @@ def fit_dict(fitted: Fit, target: str | None = None) -> dict:
 
 def comparison_dict(comparison: Comparison) -> dict:
     return {"target": comparison.target,
-            "models": [fit_dict(f, comparison.target) for f in comparison.fits.values()],
+            "models": [{**fit_dict(f, comparison.target), "model": name}
+                       for name, f in comparison.fits.items()],
             "table": records(comparison.table.reset_index()),
             "design": comparison.design,
             "scores": records(None if comparison.scores is None
                               else comparison.scores.reset_index()),
             "sign_convention": SIGN_CONVENTION,
-            "verdicts": [v.to_dict() for v in comparison.verdicts],
+            "verdicts": verdict_records(comparison),
+            "effects": effect_records(comparison),
+            "interactions": ranking_records(comparison),
             "notes": list(comparison.notes)}
 
 
 def demo_dict(demo: Demo) -> dict:
-    models = [fit_dict(f, target) for target, comparison in demo.comparisons.items()
-              for f in comparison.fits.values()]
+    models = [{**fit_dict(f, target), "model": name}
+              for target, comparison in demo.comparisons.items()
+              for name, f in comparison.fits.items()]
     for model in models:
         del model["history"]  # the demo's JSON is a summary; `degenet fit --json` has them
     return {"n": demo.n, "seed": demo.seed, "partnered_children": demo.partnered_children,
             "models": models,
-            "verdicts": [{"target": target, **v.to_dict()}
-                         for target, comparison in demo.comparisons.items()
-                         for v in comparison.verdicts],
+            "verdicts": [record for target, comparison in demo.comparisons.items()
+                         for record in verdict_records(comparison, target=target)],
+            "effects": [record for comparison in demo.comparisons.values()
+                        for record in effect_records(comparison)],
+            "interactions": {target: ranking_records(comparison)
+                             for target, comparison in demo.comparisons.items()},
             "findings": [{"name": f.name, "value": number(f.value), "expected": f.expected,
                           "tolerance": f.tolerance, "agrees": f.agrees} for f in demo.findings]}
 
@@ -142,7 +151,9 @@ def comparison_text(comparison: Comparison) -> str:
     if comparison.scores is not None:
         lines += ["", f"held-out scores ({comparison.design}; deviance per observation, "
                   "lower is better):", comparison.scores.to_string(float_format=_g6)]
-    lines += ["", *(f"verdict: {v.sentence}" for v in comparison.verdicts)]
+    lines += explanation_text(comparison)
+    lines += ["", *(f"verdict: {v.sentence}" for v in comparison.verdicts),
+              *(f"proposal: {sentence}" for sentence in proposal_sentences(comparison))]
     lines += [f"note: {note}" for note in comparison.notes]
     return "\n".join(lines).rstrip()
 
@@ -155,19 +166,23 @@ def demo_text(demo: Demo, *, epochs: bool = True) -> str:
     for target, comparison in demo.comparisons.items():
         for name, fitted in comparison.fits.items():
             header = f"======= Output type: {target}  Model type: {name} ({fitted.family.name})"
+            if fitted.encoding.formula is not None:
+                header += f"\nformula: {fitted.encoding.formula}"
             body = epoch_log(fitted) if epochs else []
-            body.append(f"best epoch {fitted.best_epoch}: "
-                        f"val_loss {fitted.val_loss:.5g}")
+            body.append(f"best epoch {fitted.best_epoch}: val_loss {fitted.val_loss:.5g}"
+                        if fitted.training is not None else
+                        "exact solver: held-out deviance per observation "
+                        f"{comparison.scores.loc[name, 'deviance']:.5g}")
             if fitted.spec.is_regression:
                 body.append("coefficients: " + coefficient_line(fitted))
-                if fitted.exact is not None:
+                if fitted.exact is not None and fitted.solver == "gd":
                     body.append("exact:        " + exact_line(fitted))
             blocks.append("\n".join([header, *body]))
     blocks.append(analysis_text(demo))
     return "\n\n".join(blocks)
 
 
-def analysis_text(demo: Demo) -> str:
+def analysis_text(demo: Demo, verdicts: bool = True) -> str:
     expect = theory(demo.partnered_children)
     lines = ["======= Analysis"]
     for finding in demo.findings:
@@ -208,12 +223,13 @@ def analysis_text(demo: Demo) -> str:
     for target, (regression, network) in network_gains(demo).items():
         post_reg = POST[(target, MODELS[target][0])]["val_loss"]
         post_net = POST[(target, "mlp")]["val_loss"]
-        verdicts = demo.comparisons[target].verdicts
-        verdict = verdicts[0].sentence if verdicts else "no verdict."
+        said = demo.comparisons[target].verdicts
+        verdict = " ".join([said[0].sentence if said else "no verdict.",
+                            *proposal_sentences(demo.comparisons[target])])
         lines.append(
             f"{target}: {MODELS[target][0]} val_loss {regression:.4g}, mlp {network:.4g} "
-            f"({regression / network:.0f}x lower; the post: {post_reg:g} vs {post_net:g}). "
-            f"{verdict}")
+            f"({regression / network:.0f}x lower; the post: {post_reg:g} vs {post_net:g})."
+            + (f" {verdict}" if verdicts else ""))
     return "\n".join(lines)
 
 
@@ -221,4 +237,4 @@ def demo_notes(demo: Demo) -> list[str]:
     """The analysis and the findings as paragraphs, for the report."""
     return [f"{demo.n:,} people, seed {demo.seed}, partnered num_balloons = "
             f"{demo.partnered_children:g} * children - 0.2 * age.",
-            *analysis_text(demo).splitlines()[1:]]
+            *analysis_text(demo, verdicts=False).splitlines()[1:]]  # verdicts: At a glance
