@@ -7,6 +7,7 @@ A thin shell: every command imports what it needs when it runs, so ``--help``,
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from contextlib import contextmanager
@@ -66,6 +67,18 @@ Exposure = _text("A column of exposures (> 0, e.g. time at risk): its log is the
 CovType = _text("Std errors: nonrobust (default), HC0, HC1, HC2, HC3 (heteroskedasticity-"
                 "robust) or cluster (with --groups).", "--cov-type")
 Groups = _text("The column naming each row's cluster, for --cov-type cluster.")
+Stream = Annotated[Optional[bool], typer.Option(
+    "--stream/--no-stream", help="A Parquet dataset (file, folder or glob) is streamed, not "
+    "read whole, when it is larger than a quarter of this machine's memory; --stream "
+    "always, --no-stream never.")]
+Processes = Annotated[Optional[int], typer.Option(
+    "--processes", help="Train on this many processes on this machine (127.0.0.1), each "
+    "reading its share of a Parquet dataset. Under srun, mpirun, a Kubernetes indexed job "
+    "or JAX_*/DEGENET_* variables the processes are the launcher's.")]
+Shards = Annotated[Optional[int], typer.Option(
+    "--shards", help="Streamed gradient descent: deal the batches over this many shards "
+    "(default: the number of processes); 1 process and N take the same steps with equal "
+    "shards.")]
 
 
 def _version(value: bool):
@@ -127,14 +140,24 @@ def _progress(quiet: bool):
 
 
 def _run(job):
-    """Run ``job``; a DegenetError becomes one line on stderr and exit status 2."""
+    """Run ``job``; a DegenetError becomes one line on stderr and exit status 2.
+
+    In a run of several processes, any failure ends every process with one line, and only
+    process 0 shows warnings (:mod:`degenet.parallel`).
+    """
+    # Here, not above: the runtime loads with the first command that runs a job.
+    from degenet.parallel.runtime import guarded, watchdog
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = job()
+            result = guarded(job)
         except DegenetError as error:
             stderr.print(f"[bold red]error:[/] {error}", highlight=False)
             raise typer.Exit(2) from None
+    link = watchdog()
+    if link is not None and link.spec.rank > 0:
+        return result  # the others print nothing but errors
     for warning in caught:
         if not issubclass(warning.category, warning_classes()):
             continue  # other libraries' notices are for developers, not for this terminal
@@ -147,6 +170,75 @@ def _emit(text: str | None = None, document: dict | None = None):
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+def _join(processes: int | None, data: Path) -> int:
+    """This process's rank in the run it belongs to (0 alone).
+
+    ``--processes N`` outside any launcher starts N copies of this command on 127.0.0.1 and
+    exits with their status; a process a launcher started (srun, mpirun, a Kubernetes
+    indexed job, JAX_* or DEGENET_* variables) joins its run before anything uses JAX.
+    """
+    from degenet.parallel.environment import detect
+
+    spec = _run(detect)
+    if spec is None and processes is not None and processes > 1:
+        from degenet.parallel.launch import launch_local
+
+        command = [sys.executable, "-c", "from degenet.cli import main; main()",
+                   *_without_processes(sys.argv[1:])]
+        raise typer.Exit(launch_local(processes, command, _timeout()))
+    if processes is not None and processes < 1:
+        _fail(f"--processes must be at least 1; received {processes}")
+    if spec is None:
+        return 0
+    from degenet.data.dataset import is_dataset
+
+    if not is_dataset(str(data)):
+        _fail(f"several processes train on a Parquet dataset (a .parquet file, a folder or a "
+              f"glob); {data} is read whole by one process: run one process")
+    from degenet.parallel.runtime import join
+
+    _run(lambda: join(spec))
+    if spec.rank > 0:
+        sys.stdout = open(os.devnull, "w")  # the others print nothing but errors
+    return spec.rank
+
+
+def _timeout() -> float:
+    from degenet.parallel.environment import timeout_from
+
+    return _run(lambda: timeout_from(os.environ))
+
+
+def _without_processes(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--processes":
+            skip = True
+        elif not arg.startswith("--processes="):
+            out.append(arg)
+    return out
+
+
+def _stream(stream: bool | None, shards: int | None):
+    """``degenet.fit``'s ``stream=``: the flag, or settings when ``--shards`` is given."""
+    if shards is None:
+        return stream
+    from degenet.streaming import StreamSettings
+
+    if stream is False:
+        _fail("--shards applies to a streamed dataset; it cannot go with --no-stream")
+    return StreamSettings(shards=shards)
+
+
+def _finish() -> None:
+    """The last barrier of a run of several processes (nothing alone)."""
+    from degenet.parallel.runtime import finish
+
+    _run(finish)
 
 
 @app.command()
@@ -188,8 +280,10 @@ def fit_command(
             help="gd: gradient descent, then checked against the exact optimum; exact: the "
                  "exact optimum (Newton / least squares; single-layer models).")] = "gd",
         offset: Offset = None, exposure: Exposure = None, cov_type: CovType = None,
-        groups: Groups = None):
+        groups: Groups = None, stream: Stream = None, processes: Processes = None,
+        shards: Shards = None):
     """Fit one model to a table and print what it learned."""
+    rank = _join(processes, data)
     import degenet
     from degenet.report.render import fit_dict, fit_text
 
@@ -198,15 +292,18 @@ def fit_command(
     table = _table(formula=formula, features=features, missing=missing, coding=coding,
                    delimiter=delimiter, file_encoding=file_encoding, offset=offset,
                    exposure=exposure, cov_type=cov_type, groups=groups)
-    if save is not None:  # before training: a bad destination should not cost a fit
+    if save is not None and rank == 0:  # before training: a bad destination costs no fit
         from degenet.modelfile import check_destination
 
         _run(lambda: check_destination(save))
-    with _progress(quiet or json_) as report:
+    with _progress(quiet or json_ or rank > 0) as report:
         progress = (lambda done, total: report(model or "model", done, total)) if report else None
         fitted = _run(lambda: degenet.fit(str(data), target, model=model, family=family,
                                           seed=seed, progress=progress, solver=solver,
-                                          **table, **training))
+                                          stream=_stream(stream, shards), **table, **training))
+    _finish()  # every process is done: only now may process 0 write anything
+    if rank > 0:
+        return
     _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted))
     if save is not None:
         _run(lambda: fitted.save(save))

@@ -35,8 +35,9 @@ from degenet.fitted import Fit
 from degenet.randomness import check_seed
 from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
 from degenet.train.settings import learning_rate_for, make_optimizer
-
-SOLVERS = ("gd", "exact")
+from degenet.streaming import StreamSettings, fit_stream, in_memory, refuse, streams
+from degenet.pipeline import (SOLVERS, check_solver, choose_family, in_target_units,  # noqa: F401
+                              settings_from, start_bias, warn_if_unfinished, warn_off_optimum)
 
 
 @dataclass(frozen=True)
@@ -77,32 +78,6 @@ class Task:
     cov_type: str = "nonrobust"
 
 
-def settings_from(options: dict) -> TrainSettings:
-    """TrainSettings from keyword arguments; unknown names get a clear error."""
-    known = TrainSettings.__dataclass_fields__
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise DegenetError(
-            f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    return TrainSettings(**options)
-
-
-def choose_family(spec: ModelSpec, target: pd.Series, family: str | Family | None) -> Family:
-    """The family ``spec`` trains on ``target``: named, implied by the spec, or inferred."""
-    named = get_family(family) if family is not None else None
-    return spec.family_for(infer_family(target), named)
-
-
-def check_solver(solver: str, spec: ModelSpec) -> None:
-    """``solver`` must be ``gd`` or ``exact``, and ``exact`` needs a single-layer model."""
-    if solver not in SOLVERS:
-        raise DegenetError(f"unknown solver {solver!r}; choose 'gd' (gradient descent) or "
-                           "'exact' (Newton / least squares, single-layer models)")
-    if solver == "exact" and not spec.is_regression:
-        raise DegenetError(f"solver='exact' needs a single-layer model; {spec.text!r} has "
-                           "hidden layers: use solver='gd'")
-
-
 def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None,
         family: str | Family | None = None, features: list[str] | None = None,
         formula: str | None = None, coding: str = "treatment", missing: str = "error",
@@ -110,7 +85,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         columns: list[str] | None = None,
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
         sample_weight: np.ndarray | None = None, offset=None, exposure=None,
-        cov_type: str = "nonrobust", groups=None,
+        cov_type: str = "nonrobust", groups=None, stream=None,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -163,12 +138,29 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         information, White's heteroskedasticity-consistent ones, or clustered by ``groups``.
     groups : str or ndarray, optional
         ``cov_type="cluster"``: the column (or one label per row) naming each row's cluster.
+    stream : bool or StreamSettings, optional
+        A Parquet dataset (a file, a folder or a glob) is streamed, never read whole, when
+        an in-memory fit would exceed a quarter of the machine's memory, or when this
+        process is one of several (:mod:`degenet.streaming`); ``True`` streams it anyway,
+        ``False`` never, and a :class:`~degenet.streaming.StreamSettings` streams it with
+        those settings.
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
         ``validation``.
     """
     check_cov_type(cov_type, groups)
+    if streams(data, stream, None if features is None or target is None
+               else [*features, target]):
+        refuse(sample_weight=sample_weight, offset=offset, exposure=exposure, groups=groups,
+               cov_type=cov_type, delimiter=delimiter, file_encoding=file_encoding,
+               columns=columns)
+        return fit_stream(data, target, model=model, family=family, features=features,
+                          formula=formula, coding=coding, missing=missing, seed=seed,
+                          intercept=intercept, reference=reference, solver=solver,
+                          settings=stream if isinstance(stream, StreamSettings)
+                          else StreamSettings(), progress=progress, **training)
+    data = in_memory(data)
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
                        columns=columns, offset=offset, exposure=exposure, groups=groups)
@@ -208,7 +200,7 @@ def fit_prepared(prepared: Prepared, task: Task, *,
     offset = None if prepared.offset is None else prepared.offset / scale
     net = build_network(task.spec, family, n_features=X.shape[1], seed=task.seed,
                         intercept=task.intercept, n_outputs=family.n_outputs(encoded.n_classes),
-                        bias=_start_bias(family, y[counted], encoded.n_classes,
+                        bias=start_bias(family, y[counted], encoded.n_classes,
                                          None if offset is None else offset[counted]),
                         offset=offset is not None)
     exact = _solve_exact(prepared, task, weight) if task.spec.is_regression else None
@@ -280,8 +272,8 @@ def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: flo
                    seed=task.seed, progress=progress, sample_weight=weight, offset=offset)
     if progress:
         progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
-    result = _in_target_units(result, scale)
-    _warn_if_unfinished(task.spec, result, task.settings)
+    result = in_target_units(result, scale)
+    warn_if_unfinished(task.spec, result, task.settings)
     return result
 
 
@@ -318,43 +310,5 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
         groups=None if groups is None or task.cov_type != "cluster" else groups[train_rows],
         groups_name=prepared.carried.group_column)
     if not regression.at_optimum and exact.diagnostics.separation is None:
-        warnings.warn(
-            f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
-            f"{regression.agreement()}. Tolerance: every coefficient within "
-            f"{MAX_STD_ERRORS:g} std error and a likelihood ratio at most the number of "
-            "coefficients. Use solver='exact', or train longer (max_epochs, patience).",
-            ConvergenceWarning, stacklevel=4)
+        warn_off_optimum(task.spec, regression)
     return regression
-
-
-def _start_bias(family: Family, y: np.ndarray, n_classes: int | None,
-                offset: np.ndarray | None = None) -> np.ndarray:
-    """The ``eta`` bias starts at the intercept-only optimum (finite: an empty class would
-    give log 0), so training spends no epochs learning the base rate."""
-    weight = np.ones(len(y))
-    constant = (family.optimal_constant(y, weight, n_classes) if offset is None
-                else family.offset_constant(y, weight, offset))
-    return np.clip(np.nan_to_num(constant, neginf=-30.0, posinf=30.0), -30.0, 30.0)
-
-
-def _in_target_units(result: TrainResult, scale: float) -> TrainResult:
-    """Losses of a standardized gaussian target, back in the target's squared units."""
-    if scale == 1.0:
-        return result
-    history = result.history.assign(loss=result.history["loss"] * scale**2,
-                                    val_loss=result.history["val_loss"] * scale**2)
-    return dataclasses.replace(result, history=history)
-
-
-def _warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSettings) -> None:
-    if result.best_epoch == 0:
-        warnings.warn(
-            f"model {spec.text!r}: the validation loss was never finite (training diverged); "
-            f"the initial weights are kept. Lower learning_rate={settings.learning_rate:g}.",
-            ConvergenceWarning, stacklevel=4)
-    elif not result.stopped_early:
-        warnings.warn(
-            f"model {spec.text!r}: training reached max_epochs={settings.max_epochs} with the "
-            f"validation loss still improving at epoch {result.best_epoch} "
-            f"(val_loss {result.val_loss:.6g}); raise max_epochs.",
-            ConvergenceWarning, stacklevel=4)

@@ -40,6 +40,8 @@ from degenet.randomness import check_seed, derive
 from degenet.model.specs import ModelSpec, parse_specs
 from degenet.data.split import validation_split
 from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
+from degenet.comparison.stream import compare_stream
+from degenet.streaming import in_memory, streams
 
 # (label, epochs done, max epochs); the label is the spec, plus " fold k/n" under cv.
 CompareProgress = Callable[[str, int, int], None]
@@ -169,7 +171,7 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
             family: str | Family | None = None, seed: int = 0, cv: int | None = None,
             repeats: int = 1, solver: str = "gd", confidence: float = CONFIDENCE,
             tolerance: float = TOLERANCE, progress: CompareProgress | None = None,
-            cov_type: str = "nonrobust", **options) -> Comparison:
+            cov_type: str = "nonrobust", stream=None, **options) -> Comparison:
     """Fit several models on the same rows, score them alike and judge the networks.
 
     Parameters
@@ -190,11 +192,23 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
     cov_type : str
         The regressions' std errors (:func:`degenet.fit`'s ``cov_type``; ``groups`` is an
         option of the table).
+    stream : bool or StreamSettings, optional
+        A Parquet dataset is streamed as :func:`degenet.fit` streams it
+        (:mod:`degenet.comparison.stream`); one split only.
     **options
         Those of :func:`degenet.fitting.prepare` (``features``, ...) and the
         :class:`~degenet.train.settings.TrainSettings` fields.
     """
     check_cov_type(cov_type, options.get("groups"))
+    if streams(data, stream):  # every model on one streamed split (comparison/stream.py)
+        held = compare_stream(data, target, models=models, family=family, seed=seed, cv=cv,
+                              repeats=repeats, solver=solver, progress=progress,
+                              cov_type=cov_type, stream=stream, options=options)
+        return _judged(held.target, {n: [f] for n, f in held.fits.items()}, held.seconds,
+                       held.first, held.y, [Fold(1, 0, held.train_rows, held.rows, held.eta)],
+                       held.families, held.specs, cv=None, repeats=1, seed=held.seed,
+                       judging=(confidence, tolerance))
+    data = in_memory(data)
     reading = set(inspect.signature(prepare).parameters) - {"data", "target"}
     prepared = prepare(data, target, **{k: v for k, v in options.items() if k in reading})
     settings = settings_from({k: v for k, v in options.items() if k not in reading})
@@ -229,12 +243,18 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
             folds.append(Fold(number=number, repeat=repeat, train_rows=train, test_rows=test,
                               eta=eta))
     y = {name: target_.y for name, target_ in encoded.items()}
-    scores = score_table(folds, y, first, dict(zip(names, families)))
-    verdicts = tuple(_verdicts(folds, y, dict(zip(names, families)), specs, scores, seed,
-                               confidence, tolerance))
-    return Comparison(target=prepared.encoding.target,
-                      fits={n: f[0] for n, f in fold_fits.items()}, seconds=seconds,
-                      family=first, y=y, folds=tuple(folds),
+    return _judged(prepared.encoding.target, fold_fits, seconds, first, y, folds,
+                   dict(zip(names, families)), specs, cv=cv, repeats=repeats, seed=seed,
+                   judging=(confidence, tolerance))
+
+
+def _judged(target, fold_fits, seconds, first, y, folds, families, specs, *, cv, repeats,
+            seed, judging) -> Comparison:
+    """The comparison of the models' held-out predictions: scores, then verdicts."""
+    scores = score_table(folds, y, first, families)
+    verdicts = tuple(_verdicts(folds, y, families, specs, scores, seed, *judging))
+    return Comparison(target=target, fits={n: f[0] for n, f in fold_fits.items()},
+                      seconds=seconds, family=first, y=y, folds=tuple(folds),
                       fold_fits={n: tuple(f) for n, f in fold_fits.items()}, cv=cv,
                       repeats=repeats if cv else 1, seed=seed, scores=scores,
                       verdicts=verdicts)

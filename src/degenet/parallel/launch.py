@@ -1,0 +1,54 @@
+"""``--processes N`` on one machine: the same command as N processes on 127.0.0.1.
+
+Each child gets degenet's variables (coordinator address, size, rank, hub port, timeout and
+a token for the run), so it joins as a cluster launcher's process would. A failed child
+makes the others fail by themselves within the timeout (the hub); any still running
+``timeout + 10`` s after the first failure is killed. The exit status is the first
+failure's, or 0.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import time
+
+from degenet.parallel.environment import TIMEOUT
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch_local(n: int, command: list[str], timeout: float = TIMEOUT) -> int:
+    """Run ``command`` as ``n`` processes on this machine; the first failure's exit code."""
+    port, hub = free_port(), free_port()
+    token = secrets.token_hex(8)
+    children = []
+    for rank in range(n):
+        env = {**os.environ, "DEGENET_COORDINATOR_ADDRESS": f"127.0.0.1:{port}",
+               "DEGENET_NUM_PROCESSES": str(n), "DEGENET_PROCESS_ID": str(rank),
+               "DEGENET_WATCHDOG_PORT": str(hub), "DEGENET_TIMEOUT": str(timeout),
+               "DEGENET_RUN_TOKEN": token}
+        children.append(subprocess.Popen(command, env=env))
+    code, failed_at = 0, None
+    try:
+        while any(child.poll() is None for child in children):
+            for child in children:
+                if child.poll() not in (None, 0) and code == 0:
+                    code, failed_at = child.returncode, time.monotonic()
+            if failed_at is not None and time.monotonic() - failed_at > timeout + 10:
+                for child in children:
+                    if child.poll() is None:
+                        child.kill()
+            time.sleep(0.05)
+    except KeyboardInterrupt:  # the terminal sent SIGINT to the children too
+        for child in children:
+            child.wait()
+        return 130
+    return code or next((child.returncode for child in children if child.returncode), 0)
