@@ -179,15 +179,14 @@ def _join(processes: int | None, data: Path) -> int:
     exits with their status; a process a launcher started (srun, mpirun, a Kubernetes
     indexed job, JAX_* or DEGENET_* variables) joins its run before anything uses JAX.
     """
-    from degenet.parallel.environment import detect
+    from degenet.parallel.environment import detect, timeout_from
 
     spec = _run(detect)
     if spec is None and processes is not None and processes > 1:
-        from degenet.parallel.launch import launch_local
+        from degenet.parallel.launch import launch_command
 
-        command = [sys.executable, "-c", "from degenet.cli import main; main()",
-                   *_without_processes(sys.argv[1:])]
-        raise typer.Exit(launch_local(processes, command, _timeout()))
+        timeout = _run(lambda: timeout_from(os.environ))
+        raise typer.Exit(launch_command(processes, sys.argv[1:], timeout))
     if processes is not None and processes < 1:
         _fail(f"--processes must be at least 1; received {processes}")
     if spec is None:
@@ -205,40 +204,13 @@ def _join(processes: int | None, data: Path) -> int:
     return spec.rank
 
 
-def _timeout() -> float:
-    from degenet.parallel.environment import timeout_from
-
-    return _run(lambda: timeout_from(os.environ))
-
-
-def _without_processes(argv: list[str]) -> list[str]:
-    out, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--processes":
-            skip = True
-        elif not arg.startswith("--processes="):
-            out.append(arg)
-    return out
-
-
 def _stream(stream: bool | None, shards: int | None):
     """``degenet.fit``'s ``stream=``: the flag, or settings when ``--shards`` is given."""
-    if shards is None:
-        return stream
-    from degenet.streaming import StreamSettings
-
-    if stream is False:
+    if shards is not None and stream is False:
         _fail("--shards applies to a streamed dataset; it cannot go with --no-stream")
-    return StreamSettings(shards=shards)
+    from degenet.streaming import StreamSettings  # here: the command has loaded degenet
 
-
-def _finish() -> None:
-    """The last barrier of a run of several processes (nothing alone)."""
-    from degenet.parallel.runtime import finish
-
-    _run(finish)
+    return stream if shards is None else StreamSettings(shards=shards)
 
 
 @app.command()
@@ -285,6 +257,7 @@ def fit_command(
     """Fit one model to a table and print what it learned."""
     rank = _join(processes, data)
     import degenet
+    from degenet.parallel.runtime import finish
     from degenet.report.render import fit_dict, fit_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
@@ -296,12 +269,13 @@ def fit_command(
         from degenet.modelfile import check_destination
 
         _run(lambda: check_destination(save))
+    streamed = _stream(stream, shards)
     with _progress(quiet or json_ or rank > 0) as report:
         progress = (lambda done, total: report(model or "model", done, total)) if report else None
         fitted = _run(lambda: degenet.fit(str(data), target, model=model, family=family,
                                           seed=seed, progress=progress, solver=solver,
-                                          stream=_stream(stream, shards), **table, **training))
-    _finish()  # every process is done: only now may process 0 write anything
+                                          stream=streamed, **table, **training))
+    _run(finish)  # every process is done: only now may process 0 write anything
     if rank > 0:
         return
     _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted))
@@ -329,9 +303,12 @@ def compare_command(
             help="How the regressions are fitted: gd (gradient descent, like the networks) or "
                  "exact (their exact optimum). Networks always use gd.")] = "gd",
         report_path: Report = None, offset: Offset = None, exposure: Exposure = None,
-        cov_type: CovType = None, groups: Groups = None):
+        cov_type: CovType = None, groups: Groups = None, stream: Stream = None,
+        processes: Processes = None, shards: Shards = None):
     """Fit several models on the same rows, score them alike, say if the network is worth it."""
+    rank = _join(processes, data)
     from degenet.comparison import compare
+    from degenet.parallel.runtime import finish
     from degenet.report.render import comparison_dict, comparison_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
@@ -339,12 +316,16 @@ def compare_command(
     table = _table(formula=formula, features=features, missing=missing, coding=coding,
                    delimiter=delimiter, file_encoding=file_encoding, offset=offset,
                    exposure=exposure, cov_type=cov_type, groups=groups)
-    _check_report(report_path, data)
-    with _progress(quiet or json_) as report:
+    if rank == 0:
+        _check_report(report_path, data)
+    streamed = _stream(stream, shards)
+    with _progress(quiet or json_ or rank > 0) as report:
         result = _run(lambda: compare(str(data), target, models=models, family=family,
                                       seed=seed, cv=cv, repeats=repeats, solver=solver,
-                                      progress=report,
-                                      **table, **training))
+                                      progress=report, stream=streamed, **table, **training))
+    _run(finish)  # every process is done: only now may process 0 write anything
+    if rank > 0:
+        return
     _emit(document=comparison_dict(result)) if json_ else _emit(comparison_text(result))
     _write_report(report_path, {result.target: result},
                   f"degenet compare: {data.name}, target {result.target}", inputs=(data,))

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
-from degenet.errors import ConvergenceWarning, DegenetError
+from degenet.errors import DegenetError
 from degenet.exact.diagnostics import Diagnostics, diagnose, emit
 from degenet.exact.robust import check_cov_type
-from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
-                                   mean_loss, read_regression)
+from degenet.exact.results import (Fitted, RegressionResults, fold_dropped, mean_loss,
+                                   read_regression)
 from degenet.exact.solution import Solution
 from degenet.exact.solve import check_offset, solve
 from degenet.model.families import Family, Target, get_family, infer_family

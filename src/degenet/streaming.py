@@ -33,8 +33,8 @@ from degenet.data.dataset import (HashedRows, balanced_shares, fingerprint, is_d
                                   needs_streaming, open_dataset, process_shards, read_whole)
 from degenet.data.encoding import Encoding
 from degenet.data.scaling import Scaling, usable_scale
-from degenet.data.stream import (Coder, Source, StreamPlan, StreamStats, encode_stream,
-                                 level_key, plan_stream)
+from degenet.data.blocks import Coder, Source
+from degenet.data.stream import StreamPlan, StreamStats, encode_stream, level_key, plan_stream
 from degenet.errors import DegenetError
 from degenet.exact.diagnostics import emit
 from degenet.exact.newton import WARM_START_ROWS, WARM_START_STRIDE

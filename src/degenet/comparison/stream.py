@@ -16,7 +16,7 @@ import numpy as np
 
 from degenet.comparison.metrics import baseline_eta
 from degenet.data.dataset import HashedRows
-from degenet.data.stream import Coder, Source
+from degenet.data.blocks import Coder, Source
 from degenet.errors import DegenetError
 from degenet.model.families import Family, get_family, infer_family
 from degenet.model.specs import parse_specs

@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import subprocess
+import sys
 import time
 
 from degenet.parallel.environment import TIMEOUT
@@ -52,3 +53,23 @@ def launch_local(n: int, command: list[str], timeout: float = TIMEOUT) -> int:
             child.wait()
         return 130
     return code or next((child.returncode for child in children if child.returncode), 0)
+
+
+def launch_command(n: int, argv: list[str], timeout: float = TIMEOUT) -> int:
+    """The ``degenet`` command ``argv`` (without ``--processes``) as ``n`` processes."""
+    command = [sys.executable, "-c", "from degenet.cli import main; main()",
+               *without_processes(argv)]
+    return launch_local(n, command, timeout)
+
+
+def without_processes(argv: list[str]) -> list[str]:
+    """``argv`` less its ``--processes N`` (the children are the processes)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--processes":
+            skip = True
+        elif not arg.startswith("--processes="):
+            out.append(arg)
+    return out

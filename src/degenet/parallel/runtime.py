@@ -111,7 +111,7 @@ def guarded(job):
         return job()
     try:
         return job()
-    except BaseException as error:  # every failure: one line, every process stops
+    except Exception as error:  # every failure: one line, every process stops
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
         if not isinstance(error, ValueError):  # DegenetError is a ValueError: its text is enough
             text = f"{type(error).__name__}: {text}"
