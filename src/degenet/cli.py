@@ -7,6 +7,7 @@ A thin shell: every command imports what it needs when it runs, so ``--help``,
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import warnings
@@ -67,18 +68,15 @@ Exposure = _text("A column of exposures (> 0, e.g. time at risk): its log is the
 CovType = _text("Std errors: nonrobust (default), HC0, HC1, HC2, HC3 (heteroskedasticity-"
                 "robust) or cluster (with --groups).", "--cov-type")
 Groups = _text("The column naming each row's cluster, for --cov-type cluster.")
-Stream = Annotated[Optional[bool], typer.Option(
-    "--stream/--no-stream", help="A Parquet dataset (file, folder or glob) is streamed, not "
-    "read whole, when it is larger than a quarter of this machine's memory; --stream "
-    "always, --no-stream never.")]
+Stream = Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="A Parquet dataset "
+    "(file, folder or glob) is streamed, not read whole, when larger than a quarter of this "
+    "machine's memory; --stream always, --no-stream never.")]
 Processes = Annotated[Optional[int], typer.Option(
     "--processes", help="Train on this many processes on this machine (127.0.0.1), each "
     "reading its share of a Parquet dataset. Under srun, mpirun, a Kubernetes indexed job "
     "or JAX_*/DEGENET_* variables the processes are the launcher's.")]
-Shards = Annotated[Optional[int], typer.Option(
-    "--shards", help="Streamed gradient descent: deal the batches over this many shards "
-    "(default: the number of processes); 1 process and N take the same steps with equal "
-    "shards.")]
+Shards = Annotated[Optional[int], typer.Option("--shards", help="Streamed gradient descent: "
+    "batches from this many shards (default: the processes); equal shards, equal steps.")]
 
 
 def _version(value: bool):
@@ -199,18 +197,13 @@ def _join(processes: int | None, data: Path) -> int:
     from degenet.parallel.runtime import join
 
     _run(lambda: join(spec))
-    if spec.rank > 0:
-        sys.stdout = open(os.devnull, "w")  # the others print nothing but errors
+    if spec.rank > 0:  # the others print nothing but errors
+        logging.disable()
+        sys.stdout.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
     return spec.rank
-
-
-def _stream(stream: bool | None, shards: int | None):
-    """``degenet.fit``'s ``stream=``: the flag, or settings when ``--shards`` is given."""
-    if shards is not None and stream is False:
-        _fail("--shards applies to a streamed dataset; it cannot go with --no-stream")
-    from degenet.streaming import StreamSettings  # here: the command has loaded degenet
-
-    return stream if shards is None else StreamSettings(shards=shards)
 
 
 @app.command()
@@ -259,6 +252,7 @@ def fit_command(
     import degenet
     from degenet.parallel.runtime import finish
     from degenet.report.render import fit_dict, fit_text
+    from degenet.streaming import stream_option
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience, validation=validation)
@@ -269,7 +263,7 @@ def fit_command(
         from degenet.modelfile import check_destination
 
         _run(lambda: check_destination(save))
-    streamed = _stream(stream, shards)
+    streamed = _run(lambda: stream_option(stream, shards))
     with _progress(quiet or json_ or rank > 0) as report:
         progress = (lambda done, total: report(model or "model", done, total)) if report else None
         fitted = _run(lambda: degenet.fit(str(data), target, model=model, family=family,
@@ -309,6 +303,7 @@ def compare_command(
     rank = _join(processes, data)
     from degenet.comparison import compare
     from degenet.parallel.runtime import finish
+    from degenet.streaming import stream_option
     from degenet.report.render import comparison_dict, comparison_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
@@ -318,7 +313,7 @@ def compare_command(
                    exposure=exposure, cov_type=cov_type, groups=groups)
     if rank == 0:
         _check_report(report_path, data)
-    streamed = _stream(stream, shards)
+    streamed = _run(lambda: stream_option(stream, shards))
     with _progress(quiet or json_ or rank > 0) as report:
         result = _run(lambda: compare(str(data), target, models=models, family=family,
                                       seed=seed, cv=cv, repeats=repeats, solver=solver,
@@ -389,7 +384,13 @@ def _fail(message: str):
 
 def main():
     """The console script: a DegenetError raised anywhere (even while a command imports what
-    it needs, e.g. a missing Keras backend) is one line on stderr and exit status 2."""
+    it needs, e.g. a missing Keras backend) is one line on stderr and exit status 2.
+    ``DEGENET_LOG=info`` prints degenet's log lines (each epoch's losses) on stderr."""
+    level = os.environ.get("DEGENET_LOG", "").upper()
+    if level:  # degenet's own lines only: JAX's and gloo's stay out
+        logging.getLogger("degenet").addHandler(logging.StreamHandler())
+        logging.getLogger("degenet").setLevel(
+            level if level in logging.getLevelNamesMapping() else "INFO")
     try:
         app()
     except DegenetError as error:

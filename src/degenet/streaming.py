@@ -77,6 +77,14 @@ class StreamSettings:
     memory_budget: int | None = None
 
 
+def stream_option(stream: bool | None, shards: int | None):
+    """``stream=`` from the command line's flags: the flag, or settings with ``--shards``."""
+    if shards is not None and stream is False:
+        raise DegenetError("--shards applies to a streamed dataset; it cannot go with "
+                           "--no-stream")
+    return stream if shards is None else StreamSettings(shards=shards)
+
+
 def streams(data, stream, columns: list[str] | None = None) -> bool:
     """Whether :func:`degenet.fit` streams ``data`` (see the module's text)."""
     if stream is False:

@@ -131,11 +131,12 @@ def encode_stream(dataset: Dataset, plan: StreamPlan, groups, allgather=None
     def tally(batch, positions):
         columns = {name: batch.column(name) for name in plan.columns}
         train, kept = kept_rows(plan, columns, positions)
+        incomplete = int((~kept).sum())
         if plan.missing == "error":
             kept = np.ones(len(kept), bool)  # counted, and refused once the pass is done
         start = int(starts[np.searchsorted(starts, positions[0], "right") - 1])
         return tally_batch(columns, plan.kinds, plan.target, train=train, kept=kept,
-                           positions=positions, group_start=start)
+                           positions=positions, group_start=start, incomplete=incomplete)
 
     local = Tally()
     for part in read_row_groups(groups, plan.columns, tally):
@@ -318,7 +319,8 @@ def _target_values(plan: StreamPlan, tally: Tally) -> pd.Series:
         if tally.values is not None and "integer" in plan.widths.get(name, ""):
             values = values.astype(np.int64)  # an integer column's classes stay integers
     if len(values) < 2:
-        raise DegenetError(f"target column {name!r} has a single value "
-                           f"{values.iloc[0] if len(values) else None!r} in every row used; "
-                           "there is nothing to predict")
+        value = values.iloc[0] if len(values) else None
+        value = value.item() if isinstance(value, np.generic) else value
+        raise DegenetError(f"target column {name!r} has a single value {value!r} in every row "
+                           "used; there is nothing to predict")
     return values

@@ -195,12 +195,14 @@ def complete_rows(columns: dict, kinds: dict) -> np.ndarray | None:
 
 
 def tally_batch(columns: dict, kinds: dict, target: str, *, train: np.ndarray,
-                kept: np.ndarray, positions: np.ndarray, group_start: int) -> Tally:
+                kept: np.ndarray, positions: np.ndarray, group_start: int,
+                incomplete: int = 0) -> Tally:
     """The tally of one record batch of the row group starting at ``group_start``.
 
     ``columns`` maps each used column (the target included) to its Arrow array, ``kinds``
     to ``numeric`` or ``categorical``; ``train`` and ``kept`` are ``(n,)`` masks of the
-    training rows and of the rows kept; ``positions`` the rows' positions.
+    training rows and of the rows kept; ``positions`` the rows' positions; ``incomplete``
+    the rows with a missing value.
     """
     missing, infinite, moments, extremes, levels = {}, {}, {}, {}, {}
     train_kept = train & kept
@@ -231,7 +233,7 @@ def tally_batch(columns: dict, kinds: dict, target: str, *, train: np.ndarray,
         if values is not None:
             levels[target] = found
     n_train, n_val = int(train_kept.sum()), int((kept & ~train).sum())
-    return Tally(rows=len(kept), incomplete=int((~kept).sum()), train=n_train, val=n_val,
+    return Tally(rows=len(kept), incomplete=incomplete, train=n_train, val=n_val,
                  groups={group_start: [n_train, n_val]}, missing=missing, infinite=infinite,
                  moments=moments, extremes=extremes, levels=levels,
                  values=[] if kinds[target] != NUMERIC else values,

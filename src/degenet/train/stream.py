@@ -30,6 +30,7 @@ at ``max_epochs`` scores its last candidate in a validation-only pass.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ from degenet.train.engine import _forward, _optimizer, dense_stack
 from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings,
                                     history_frame)
 
+logger = logging.getLogger(__name__)
 SHUFFLE_BYTES = 32 << 20  # each shard's shuffle buffer: 390,000 rows of 21 float32 columns
 
 
@@ -215,6 +217,9 @@ def train_stream(net, family: Family, shards: Shards, settings: TrainSettings, *
         candidate = [np.asarray(w.addressable_data(0)) for w in state[2]]
         epoch += 1
         trim_malloc()
+        logger.info("epoch %d of at most %d: training loss %.6g, validation loss of the last "
+                    "epoch %.6g (standardized)", epoch, settings.max_epochs, losses[-1],
+                    val_losses[-2] if len(val_losses) > 1 else np.nan)
         if progress:
             progress(epoch, settings.max_epochs)
     stopped = wait >= settings.patience
