@@ -22,8 +22,9 @@ def people(n: int = 12_000, seed: int = 0) -> pd.DataFrame:
     frame["y"] = (eta + rng.normal(size=n)).astype(np.float32)
     frame["y_log"] = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
     frame["count"] = rng.poisson(np.exp(0.3 * X[:, 0] + 0.2)).astype(np.int32)
-    frame["kind"] = np.array(["p", "q", "r"])[(X[:, 0] > 0.3).astype(int)
-                                              + (X[:, 1] + 0.5 * X[:, 2] > 0.2)]
+    noise = rng.logistic(size=(n, 2))
+    frame["kind"] = np.array(["p", "q", "r"])[(X[:, 0] + noise[:, 0] > 0.3).astype(int)
+                                              + (X[:, 1] + 0.5 * X[:, 2] + noise[:, 1] > 0.2)]
     return frame
 
 
