@@ -1,5 +1,7 @@
 """The ladder end to end: known truths recovered, the split, the Keras model, the errors."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,7 +34,7 @@ def test_the_keras_model_is_the_regression(linear_table):
     model = fitted.model
     assert [layer.name for layer in model.layers] == ["features", "eta", "mean"]
     kernel, bias = (w.numpy() for w in model.get_layer("eta").weights)
-    np.testing.assert_allclose(kernel[:, 0], fitted.coefficients["estimate"][["x1", "x2"]],
+    np.testing.assert_allclose(kernel[:, 0], fitted.coefficients["gd_estimate"][["x1", "x2"]],
                                rtol=1e-6)
     # The model reads the data in its own units and keeps working as a Keras model.
     X = linear_table[["x1", "x2"]].to_numpy("float32")
@@ -117,7 +119,7 @@ def test_poisson_recovers_a_log_linear_truth():
     (lambda t: degenet.fit(t, "colour"), "target column 'colour' not found; columns are: x1"),
     (lambda t: degenet.fit(t.assign(s=pd.Timestamp("2024-01-01")), "y"),
      "column 's' has dtype datetime64"),
-    (lambda t: degenet.fit(t.head(5), "y"), "5 usable row"),
+    (lambda t: degenet.fit(t.head(1), "y"), "single value .* nothing to predict"),
     (lambda t: degenet.fit(t, "y", model="mlp:0"), "bad hidden layer widths"),
     (lambda t: degenet.fit(t, "y", model="forest"), "unknown model spec 'forest'"),
     (lambda t: degenet.fit(t, "y", model="logistic"), "distinct value"),
@@ -149,3 +151,105 @@ def test_compare_shares_one_split(linear_table):
     np.testing.assert_array_equal(first.val_rows, second.val_rows)
     assert list(result.table.index) == ["linear", "mlp:8"]
     assert {"val_loss", "epochs", "parameters"} <= set(result.table.columns)
+
+
+def test_a_warning_points_at_the_callers_line():
+    """A DataWarning from predict_proba named fitting internals (fitting.py:184); it is
+    the user's line that passed the extra column."""
+    import warnings as _warnings
+
+    from degenet.errors import DataWarning
+
+    people = degenet.datasets.balloons(1000, seed=0)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        fit = degenet.fit(people, target="color", model="logistic",
+                          features=["relationship", "children", "age"])
+    with pytest.warns(DataWarning, match="ignoring column") as caught:
+        fit.predict_proba(people)  # this line
+    assert caught[0].filename == __file__
+    import inspect
+
+    assert caught[0].lineno == inspect.currentframe().f_lineno - 4
+
+
+# -- every row, the optimum, and messages that name the user's options ---------------------
+
+def _longley():
+    import statsmodels.api as sm
+
+    data = sm.datasets.longley.load_pandas()
+    return data.exog.assign(TOTEMP=data.endog), sm.OLS(
+        data.endog, sm.add_constant(data.exog, prepend=False)).fit()
+
+
+def test_the_exact_solver_uses_every_row_by_default():
+    # Before: 20% held out (12 of longley's 16 rows), std errors 1.09-1.86x statsmodels'.
+    frame, ols = _longley()
+    fitted = degenet.fit(frame, "TOTEMP", solver="exact")
+    assert len(fitted.train_rows) == 16 and len(fitted.val_rows) == 0
+    assert fitted.settings.validation == 0.0
+    np.testing.assert_allclose(fitted.coefficients["estimate"], ols.params, rtol=1e-9)
+    np.testing.assert_allclose(fitted.coefficients["std_error"], ols.bse, rtol=1e-9)
+    held = degenet.fit(frame, "TOTEMP", solver="exact", validation=0.25)
+    assert len(held.train_rows) == 12  # a split only when asked for
+
+
+def test_validation_none_is_the_default_and_zero_holds_nothing_out(linear_table):
+    fitted = degenet.fit(linear_table, "y", model="linear", validation=None, **FAST)
+    assert fitted.settings.validation == 0.2 and len(fitted.val_rows) == 600
+    everything = degenet.fit(linear_table, "y", model="linear", validation=0, **FAST)
+    assert len(everything.train_rows) == 3000 and everything.training.watched == "optimum"
+    with pytest.raises(DegenetError, match="received validation=1"):
+        degenet.fit(linear_table, "y", validation=1)
+
+
+def test_nist_noint2_three_rows_one_coefficient():
+    # NIST StRD NoInt2: certified B1 = 0.727272727272727, std error 0.420827318078432E-01,
+    # residual standard deviation 0.369274472937998.
+    frame = pd.DataFrame({"x": [4.0, 5.0, 6.0], "y": [3.0, 4.0, 4.0]})
+    fitted = degenet.fit(frame, formula="y ~ x - 1", family="gaussian", solver="exact")
+    table = fitted.coefficients
+    assert table.loc["x", "estimate"] == pytest.approx(0.727272727272727, rel=1e-12)
+    assert table.loc["x", "std_error"] == pytest.approx(0.420827318078432e-01, rel=1e-12)
+    assert np.sqrt(fitted.exact.solution.dispersion) == pytest.approx(0.369274472937998,
+                                                                       rel=1e-12)
+
+
+def test_as_many_rows_as_coefficients_says_the_variance_is_undefined():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 5.0]})
+    with pytest.warns(degenet.DataWarning, match="residual variance is undefined: 2 rows for 2"):
+        fitted = degenet.fit(frame, "y", model="linear", solver="exact")
+    table = fitted.coefficients
+    np.testing.assert_allclose(table["estimate"], [2.0, 1.0])
+    assert table["std_error"].isna().all() and "undefined" in table.attrs["withheld"]
+
+
+def test_warnings_name_the_options_as_the_user_sets_them(linear_table):
+    from degenet.spelling import spelled_as_flags
+
+    with pytest.warns(degenet.ConvergenceWarning) as caught:
+        fitted = degenet.fit(linear_table, "y", model="linear", max_epochs=1, learning_rate=1e-4)
+    text = " ".join(str(w.message) for w in caught)
+    assert "solver='exact'" in text and "max_epochs=1" in text and "max_iter" not in text
+    # The table stays at the optimum even so: never centred on the unfinished weights.
+    assert fitted.coefficients["estimate"]["x1"] == pytest.approx(
+        fitted.exact.solution.beta[0, 0], rel=1e-12)
+    assert abs(fitted.coefficients["gd_std_diff"]).max() > 1
+    with spelled_as_flags(), pytest.warns(degenet.ConvergenceWarning) as caught:
+        degenet.fit(linear_table, "y", model="mlp:4", max_epochs=1, validation=0.5)
+    text = " ".join(str(w.message) for w in caught)
+    assert "--max-epochs 1" in text and "--max-epochs 2)" in text and "=" not in text
+
+
+def test_class_labels_read_as_numbers_are_said_so():
+    from sklearn import datasets
+
+    iris = datasets.load_iris(as_frame=True).frame
+    with pytest.warns(degenet.DataWarning, match=r"3 distinct whole numbers \(0, 1, 2\).*"
+                      r"family 'gaussian'.*family='categorical'.*family='poisson'"):
+        degenet.fit(iris, "target", solver="exact")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*distinct", degenet.DataWarning)
+        degenet.fit(iris, "target", family="categorical", solver="exact")
+        degenet.fit(iris, "target", model="linear", solver="exact")  # linear: the user's choice

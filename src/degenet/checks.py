@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from degenet.errors import DegenetError
+from degenet.spelling import option
 
 
 def is_integer(value) -> bool:
@@ -17,5 +18,5 @@ def positive_int(name: str, value, *, minimum: int = 1) -> int:
     if not is_integer(value) or value < minimum:
         kind = "a positive integer" if minimum == 1 else (
             "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}")
-        raise DegenetError(f"{name} must be {kind}; received {name}={value!r}")
+        raise DegenetError(f"{name} must be {kind}; received {option(name, value)}")
     return int(value)

@@ -19,64 +19,27 @@ import typer
 from rich.console import Console
 
 from degenet.errors import DegenetError, warning_classes
+from degenet.spelling import spelled_as_flags
+from degenet.flags import (
+    Seed, Json, Quiet, Target, DataFile, MaxEpochs, BatchSize, Optimizer, LearningRate,
+    Patience, Validation, Report, Family, SaveModel, ModelFolder, TableTarget, Formula,
+    Features, Missing, Coding, Delimiter, FileEncoding, Offset, Exposure, CovType, Groups,
+    Stream, Processes, Shards)
+
+
+def _examples(*lines: str) -> str:
+    """A command's help ends with these examples (a blank line between keeps them apart)."""
+    return "Examples:\n\n" + "\n\n".join(lines)
+
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Linear, logistic, softmax and Poisson regressions as degenerate Keras networks, "
-         "side by side with real ones.")
+         "side by side with real ones.",
+    epilog=_examples("degenet demo --quiet",
+                     "degenet fit people.csv --target num_balloons --model linear",
+                     "degenet compare people.csv --target color --models logistic,mlp"))
 stderr = Console(stderr=True, soft_wrap=True)
-
-Seed = Annotated[int, typer.Option(help="Seeds the split, the initial weights and shuffling.")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
-Target = Annotated[str, typer.Option("--target", "-t", help="The column to predict.")]
-DataFile = Annotated[Path, typer.Argument(help="A CSV or Parquet file.")]
-MaxEpochs = Annotated[Optional[int], typer.Option(help="Most passes over the training rows.")]
-BatchSize = Annotated[Optional[int], typer.Option(help="Rows per gradient step.")]
-Optimizer = Annotated[Optional[str], typer.Option(help="Keras optimizer name (adam, sgd, ...).")]
-LearningRate = Annotated[Optional[float], typer.Option(help="Optimizer learning rate.")]
-Patience = Annotated[Optional[int], typer.Option(help="Epochs without improvement before stop.")]
-Validation = Annotated[Optional[float], typer.Option(help="Share of rows held out (0.2).")]
-Report = Annotated[Optional[Path], typer.Option(
-    "--report", help="Also write a report: .html (one self-contained file), .md or .json.")]
-
-
-def _text(help: str, *flags: str):
-    """An optional text option: given, or None (degenet's default)."""
-    return Annotated[Optional[str], typer.Option(*flags, help=help)]
-
-
-Family = _text("gaussian, bernoulli, categorical or poisson (default: inferred from the target).")
-SaveModel = Annotated[Optional[Path], typer.Option(
-    "--save", help="Also save the fitted model to this folder (read it with `degenet predict`).")]
-ModelFolder = Annotated[Path, typer.Argument(help="A model folder written by --save.")]
-TableTarget = _text("The column to predict (may be omitted when --formula names it).",
-                    "--target", "-t")
-Formula = _text("Wilkinson formula instead of --features, e.g. "
-                "'color ~ age + C(relationship) + age:children + np.log(income)'.")
-Features = _text("Comma-separated predictor columns (default: every column but the target).")
-Missing = _text("Rows with missing values: 'error' (default, names the columns) or 'drop'.")
-Coding = _text("Categorical predictors: treatment (default), effect (-0.5/+0.5 for two levels) "
-               "or sum.")
-Delimiter = _text("CSV field separator, e.g. ';' or 'tab' (default: detected).")
-FileEncoding = _text("CSV text encoding, e.g. latin-1 (default: UTF-8, else cp1252).",
-                     "--encoding")
-Offset = _text("A column added to the linear predictor with coefficient 1 (not a predictor); "
-               "new data to predict must carry it.")
-Exposure = _text("A column of exposures (> 0, e.g. time at risk): its log is the offset, so a "
-                 "Poisson mean is a rate times it.")
-CovType = _text("Std errors: nonrobust (default), HC0, HC1, HC2, HC3 (heteroskedasticity-"
-                "robust) or cluster (with --groups).", "--cov-type")
-Groups = _text("The column naming each row's cluster, for --cov-type cluster.")
-Stream = Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="A Parquet dataset "
-    "(file, folder or glob) is streamed, not read whole, when larger than a quarter of this "
-    "machine's memory; --stream always, --no-stream never.")]
-Processes = Annotated[Optional[int], typer.Option(
-    "--processes", help="Train on this many processes on this machine (127.0.0.1), each "
-    "reading its share of a Parquet dataset. Under srun, mpirun, a Kubernetes indexed job "
-    "or JAX_*/DEGENET_* variables the processes are the launcher's.")]
-Shards = Annotated[Optional[int], typer.Option("--shards", help="Streamed gradient descent: "
-    "batches from this many shards (default: the processes); equal shards, equal steps.")]
 
 
 def _version(value: bool):
@@ -138,7 +101,8 @@ def _progress(quiet: bool):
 
 
 def _run(job):
-    """Run ``job``; a DegenetError becomes one line on stderr and exit status 2.
+    """Run ``job``; a DegenetError becomes one line on stderr and exit status 2. Messages
+    name options as this command's flags (``--max-epochs``, not ``max_epochs=``).
 
     In a run of several processes, any failure ends every process with one line, and only
     process 0 shows warnings (:mod:`degenet.parallel`).
@@ -146,7 +110,7 @@ def _run(job):
     # Here, not above: the runtime loads with the first command that runs a job.
     from degenet.parallel.runtime import guarded, watchdog
 
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, spelled_as_flags():
         warnings.simplefilter("always")
         try:
             result = guarded(job)
@@ -171,42 +135,21 @@ def _emit(text: str | None = None, document: dict | None = None):
 
 
 def _join(processes: int | None, data: Path) -> int:
-    """This process's rank in the run it belongs to (0 alone).
+    """This process's rank in its run (0 alone); ``--processes N`` outside any launcher runs
+    this command as N processes on 127.0.0.1 and exits with their status
+    (:mod:`degenet.parallel.launch`)."""
+    from degenet.parallel.launch import join_command, relaunch  # loads JAX: not for --help
 
-    ``--processes N`` outside any launcher starts N copies of this command on 127.0.0.1 and
-    exits with their status; a process a launcher started (srun, mpirun, a Kubernetes
-    indexed job, JAX_* or DEGENET_* variables) joins its run before anything uses JAX.
-    """
-    from degenet.parallel.environment import detect, timeout_from
-
-    spec = _run(detect)
-    if spec is None and processes is not None and processes > 1:
-        from degenet.parallel.launch import launch_command
-
-        timeout = _run(lambda: timeout_from(os.environ))
-        raise typer.Exit(launch_command(processes, sys.argv[1:], timeout))
-    if processes is not None and processes < 1:
-        _fail(f"--processes must be at least 1; received {processes}")
-    if spec is None:
-        return 0
-    from degenet.data.dataset import is_dataset
-
-    if not is_dataset(str(data)):
-        _fail(f"several processes train on a Parquet dataset (a .parquet file, a folder or a "
-              f"glob); {data} is read whole by one process: run one process")
-    from degenet.parallel.runtime import join
-
-    _run(lambda: join(spec))
-    if spec.rank > 0:  # the others print nothing but errors
-        logging.disable()
-        sys.stdout.flush()
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.close(null)
-    return spec.rank
+    code = _run(lambda: relaunch(processes, sys.argv[1:]))
+    if code is not None:
+        raise typer.Exit(code)
+    return _run(lambda: join_command(str(data)))
 
 
-@app.command()
+@app.command(epilog=_examples(
+    "degenet demo --quiet",
+    "degenet demo --partnered-children 0.1 --json",
+    "degenet demo --n 20000 --report demo.html"))
 def demo(n: Annotated[int, typer.Option(help="Number of people to generate.")] = 100_000,
          partnered_children: Annotated[float, typer.Option(
              help="Partnered branch: num_balloons = this * children - 0.2 * age. The post's "
@@ -216,6 +159,9 @@ def demo(n: Annotated[int, typer.Option(help="Number of people to generate.")] =
          learning_rate: LearningRate = None, patience: Patience = None,
          report_path: Report = None):
     """Run the post's experiment: balloons, four models, and what theory expects."""
+    from degenet.checks import positive_int
+
+    _run(lambda: positive_int("n", n))  # before Keras starts: a typo costs no wait
     from degenet.demo import run_demo
     from degenet.report.render import demo_dict, demo_notes, demo_text
 
@@ -225,12 +171,15 @@ def demo(n: Annotated[int, typer.Option(help="Number of people to generate.")] =
     with _progress(quiet or json_) as report:
         result = _run(lambda: run_demo(n, seed=seed, partnered_children=partnered_children,
                                        progress=report, **training))
-    _emit(document=demo_dict(result)) if json_ else _emit(demo_text(result))
+    _emit(document=demo_dict(result)) if json_ else _emit(demo_text(result, epochs=not quiet))
     _write_report(report_path, result.comparisons, f"degenet demo: the post's balloons "
                   f"({n:,} people, seed {seed})", demo_notes(result))
 
 
-@app.command("fit")
+@app.command("fit", epilog=_examples(
+    "degenet fit people.csv --target num_balloons --model linear",
+    "degenet fit people.csv --formula 'color ~ age + C(relationship)' --save model",
+    "cat people.csv | degenet fit - --target color --model mlp:16 --json"))
 def fit_command(
         data: DataFile, target: TableTarget = None, model: Annotated[Optional[str], typer.Option(
         "--model", "-m", help="linear, logistic, softmax, poisson, mlp or mlp:64,32 "
@@ -266,19 +215,23 @@ def fit_command(
     streamed = _run(lambda: stream_option(stream, shards))
     with _progress(quiet or json_ or rank > 0) as report:
         progress = (lambda done, total: report(model or "model", done, total)) if report else None
-        fitted = _run(lambda: degenet.fit(str(data), target, model=model, family=family,
+        source = _source(data, delimiter=delimiter, file_encoding=file_encoding)
+        fitted = _run(lambda: degenet.fit(source, target, model=model, family=family,
                                           seed=seed, progress=progress, solver=solver,
                                           stream=streamed, **table, **training))
     _run(finish)  # every process is done: only now may process 0 write anything
     if rank > 0:
         return
-    _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted))
+    _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted, epochs=not quiet))
     if save is not None:
         _run(lambda: fitted.save(save))
         stderr.print(f"model saved to {save}", highlight=False)
 
 
-@app.command("compare")
+@app.command("compare", epilog=_examples(
+    "degenet compare people.csv --target color --models logistic,mlp",
+    "degenet compare people.parquet --target color --cv 5 --repeats 2 --json",
+    "degenet compare people.csv --target num_balloons --report comparison.html"))
 def compare_command(
         data: DataFile, target: TableTarget = None,
         models: Annotated[Optional[str], typer.Option(
@@ -291,7 +244,8 @@ def compare_command(
         missing: Missing = None, coding: Coding = None, delimiter: Delimiter = None,
         file_encoding: FileEncoding = None,
         cv: Annotated[Optional[int], typer.Option(
-            help="K-fold cross-validation (stratified for classes) instead of one split.")] = None,
+            help="K-fold cross-validation (stratified for classes); 1 for one split. Default: "
+                 "one split from 5,000 rows, else 5 folds drawn twice.")] = None,
         repeats: Annotated[int, typer.Option(help="Draw the K folds this many times.")] = 1,
         solver: Annotated[str, typer.Option(
             help="How the regressions are fitted: gd (gradient descent, like the networks) or "
@@ -315,7 +269,8 @@ def compare_command(
         _check_report(report_path, data)
     streamed = _run(lambda: stream_option(stream, shards))
     with _progress(quiet or json_ or rank > 0) as report:
-        result = _run(lambda: compare(str(data), target, models=models, family=family,
+        source = _source(data, delimiter=delimiter, file_encoding=file_encoding)
+        result = _run(lambda: compare(source, target, models=models, family=family,
                                       seed=seed, cv=cv, repeats=repeats, solver=solver,
                                       progress=report, stream=streamed, **table, **training))
     _run(finish)  # every process is done: only now may process 0 write anything
@@ -344,7 +299,10 @@ def _write_report(path: Path | None, comparisons: dict, title: str, notes=None, 
     stderr.print(f"report written to {written}", highlight=False)
 
 
-@app.command("predict")
+@app.command("predict", epilog=_examples(
+    "degenet predict color-model new-people.csv",
+    "degenet predict color-model new-people.parquet -o predictions.parquet",
+    "cat new-people.csv | degenet predict color-model - > predictions.csv"))
 def predict_command(model: ModelFolder, data: DataFile, output: Annotated[Optional[Path],
                     typer.Option("--output", "-o", help="Write the predictions to this .csv or "
                                  ".parquet file (default: CSV on stdout).")] = None):
@@ -354,10 +312,11 @@ def predict_command(model: ModelFolder, data: DataFile, output: Annotated[Option
 
     if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
         _fail(f"--output must end in .csv or .parquet; received {output}")
-    if output is not None and output.exists() and output.resolve() == data.resolve():
+    if output is not None and output.exists() and str(data) != STDIN and (
+            output.resolve() == data.resolve()):
         _fail(f"--output {output} is the input table; choose another file")
     saved = _run(lambda: degenet.load(model))
-    frame = _run(lambda: prediction_frame(saved, str(data)))
+    frame = _run(lambda: prediction_frame(saved, _source(data)))
     if output is None:
         sys.stdout.write(frame.to_csv(index=False))
     elif output.suffix.lower() == ".parquet":
@@ -368,7 +327,8 @@ def predict_command(model: ModelFolder, data: DataFile, output: Annotated[Option
         stderr.print(f"{len(frame)} predictions written to {output}", highlight=False)
 
 
-@app.command("inspect")
+@app.command("inspect", epilog=_examples(
+    "degenet inspect color-model", "degenet inspect color-model --json"))
 def inspect_command(model: ModelFolder, json_: Json = False):
     """Say what a saved model is, from its sidecar alone: no weights are loaded."""
     from degenet.modelfile.sidecar import describe, read_sidecar
@@ -377,22 +337,57 @@ def inspect_command(model: ModelFolder, json_: Json = False):
     _emit(document=sidecar) if json_ else _emit("\n".join(describe(sidecar)))
 
 
+STDIN = "-"
+
+
+def _source(data: Path, *, delimiter: str | None = None, file_encoding: str | None = None):
+    """The table argument: its path as text, or ``-``: the CSV table on standard input."""
+    if str(data) != STDIN:
+        return str(data)
+    from degenet.data.tables import read_csv_bytes
+
+    options = _table(delimiter=delimiter, file_encoding=file_encoding)
+    return _run(lambda: read_csv_bytes(sys.stdin.buffer.read(), **options))
+
+
 def _fail(message: str):
     stderr.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(2)
 
 
 def main():
-    """The console script: a DegenetError raised anywhere (even while a command imports what
-    it needs, e.g. a missing Keras backend) is one line on stderr and exit status 2.
-    ``DEGENET_LOG=info`` prints degenet's log lines (each epoch's losses) on stderr."""
+    """The console script: a bad argument or a DegenetError raised anywhere (even while a
+    command imports what it needs, e.g. a missing Keras backend) is one line on stderr and
+    exit status 2. ``DEGENET_LOG=info`` prints degenet's log lines (each epoch's losses) on
+    stderr."""
     level = os.environ.get("DEGENET_LOG", "").upper()
     if level:  # degenet's own lines only: JAX's and gloo's stay out
         logging.getLogger("degenet").addHandler(logging.StreamHandler())
         logging.getLogger("degenet").setLevel(
             level if level in logging.getLevelNamesMapping() else "INFO")
     try:
-        app()
+        code = app(standalone_mode=False)
+    except _USAGE_ERROR as error:  # click's multi-line box, as one line
+        if type(error).__name__ == "NoArgsIsHelpError":  # a bare `degenet`: its help
+            typer.echo(error.ctx.get_help())
+            sys.exit(0)
+        _usage_error(error)
+    except typer.Abort:  # Ctrl-C at a prompt
+        stderr.print("aborted", highlight=False)
+        code = 1
     except DegenetError as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)
-        sys.exit(2)
+        code = 2
+    sys.exit(code or 0)
+
+
+# click's UsageError (bad option, bad value, missing argument): typer vendors click from
+# 0.2x on and re-exports only BadParameter, a subclass, from every version.
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def _usage_error(error) -> None:
+    message = " ".join(error.format_message().split()).rstrip(".")
+    where = f"; see `{error.ctx.command_path} --help`" if error.ctx is not None else ""
+    stderr.print(f"[bold red]error:[/] {message}{where}", highlight=False)
+    sys.exit(2)

@@ -5,6 +5,15 @@ degenet's too. It is made on first use (PEP 562): importing scikit-learn takes s
 and ``degenet --help`` must not.
 """
 
+import os
+import sys
+import warnings
+
+# Frames in these files are degenet's own (or the context managers it warns from): a
+# warning is attributed to the first frame outside them, the line the user wrote.
+_OWN_FILES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+_PASSED_FILES = ("contextlib.py",)
+
 
 class DegenetError(ValueError):
     """Bad input or settings; the message names the value received and what would be right."""
@@ -12,6 +21,20 @@ class DegenetError(ValueError):
 
 class DataWarning(UserWarning):
     """Something in the data that changes the fit (a dropped or constant column, dropped rows)."""
+
+
+def warn(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointing at the caller's first line outside degenet.
+
+    A fixed ``stacklevel`` points at the right line from one call path only: the same
+    DataWarning reached from ``predict_proba`` pointed into fitting internals. (Python 3.12's
+    ``skip_file_prefixes`` does this; degenet supports 3.11.)
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and (frame.f_code.co_filename.startswith(_OWN_FILES)
+                                 or frame.f_code.co_filename.endswith(_PASSED_FILES)):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def warning_classes() -> tuple[type, ...]:

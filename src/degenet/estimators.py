@@ -85,12 +85,13 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         return pd.DataFrame(np.asarray(X, dtype=np.float64), columns=list(map(str, names)))
 
     def _coefficients(self) -> tuple[np.ndarray, np.ndarray | float]:
-        """``coef_`` and ``intercept_`` in scikit-learn's shapes, from the fit's eta layer.
+        """``coef_`` and ``intercept_`` in scikit-learn's shapes: the float64 optimum of an
+        exact fit (as its predictions), else the network's eta layer.
 
         Terms are matched to features by name, so a column the encoding set aside (a
         constant one, with a DataWarning) keeps a zero coefficient.
         """
-        beta, alpha = regression_weights(self.fit_.model)
+        beta, alpha = self.fit_.exact_weights() or regression_weights(self.fit_.model)
         columns = [f"x{j}" for j in range(self.n_features_in_)] if not hasattr(
             self, "feature_names_in_") else list(map(str, self.feature_names_in_))
         position = {name: j for j, name in enumerate(self.fit_.encoding.terms)}
@@ -115,10 +116,11 @@ class _DegenetEstimator(BaseEstimator, metaclass=abc.ABCMeta):
         tags.input_tags.sparse = True
         return tags
 
-    def summary(self) -> pd.DataFrame:
-        """The coefficient table of the fit (single-layer models), in the data's units."""
+    def summary(self, level: float = 0.95):
+        """The fit's summary (single-layer models), as :meth:`degenet.Fit.summary`: header,
+        coefficient table in the data's units, notes; ``summary().table`` is the table."""
         check_is_fitted(self)
-        return self.fit_.coefficients
+        return self.fit_.summary(level)
 
     def save(self, path) -> None:
         """Write the fitted model to ``path`` (see :mod:`degenet.modelfile`)."""
@@ -194,7 +196,9 @@ _SHARED_DOC = """
         the same training rows (single-layer models only).
     fit_intercept : bool
     max_epochs, batch_size, optimizer, learning_rate, patience, validation
-        :class:`~degenet.TrainSettings` fields, with its defaults.
+        :class:`~degenet.TrainSettings` fields, with its defaults: ``validation=None``
+        holds 20% of the rows out for gradient descent's early stopping and none for
+        ``solver='exact'``, which then fits every row (as scikit-learn's own estimators).
     random_state : int
         degenet's ``seed``: the validation split, the initial weights and the shuffling.
 
@@ -205,7 +209,8 @@ _SHARED_DOC = """
     keras_model_ : keras.Model
         The trained network; reads the features in their own units.
     coef_, intercept_ : ndarray
-        Single-layer models: the ``eta`` layer's kernel and bias, in the data's units.
+        Single-layer models, in the data's units: the float64 optimum for ``solver='exact'``
+        (its predictions too), else the ``eta`` layer's kernel and bias.
     n_features_in_, feature_names_in_, n_iter_ (epochs run), classes_ (classifiers)
 """
 
@@ -229,9 +234,9 @@ class _SingleLayer:
     _spec: str
 
     def __init__(self, *, solver: str = "gd", fit_intercept: bool = True,
-                 max_epochs: int = _D.max_epochs, batch_size: int | None = _D.batch_size,
+                 max_epochs: int | None = _D.max_epochs, batch_size: int | None = _D.batch_size,
                  optimizer: str = _D.optimizer, learning_rate: float | None = _D.learning_rate,
-                 patience: int = _D.patience, validation: float = _D.validation,
+                 patience: int = _D.patience, validation: float | None = _D.validation,
                  random_state: int = 0):
         self.solver = solver
         self.fit_intercept = fit_intercept
@@ -251,10 +256,10 @@ class _Network(_SingleLayer):
     """The parameters of the network estimators: the single-layer ones and the hidden layers."""
 
     def __init__(self, *, hidden_layer_sizes: tuple[int, ...] = (64, 32), solver: str = "gd",
-                 fit_intercept: bool = True, max_epochs: int = _D.max_epochs,
+                 fit_intercept: bool = True, max_epochs: int | None = _D.max_epochs,
                  batch_size: int | None = _D.batch_size, optimizer: str = _D.optimizer,
                  learning_rate: float | None = _D.learning_rate, patience: int = _D.patience,
-                 validation: float = _D.validation, random_state: int = 0):
+                 validation: float | None = _D.validation, random_state: int = 0):
         super().__init__(solver=solver, fit_intercept=fit_intercept, max_epochs=max_epochs,
                          batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience,

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from degenet import display
 from degenet._keras import keras
 from degenet.data.carried import OffsetSpec
 from degenet.data.encoding import Encoding
 from degenet.data.scaling import Scaling
 from degenet.errors import DegenetError
 from degenet.exact.results import RegressionResults
+from degenet.exact.summary import Summary
 from degenet.model.family import Family
 from degenet.model.specs import ModelSpec
 from degenet.modelfile import save as save_model
@@ -80,9 +82,54 @@ class Fit(Predictor):
             return None
         return self.exact.solution.beta, self.exact.solution.alpha
 
-    def save(self, path, *, estimator: dict | None = None) -> None:
-        """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``."""
-        save_model(self, path, estimator=estimator)
+    def __repr__(self) -> str:
+        """One line: what was fitted and how it went (the dataclass's repr ran to 6,000
+        characters of arrays)."""
+        return f"<Fit {self._headline()}>"
+
+    def _headline(self) -> str:
+        how = ("exact solver" if self.training is None else
+               f"{self.epochs} epochs, best {self.best_epoch}")
+        check = ""
+        if self.exact is not None and self.solver == "gd":
+            check = f", {self.exact.max_std_diff:.2g} std errors from the exact optimum"
+        return (f"{self.spec.text} ({self.family.name}) of {self.encoding.target!r}: "
+                f"{len(self.terms)} terms, {how}, val_loss {self.val_loss:.6g}{check}")
+
+    def _repr_html_(self) -> str:
+        """The fit at a glance in a notebook: training, the exact check, the coefficients."""
+        facts = [("family", self.family.name), ("target", self.encoding.target),
+                 ("terms", len(self.terms)), ("parameters", int(self.model.count_params())),
+                 ("val_loss", f"{self.val_loss:.6g}"), ("seed", self.seed)]
+        if self.training is not None:
+            facts[4:4] = [("epochs", self.epochs), ("best epoch", self.best_epoch),
+                          ("engine", self.training.engine)]
+        parts = [display.facts(facts)]
+        if self.exact is not None:
+            exact = self.exact
+            tone = "network" if exact.at_optimum else "warning"
+            text = ("exact solver" if self.solver == "exact" else
+                    f"{exact.max_std_diff:.2g} std errors from the exact optimum")
+            parts += [display.badge(text, tone),
+                      display.table(self.coefficients.drop(columns="statistic"),
+                                    index_name="term")]
+            if exact.withheld:
+                parts.append(display.paragraph(f"p-values and intervals withheld: "
+                                               f"{exact.withheld}", muted=True))
+        else:
+            widths = ", ".join(map(str, self.spec.hidden))
+            parts.append(display.paragraph(f"hidden layers {widths}: a network has no "
+                                           "coefficients to read", muted=True))
+        return display.card(f"degenet fit: {self.spec.text}", *parts)
+
+    def save(self, path, *, estimator: dict | None = None, optimizer_state: bool = False) -> None:
+        """Write this fit as a model folder (``.keras`` + JSON sidecar); see ``degenet.load``.
+
+        The network is saved compiled with its optimizer's configuration;
+        ``optimizer_state=True`` also saves the state of ``self.model``'s optimizer (real
+        once the model was trained further with Keras; see :mod:`degenet.modelfile.compiled`).
+        """
+        save_model(self, path, estimator=estimator, optimizer_state=optimizer_state)
 
     @property
     def history(self) -> pd.DataFrame:
@@ -123,16 +170,19 @@ class Fit(Predictor):
     def coefficient_table(self, level: float = 0.95) -> pd.DataFrame:
         """The coefficients with intervals at confidence ``level``.
 
-        ``estimate`` is the model's weights (gradient descent for ``solver="gd"``, the
-        float64 optimum for ``"exact"``). Std errors come from the inverse Fisher
-        information at the exact optimum on the training rows; statistics and intervals
-        are centred on ``estimate``. p-values and intervals are NaN when they cannot be
-        trusted (separation, no convergence): ``table.attrs["withheld"]`` says why.
+        ``estimate`` is the exact (float64) optimum on the training rows, whatever the
+        solver: std errors come from the inverse Fisher information there, and statistics
+        and intervals are centred on it. For ``solver="gd"`` the columns ``gd_estimate``
+        (the network's own weights) and ``gd_std_diff`` (their distance in std errors) sit
+        beside it. p-values and intervals are NaN when they cannot be trusted (separation,
+        no convergence): ``table.attrs["withheld"]`` says why.
         """
         return self._regression().coefficient_table(level)
 
-    def summary(self, level: float = 0.95) -> str:
-        """A statsmodels-like text summary of a single-layer fit: header, table, notes."""
+    def summary(self, level: float = 0.95) -> Summary:
+        """A statsmodels-like summary of a single-layer fit: header, table, notes.
+
+        ``print(fit.summary())`` prints the text; in a notebook it renders as tables."""
         return self._regression().summary(level)
 
     def _regression(self) -> RegressionResults:

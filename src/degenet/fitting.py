@@ -2,8 +2,8 @@
 
 The pipeline, step by step (each a function below): check the request, standardize the
 design and the target, build the network, solve the single-layer model exactly on the
-training rows, train by gradient descent (or take the exact optimum), fold the scaling back
-into the weights, and read a single-layer model as a regression.
+training rows, train by gradient descent towards that optimum (or take it), fold the scaling
+back into the weights, and read a single-layer model as a regression.
 """
 
 from __future__ import annotations
@@ -25,14 +25,15 @@ from degenet.exact.results import (Fitted, RegressionResults, fold_dropped, mean
                                    read_regression)
 from degenet.exact.solution import Solution
 from degenet.exact.solve import check_offset, solve
-from degenet.model.families import Family, Target, get_family, infer_family
+from degenet.model.families import Family, Target, get_family, infer_family, warn_if_codes
 from degenet.model.network import (build_network, fold_scaling, logits_model,
                                    regression_weights, rescale_output, set_regression_weights)
 from degenet.model.specs import ModelSpec, parse_spec
 from degenet.fitted import Fit
+from degenet.optimum import training_optimum
 from degenet.randomness import check_seed
 from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
-from degenet.train.settings import learning_rate_for, make_optimizer
+from degenet.train.settings import Optimum, make_optimizer, model_defaults, validation_for
 from degenet.streaming import StreamSettings, fit_stream, in_memory, refuse, streams
 from degenet.pipeline import (SOLVERS, check_solver, choose_family, in_target_units,  # noqa: F401
                               settings_from, start_bias, warn_if_unfinished, warn_off_optimum)
@@ -120,10 +121,12 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         Categorical fits: the class the others' coefficients are compared against;
         default the first class in sorted order.
     solver : {'gd', 'exact'}
-        ``gd`` trains by gradient descent; a single-layer model is then checked against
-        the exact optimum (``fit.exact``; a ConvergenceWarning when it is not within 1 std
-        error). ``exact`` puts the exact optimum (Newton / least squares, float64) into
-        the model's weights, with no training; single-layer models only.
+        ``gd`` trains by gradient descent; a single-layer model trains towards its exact
+        optimum, solved first (:mod:`degenet.optimum`), and is checked against it
+        (``fit.exact``; a ConvergenceWarning when it is not within 1 std error). ``exact``
+        puts the exact optimum (Newton / least squares, float64) into the model's weights,
+        with no training, on every row unless ``validation`` asks for a split; single-layer
+        models only. Either way the coefficient table is the exact optimum's.
     sample_weight : ndarray, shape (n_samples,), optional
         Non-negative row weights of the loss (frequencies in the inference).
     offset, exposure : str or ndarray, optional
@@ -145,7 +148,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
-        ``validation``.
+        ``validation`` (None: 0.2 for ``gd``, 0 for ``exact``; 0: no validation rows).
     """
     check_cov_type(cov_type, groups)
     if streams(data, stream, None if features is None or target is None
@@ -163,13 +166,15 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
                        columns=columns, offset=offset, exposure=exposure, groups=groups)
     seed = check_seed(seed)
-    settings = settings_from(training)
+    settings = validation_for(settings_from(training), solver=solver)
     spec = parse_spec(model) if model is not None else None
     if spec is None:
         inferred = get_family(family) if family is not None else infer_family(prepared.target)
         spec = parse_spec(inferred.regression)
     check_solver(solver, spec)
     chosen = choose_family(spec, prepared.target, family)
+    if family is None and (model is None or not spec.is_regression):
+        warn_if_codes(prepared.target, chosen)
     encoded = chosen.encode_target(prepared.target)
     train_rows, val_rows = validation_split(
         encoded.y, validation=settings.validation, stratify=chosen.is_classifier, seed=seed)
@@ -184,8 +189,6 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                  progress: ProgressCallback | None = None) -> Fit:
     """Fit ``task`` on an already prepared table and split (see the module's steps)."""
     check_solver(task.solver, task.spec)
-    task = dataclasses.replace(task, settings=learning_rate_for(
-        task.settings, regression=task.spec.is_regression))
     weight = _checked(prepared, task)
     X, family, encoded = prepared.X, task.family, task.target
     scaling = fit_scaling(X[task.train_rows], center=task.intercept)
@@ -202,11 +205,19 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                                          None if offset is None else offset[counted]),
                         offset=offset is not None)
     exact = _solve_exact(prepared, task, weight) if task.spec.is_regression else None
+    optimum = (None if exact is None or task.solver == "exact"
+               else training_optimum(exact.solution, task.family, scaling, (center, scale),
+                                     intercept=task.intercept,
+                                     separated=exact.diagnostics.separation is not None))
+    settings = model_defaults(task.settings, regression=task.spec.is_regression,
+                              optimum=optimum is not None)
+    task = dataclasses.replace(task, settings=validation_for(settings, solver=task.solver))
     training = None
     if task.solver == "exact":
         set_regression_weights(net, exact.solution.beta, exact.solution.alpha)
     else:
-        training = _train(net, X, y, task, scaling, weight, progress, scale, offset)
+        training = _train(net, X, y, task, scaling, weight, progress, scale, offset=offset,
+                          optimum=optimum)
         fold_scaling(net, scaling)
         rescale_output(net, center, scale)
     net.compile(optimizer=make_optimizer(task.settings), loss=family.keras_loss)
@@ -257,17 +268,19 @@ def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> _
     diagnostics = diagnose(task.family, solution, X[counted], y[counted], prepared.terms,
                            intercept=task.intercept, classes=task.target.classes,
                            sample_weight=None if row_weight is None else row_weight[counted])
-    emit(diagnostics, task.spec.text, stacklevel=4)
+    emit(diagnostics, task.spec.text)
     return _Exact(solution=solution, diagnostics=diagnostics, seconds=seconds)
 
 
 def _train(net, X, y, task: Task, scaling: Scaling, weight, progress, scale: float,
-           offset: np.ndarray | None = None) -> TrainResult:
+           *, offset: np.ndarray | None = None, optimum: Optimum | None = None
+           ) -> TrainResult:
     """Gradient descent on the standardized problem, the best weights left in ``net``;
     losses in the target's units (``scale``: the target's standardization)."""
     result = train(logits_model(net), task.family, X, y, task.settings,
                    train_rows=task.train_rows, val_rows=task.val_rows, scaling=scaling,
-                   seed=task.seed, progress=progress, sample_weight=weight, offset=offset)
+                   seed=task.seed, progress=progress, sample_weight=weight, offset=offset,
+                   optimum=optimum)
     if progress:
         progress(result.epochs, result.epochs)  # done: early stopping shortens the bar
     result = in_target_units(result, scale)
@@ -308,5 +321,5 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: _Exact, weight,
         groups=None if groups is None or task.cov_type != "cluster" else groups[train_rows],
         groups_name=prepared.carried.group_column)
     if not regression.at_optimum and exact.diagnostics.separation is None:
-        warn_off_optimum(task.spec, regression)
+        warn_off_optimum(task.spec, regression, task.settings)
     return regression

@@ -5,15 +5,15 @@ network's start, and what gradient descent and the exact check report."""
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
 import pandas as pd
 
-from degenet.errors import ConvergenceWarning, DegenetError
+from degenet.errors import ConvergenceWarning, DegenetError, warn
 from degenet.exact.results import MAX_STD_ERRORS, RegressionResults
 from degenet.model.families import Family, get_family, infer_family
 from degenet.model.specs import ModelSpec
+from degenet.spelling import option
 from degenet.train.settings import TrainResult, TrainSettings
 
 SOLVERS = ("gd", "exact")
@@ -63,29 +63,37 @@ def in_target_units(result: TrainResult, scale: float) -> TrainResult:
         return result
     history = result.history.assign(loss=result.history["loss"] * scale**2,
                                     val_loss=result.history["val_loss"] * scale**2)
-    return dataclasses.replace(result, history=history)
+    watched = result.best_watched * (1.0 if result.watched == "optimum" else scale**2)
+    return dataclasses.replace(result, history=history, best_watched=watched)
 
 
 def warn_if_unfinished(spec: ModelSpec, result: TrainResult, settings: TrainSettings) -> None:
+    """Training that diverged, or ran out of epochs while still improving (a convex model
+    short of its optimum is the exact check's to report, with its distance)."""
+    watched = "training loss" if result.watched == "loss" else "validation loss"
     if result.best_epoch == 0:
-        warnings.warn(
-            f"model {spec.text!r}: the validation loss was never finite (training diverged); "
-            f"the initial weights are kept. Lower learning_rate={settings.learning_rate:g}.",
-            ConvergenceWarning, stacklevel=4)
-    elif not result.stopped_early:
-        warnings.warn(
-            f"model {spec.text!r}: training reached max_epochs={settings.max_epochs} with the "
-            f"validation loss still improving at epoch {result.best_epoch} "
-            f"(val_loss {result.val_loss:.6g}); raise max_epochs.",
-            ConvergenceWarning, stacklevel=4)
+        warn(
+            f"model {spec.text!r}: the {watched} was never finite (training diverged); the "
+            f"initial weights are kept. Lower {option('learning_rate', settings.learning_rate)}.",
+            ConvergenceWarning)
+    elif not result.stopped_early and result.watched != "optimum":
+        warn(
+            f"model {spec.text!r}: training reached {option('max_epochs', settings.max_epochs)} "
+            f"with the {watched} still improving at epoch {result.best_epoch} "
+            f"({result.best_watched:.6g}); raise it "
+            f"({option('max_epochs', 2 * settings.max_epochs)}).",
+            ConvergenceWarning)
 
 
-def warn_off_optimum(spec: ModelSpec, regression: RegressionResults) -> None:
+def warn_off_optimum(spec: ModelSpec, regression: RegressionResults,
+                     settings: TrainSettings) -> None:
     """A ConvergenceWarning when gradient descent's weights are not within the tolerance
     of the exact optimum (:attr:`RegressionResults.at_optimum`), with the figures."""
-    warnings.warn(
+    warn(
         f"model {spec.text!r}: gradient descent stopped short of the exact optimum: "
         f"{regression.agreement()}. Tolerance: every coefficient within "
         f"{MAX_STD_ERRORS:g} std error and a likelihood ratio at most the number of "
-        "coefficients. Use solver='exact', or train longer (max_epochs, patience).",
-        ConvergenceWarning, stacklevel=5)
+        "coefficients. The coefficient table is the exact optimum's; for the network's "
+        f"own weights there, use {option('solver', 'exact')} or raise "
+        f"{option('max_epochs', settings.max_epochs)}.",
+        ConvergenceWarning)

@@ -53,8 +53,9 @@ from degenet.parallel.runtime import current
 from degenet.pipeline import (check_solver, choose_family, in_target_units, settings_from,
                               start_bias, warn_if_unfinished, warn_off_optimum)
 from degenet.randomness import check_seed, derive
-from degenet.train.settings import (TrainSettings, batch_size_for, learning_rate_for,
-                                    make_optimizer)
+from degenet.spelling import option
+from degenet.train.settings import (TrainSettings, batch_size_for, make_optimizer,
+                                    model_defaults, validation_for)
 from degenet.train.stream import Shards, Standardize, train_stream
 
 
@@ -173,13 +174,18 @@ def open_table(data, target, *, features=None, formula=None, coding="treatment",
                        fingerprint=fingerprint(dataset))
 
 
+def no_stream() -> str:
+    """How the caller says "do not stream": ``stream=False``, or the command's flag."""
+    return "--no-stream" if option("stream").startswith("--") else "stream=False"
+
+
 def refuse(**options) -> None:
     """An error for each option a streamed fit does not take, naming what to do instead."""
     for name, value in options.items():
         if value is not None and not (name == "cov_type" and value == "nonrobust"):
             raise DegenetError(
-                f"{name}= is not available for a streamed dataset; fit it in memory "
-                "(stream=False, if it fits) or leave the option out")
+                f"{option(name)} is not available for a streamed dataset; fit it in memory "
+                f"({no_stream()}, if it fits) or leave the option out")
 
 
 def fit_stream(data, target: str | None = None, *, model=None, family=None, features=None,
@@ -188,7 +194,7 @@ def fit_stream(data, target: str | None = None, *, model=None, family=None, feat
                settings: StreamSettings = StreamSettings(), progress=None, **training) -> Fit:
     """:func:`degenet.fit` of a streamed dataset (its arguments; see the module's text)."""
     seed = check_seed(seed)
-    train_settings = settings_from(training)
+    train_settings = validation_for(settings_from(training), solver=solver)
     table = open_table(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, seed=seed, validation=train_settings.validation,
                        settings=settings)
@@ -235,7 +241,7 @@ def fit_table(table: StreamTable, spec: ModelSpec, family: Family, classes: tupl
               solver: str = "gd", progress=None) -> Fit:
     """Fit one model of the ladder on a streamed table (the steps of :mod:`degenet.fitting`)."""
     check_solver(solver, spec)
-    settings = learning_rate_for(settings, regression=spec.is_regression)
+    settings = model_defaults(settings, regression=spec.is_regression)
     stats, n_classes = table.stats, len(classes) if classes else None
     source = Source(Coder(table.plan, table.encoding, classes, stats.dtype), table.groups)
     values, counts = target_summary(stats, classes)
@@ -262,7 +268,7 @@ def fit_table(table: StreamTable, spec: ModelSpec, family: Family, classes: tupl
     net.compile(optimizer=make_optimizer(settings), loss=family.keras_loss)
     regression = None
     if exact is not None:
-        emit(exact.diagnostics, spec.text, stacklevel=3)
+        emit(exact.diagnostics, spec.text)
         regression = _read(table, source, net, spec, family, classes, reference, intercept,
                            solver, settings, exact, training, values, counts)
     return Fit(spec=spec, family=family, model=net, encoding=table.encoding, scaling=scaling,
@@ -359,5 +365,5 @@ def _read(table, source, net, spec, family, classes, reference, intercept, solve
                              exact.solved, exact.diagnostics, null=null,
                              allreduce=table.cluster.allreduce, seconds=exact.seconds)
     if solver == "gd" and not regression.at_optimum and solution.converged:
-        warn_off_optimum(spec, regression)
+        warn_off_optimum(spec, regression, settings)
     return regression

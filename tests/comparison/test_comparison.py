@@ -119,7 +119,7 @@ def linear_table():
 
 
 def test_on_linear_data_the_network_is_not_preferred(linear_table):
-    result = compare(linear_table, "y", models="linear,mlp:16", seed=0, **FAST)
+    result = compare(linear_table, "y", models="linear,mlp:16", seed=0, cv=1, **FAST)
     (verdict,) = result.verdicts
     assert (verdict.network, verdict.regression, verdict.method) == (
         "mlp:16", "linear", "paired bootstrap")
@@ -147,7 +147,7 @@ def test_on_linear_data_with_folds_the_network_is_not_preferred(linear_table):
 
 def test_on_the_posts_data_the_network_is_better():
     data = balloons(3000, seed=4)
-    for target, models, cv in (("num_balloons", "linear,mlp", None),
+    for target, models, cv in (("num_balloons", "linear,mlp", 1),
                                ("color", "logistic,mlp", 3)):
         result = compare(data, target, models=models, features=FEATURES, seed=0, cv=cv, **FAST)
         (verdict,) = result.verdicts
@@ -158,7 +158,7 @@ def test_on_the_posts_data_the_network_is_better():
 
 def test_progress_reports_every_fold_and_warnings_come_once(linear_table):
     seen = []
-    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3 .*\(in 2 of 2 folds"):
+    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3.*\(in 2 of 2 folds"):
         compare(linear_table.head(300), "y", models="linear", cv=2, seed=0, max_epochs=3,
                 progress=lambda label, done, total: seen.append((label, done, total)))
     assert ("linear fold 1/2", 3, 3) in seen and ("linear fold 2/2", 3, 3) in seen
@@ -166,9 +166,10 @@ def test_progress_reports_every_fold_and_warnings_come_once(linear_table):
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"cv": 1}, "cv must be a whole number of folds from 2.*received cv=1"),
+    ({"cv": 0}, "cv must be a whole number of folds from 2.*1 for one split.*received cv=0"),
     ({"cv": 3, "repeats": 0}, "repeats must be a positive integer; received repeats=0"),
-    ({"repeats": 2}, "repeats=2 needs cv"),
+    ({"cv": 1, "repeats": 2}, "repeats=2 needs folds"),
+    ({"cv": 1, "validation": 0}, "validation=0 leaves one split no rows to score"),
 ])
 def test_bad_designs_are_refused(linear_table, options, message):
     with pytest.raises(DegenetError, match=message):

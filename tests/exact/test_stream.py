@@ -18,14 +18,15 @@ CASES = [("y", "linear", "gaussian"), ("y_log", "logistic", "bernoulli"),
          ("count", "poisson", "poisson"), ("kind", "softmax", "categorical")]
 
 
-def in_memory(frame, target, model, family, features, seed=0, solver="exact"):
-    """The in-memory fit on the streamed fit's hashed split."""
+def in_memory(frame, target, model, family, features, seed=0, solver="exact", share=0.0):
+    """The in-memory fit on the streamed fit's hashed split (the exact solver's default:
+    every row)."""
     prepared = prepare(frame, target, features=features)
     chosen = get_family(family)
-    val = validation_mask(np.arange(len(frame)), seed=seed, share=0.2)
+    val = validation_mask(np.arange(len(frame)), seed=seed, share=share)
     task = Task(spec=parse_spec(model), family=chosen, target=chosen.encode_target(
         prepared.target), train_rows=np.flatnonzero(~val), val_rows=np.flatnonzero(val),
-        settings=TrainSettings(), seed=seed, solver=solver)
+        settings=TrainSettings(validation=share), seed=seed, solver=solver)
     return fit_prepared(prepared, task)
 
 
@@ -45,11 +46,14 @@ def test_the_streamed_optimum_is_the_in_memory_one(table, target, model, family)
     a, b = streamed.coefficients, expected.coefficients
     np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(a["std_error"], b["std_error"], rtol=1e-10)
-    for name in ("log_likelihood", "null_log_likelihood", "deviance", "null_deviance",
-                 "val_loss"):
+    for name in ("log_likelihood", "null_log_likelihood", "deviance", "null_deviance"):
         assert getattr(streamed.exact, name) == pytest.approx(getattr(expected.exact, name),
                                                               rel=1e-10)
-    assert streamed.exact.n_samples == expected.exact.n_samples
+    assert streamed.exact.n_samples == expected.exact.n_samples == len(frame)  # every row
+    # what degenet.fit does with the table in memory: the same optimum
+    whole = fit(frame, target, model=model, features=features, solver="exact")
+    np.testing.assert_allclose(a["estimate"], whole.coefficients["estimate"], rtol=1e-10,
+                               atol=1e-13)
     assert streamed.exact.y is None  # per-row values are not kept: they grow with the rows
 
 
@@ -87,3 +91,15 @@ def test_an_ill_conditioned_design_is_refined_to_the_same_optimum(table, tmp_pat
                                expected.coefficients["estimate"], rtol=1e-9)
     np.testing.assert_allclose(streamed.coefficients["std_error"],
                                expected.coefficients["std_error"], rtol=1e-9)
+
+
+def test_a_held_out_share_is_the_same_hashed_rows_as_in_memory(table):
+    frame, folder = table
+    features = [f for f in FEATURES if f != "y"]
+    streamed = fit(folder, "y", model="linear", features=features, solver="exact",
+                   stream=True, validation=0.2)
+    expected = in_memory(frame, "y", "linear", "gaussian", features, share=0.2)
+    np.testing.assert_allclose(streamed.coefficients["estimate"],
+                               expected.coefficients["estimate"], rtol=1e-10, atol=1e-13)
+    assert streamed.exact.val_loss == pytest.approx(expected.exact.val_loss, rel=1e-10)
+    assert len(streamed.val_rows) == len(expected.val_rows) > 1000

@@ -93,7 +93,11 @@ def test_saved_estimator_predicts_identically(tmp_path, table, estimator, target
     loaded = degenet.load(tmp_path / "model")
     assert list(loaded.predict(X)) == list(estimator.predict(X))
     if hasattr(estimator, "predict_proba"):
-        np.testing.assert_array_equal(loaded.predict_proba(X), estimator.predict_proba(X))
+        # An exact estimator predicts from its float64 optimum; the saved Keras model holds
+        # those weights in float32.
+        rtol = 1e-6 if estimator.solver == "exact" else 0
+        np.testing.assert_allclose(loaded.predict_proba(X), estimator.predict_proba(X),
+                                   rtol=rtol, atol=0)
     assert loaded.sidecar["estimator"]["class"] == type(estimator).__name__
     assert loaded.sidecar["estimator"]["params"]["random_state"] == 0
 

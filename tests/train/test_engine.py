@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import degenet
-from degenet.train import engine
+from degenet.train import engine, optimizers
 from degenet._keras import keras
 from degenet.model.families import get_family
 from degenet.model.network import build_network, logits_model
@@ -52,7 +52,7 @@ def test_adam_update_is_keras_adam():
     variables = [keras.Variable(np.asarray(w)) for w in weights]
     theirs = keras.optimizers.Adam(learning_rate=0.01)
     theirs.build(variables)
-    ours = engine._Adam(0.01)
+    ours = optimizers.Adam(0.01)
     state, keras_state, keras_weights = ours.init(weights), [v.value for v in theirs.variables], \
         weights
     for _ in range(5):
@@ -107,7 +107,8 @@ def test_engine_and_keras_fit_reach_the_least_squares_optimum(linear_data):
     train(ours, family, X, y, settings, train_rows=train_rows, val_rows=val_rows,
           scaling=scaling, seed=1)
     _train_keras(theirs, family, scaling.apply(X[train_rows]), y[train_rows],
-                 scaling.apply(X[val_rows]), y[val_rows], settings, seed=1, progress=None)
+                 scaling.apply(X[val_rows]), y[val_rows], settings, seed=1, progress=None,
+                 validated=True)
     for net in (ours, theirs):
         kernel, bias = _weights(net)
         np.testing.assert_allclose(np.append(kernel[:, 0], bias), exact, atol=0.02)

@@ -5,46 +5,48 @@ implementation of each metric in :mod:`degenet.comparison.metrics`; an intercept
 computed from the training rows, is always scored beside them. Each network is then set
 against its family's regression (:mod:`degenet.comparison.verdict`).
 
-Two designs:
+Two designs (:mod:`degenet.comparison.design`; by default the table's size chooses):
 
-* ``cv=None`` (default): one shuffled split, stratified for classes. The held-out rows are
-  the validation rows, which early stopping also watches (as in Keras): both models get
-  the same small benefit from choosing their best epoch on them.
+* one shuffled split, stratified for classes. The held-out rows are the validation rows,
+  which early stopping also watches (as in Keras): both models get the same small benefit
+  from choosing their best epoch on them.
 * ``cv=K``: ``repeats`` times K shuffled (stratified) folds, seeded by
   ``derive(seed, "folds", repeat)``. Each fold's held-out rows are used only for scoring;
   early stopping watches a ``validation`` share of that fold's training rows.
+
+The regression in a verdict is at its optimum (:mod:`degenet.comparison.runs`); the scores
+and the verdict use the same predictions, and ``Comparison.notes`` says what they were.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
-import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold
 
-from degenet.errors import DegenetError
-from degenet.exact.robust import check_cov_type
-from degenet.model.families import Family, get_family, infer_family
-from degenet.checks import is_integer, positive_int
-from degenet.data.prepare import Prepared, prepare
-from degenet.fitting import Fit, Task, choose_family, fit_prepared, settings_from
+from degenet.comparison.design import Design, choose_design, plan
+from degenet.comparison.notebook import comparison_html, comparison_line
 from degenet.comparison.metrics import baseline_eta, score, unit_deviance
-from degenet.randomness import check_seed, derive
-from degenet.model.specs import ModelSpec, parse_specs
-from degenet.data.split import validation_split
+from degenet.comparison.runs import (CompareProgress, Run, held_out_eta, stand_in,
+                                     stand_note)
 from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
 from degenet.comparison.stream import compare_stream
+from degenet.data.prepare import prepare
+from degenet.errors import DegenetError, warn
+from degenet.exact.robust import check_cov_type
+from degenet.fitting import Fit, choose_family, settings_from
+from degenet.model.families import Family, get_family, infer_family, warn_if_codes
+from degenet.model.specs import parse_specs
+from degenet.randomness import check_seed
+from degenet.spelling import option
 from degenet.streaming import in_memory, streams
-
-# (label, epochs done, max epochs); the label is the spec, plus " fold k/n" under cv.
-CompareProgress = Callable[[str, int, int], None]
+from degenet.train.settings import validation_for
 
 BASELINE = "baseline"
 
@@ -63,6 +65,8 @@ class Fold:
         Positions in the prepared table; ``test_rows`` are only scored.
     eta : dict of str to ndarray
         ``(n_test,)`` or ``(n_test, n_classes)`` per model, and for ``"baseline"``.
+    stands : dict of str to str
+        How each model was scored (:func:`degenet.comparison.runs.stand_in`).
     """
 
     number: int
@@ -70,6 +74,7 @@ class Fold:
     train_rows: np.ndarray
     test_rows: np.ndarray
     eta: dict[str, np.ndarray]
+    stands: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ class Comparison:
         Held-out metrics, one row per model with ``"baseline"`` first, averaged over folds.
     verdicts : tuple of Verdict
         Each network against its family's regression.
+    notes : tuple of str
+        The design degenet chose, and what stood for each regression.
     """
 
     target: str
@@ -108,6 +115,13 @@ class Comparison:
     seed: int = 0
     scores: pd.DataFrame | None = None
     verdicts: tuple[Verdict, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return comparison_line(self)
+
+    def _repr_html_(self) -> str:
+        return comparison_html(self)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -132,8 +146,9 @@ class Comparison:
     def best(self) -> str:
         """The model with the lowest validation loss (among those of the first's family)."""
         family = next(iter(self.fits.values())).family
-        losses = {name: f.val_loss for name, f in self.fits.items() if f.family is family}
-        return min(losses, key=losses.get)
+        losses = {name: f.val_loss for name, f in self.fits.items()
+                  if f.family is family and np.isfinite(f.val_loss)}
+        return min(losses, key=losses.get) if losses else next(iter(self.fits))
 
     @property
     def design(self) -> str:
@@ -180,9 +195,11 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
         Specs such as ``["linear", "mlp"]`` or ``"logistic,mlp:64,32"``; default: the
         regression of the target's family and ``mlp``.
     cv : int, optional
-        K for K-fold cross-validation (stratified for classes); default one split.
+        K for K-fold cross-validation (stratified for classes), or 1 for one split. Default:
+        one split from 5,000 rows up, 5 folds drawn twice below (said in ``notes``; see
+        :mod:`degenet.comparison.design`).
     repeats : int
-        How many times the K folds are drawn afresh (only with ``cv``).
+        How many times the K folds are drawn afresh (only with folds).
     solver : {'gd', 'exact'}
         How the regressions are fitted: gradient descent like the networks, or their exact
         optimum (the regression at its best). Networks always train by gradient descent.
@@ -205,69 +222,71 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
                               repeats=repeats, solver=solver, progress=progress,
                               cov_type=cov_type, stream=stream, options=options)
         return _judged(held.target, {n: [f] for n, f in held.fits.items()}, held.seconds,
-                       held.first, held.y, [Fold(1, 0, held.train_rows, held.rows, held.eta)],
-                       held.families, held.specs, cv=None, repeats=1, seed=held.seed,
+                       held.first, held.y,
+                       [Fold(1, 0, held.train_rows, held.rows, held.eta, held.stands)],
+                       held.families, held.specs, design=Design(None, 1), seed=held.seed,
                        judging=(confidence, tolerance))
     data = in_memory(data)
     reading = set(inspect.signature(prepare).parameters) - {"data", "target"}
     prepared = prepare(data, target, **{k: v for k, v in options.items() if k in reading})
     settings = settings_from({k: v for k, v in options.items() if k not in reading})
     seed = check_seed(seed)
-    _check_design(cv, repeats, len(prepared.target))
+    design = choose_design(cv, repeats, len(prepared.target))
     inferred = get_family(family) if family is not None else infer_family(prepared.target)
     specs = parse_specs(models if models is not None else default_models(inferred))
     names = [spec.text for spec in specs]
     if len(set(names)) != len(names):
         raise DegenetError(f"model specs repeat: {', '.join(names)}; give each once")
     families = [choose_family(spec, prepared.target, family) for spec in specs]
+    if family is None and (models is None or not all(s.is_regression for s in specs)):
+        warn_if_codes(prepared.target, families[0])
     encoded = {f.name: f.encode_target(prepared.target) for f in families}
     first = families[0]
-    plan = _plan(encoded[first.name].y, first.is_classifier, settings.validation, seed, cv,
-                 repeats)
-    run = _Run(prepared=prepared, settings=settings, seed=seed, progress=progress,
-               n_folds=len(plan), solver=solver, cov_type=cov_type)
+    validation = validation_for(settings, solver="gd").validation
+    if design.cv is None and validation == 0:
+        raise DegenetError(f"{option('validation', 0)} leaves one split no rows to score the "
+                           f"models on; hold some out, or use folds ({option('cv', 5)})")
+    parts = plan(encoded[first.name].y, first.is_classifier, validation, seed, design)
+    run = Run(prepared=prepared, settings=dataclasses.replace(settings, validation=validation),
+              seed=seed, progress=progress, n_folds=len(parts), solver=solver, cov_type=cov_type)
     folds, fold_fits, seconds = [], {name: [] for name in names}, dict.fromkeys(names, 0.0)
-    with _once_per_kind(len(plan)):
-        for number, (repeat, train, val, test) in enumerate(plan, start=1):
-            offset = prepared.offset
+    offset = prepared.offset
+    with _once_per_kind(len(parts)):
+        for number, part in enumerate(parts, start=1):
             eta = {BASELINE: baseline_eta(
-                first, encoded[first.name].y[train], len(test), encoded[first.name].n_classes,
-                offset=None if offset is None else offset[train],
-                test_offset=None if offset is None else offset[test])}
+                first, encoded[first.name].y[part.train], len(part.test),
+                encoded[first.name].n_classes,
+                offset=None if offset is None else offset[part.train],
+                test_offset=None if offset is None else offset[part.test])}
+            stands = {}
             for spec, chosen in zip(specs, families):
-                fitted, took = run.fit(spec, chosen, encoded[chosen.name], train, val, number)
+                fitted, took = run.fit(spec, chosen, encoded[chosen.name], part, number)
                 fold_fits[spec.text].append(fitted)
                 seconds[spec.text] += took
-                eta[spec.text] = held_out_eta(fitted, prepared.X[test],
-                                              None if offset is None else offset[test])
-            folds.append(Fold(number=number, repeat=repeat, train_rows=train, test_rows=test,
-                              eta=eta))
+                stands[spec.text] = stand_in(fitted)
+                eta[spec.text] = held_out_eta(fitted, prepared.X[part.test], stands[spec.text],
+                                              None if offset is None else offset[part.test])
+            folds.append(Fold(number=number, repeat=part.repeat, train_rows=part.train,
+                              test_rows=part.test, eta=eta, stands=stands))
     y = {name: target_.y for name, target_ in encoded.items()}
     return _judged(prepared.encoding.target, fold_fits, seconds, first, y, folds,
-                   dict(zip(names, families)), specs, cv=cv, repeats=repeats, seed=seed,
+                   dict(zip(names, families)), specs, design=design, seed=seed,
                    judging=(confidence, tolerance))
 
 
-def _judged(target, fold_fits, seconds, first, y, folds, families, specs, *, cv, repeats,
+def _judged(target, fold_fits, seconds, first, y, folds, families, specs, *, design: Design,
             seed, judging) -> Comparison:
     """The comparison of the models' held-out predictions: scores, then verdicts."""
     scores = score_table(folds, y, first, families)
     verdicts = tuple(_verdicts(folds, y, families, specs, scores, seed, *judging))
+    notes = ([design.note] if design.note else []) + [
+        stand_note(spec.text, [f.stands[spec.text] for f in folds])
+        for spec in specs if spec.is_regression]
     return Comparison(target=target, fits={n: f[0] for n, f in fold_fits.items()},
                       seconds=seconds, family=first, y=y, folds=tuple(folds),
-                      fold_fits={n: tuple(f) for n, f in fold_fits.items()}, cv=cv,
-                      repeats=repeats if cv else 1, seed=seed, scores=scores,
-                      verdicts=verdicts)
-
-
-def _check_design(cv, repeats, n_samples: int) -> None:
-    if cv is not None and (not is_integer(cv) or not 2 <= cv <= n_samples):
-        raise DegenetError(
-            f"cv must be a whole number of folds from 2 to the {n_samples} rows (e.g. cv=5), "
-            f"or None for one split; received cv={cv!r}")
-    positive_int("repeats", repeats)
-    if repeats > 1 and cv is None:
-        raise DegenetError(f"repeats={repeats} needs cv (e.g. cv=5); one split is not repeated")
+                      fold_fits={n: tuple(f) for n, f in fold_fits.items()}, cv=design.cv,
+                      repeats=design.repeats, seed=seed, scores=scores,
+                      verdicts=verdicts, notes=tuple(notes))
 
 
 @contextmanager
@@ -291,68 +310,7 @@ def _once_per_kind(n_folds: int):
     for (category, _), items in groups.items():
         note = (f" (in {len(items)} of {n_folds} folds; the figures are the first's)"
                 if len(items) > 1 else "")
-        warnings.warn(f"{items[0].message}{note}", category, stacklevel=4)
-
-
-def _plan(y: np.ndarray, stratify: bool, validation: float, seed: int, cv: int | None,
-          repeats: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-    """``(repeat, train, val, test)`` row indices for each fold; ``val`` is early stopping's.
-
-    With one split, ``test`` is ``val``. With folds, ``val`` is a ``validation`` share of
-    the fold's training rows, so the test rows are only ever scored.
-    """
-    if cv is None:
-        train, val = validation_split(y, validation=validation, stratify=stratify, seed=seed)
-        return [(0, train, val, val)]
-    plan = []
-    for repeat in range(repeats):
-        folds = _splitter(y, stratify, cv, derive(seed, "folds", repeat))
-        for k, (outer, test) in enumerate(folds.split(np.zeros(len(y)), y)):
-            inner_train, inner_val = validation_split(
-                y[outer], validation=validation, stratify=stratify,
-                seed=derive(seed, "folds", 1000 + repeat * cv + k))
-            plan.append((repeat, outer[inner_train], outer[inner_val], np.sort(test)))
-    return plan
-
-
-def _splitter(y: np.ndarray, stratify: bool, cv: int, random_state: int):
-    if stratify and np.bincount(y.astype(np.int64)).min(initial=cv) >= cv:
-        return StratifiedKFold(cv, shuffle=True, random_state=random_state)
-    return KFold(cv, shuffle=True, random_state=random_state)  # a class too small to stratify
-
-
-@dataclass(frozen=True)
-class _Run:
-    """What every fit of one comparison shares; reports progress per fit and fold."""
-
-    prepared: Prepared
-    settings: object
-    seed: int
-    progress: CompareProgress | None
-    n_folds: int
-    solver: str = "gd"
-    cov_type: str = "nonrobust"
-
-    def fit(self, spec: ModelSpec, family: Family, encoded, train, val, number: int):
-        label = spec.text if self.n_folds == 1 else f"{spec.text} fold {number}/{self.n_folds}"
-        report = (lambda done, total: self.progress(label, done, total)) if self.progress else None
-        start = time.perf_counter()
-        task = Task(spec=spec, family=family, target=encoded, train_rows=train, val_rows=val,
-                    settings=self.settings, seed=self.seed,
-                    intercept=self.prepared.encoding.intercept,
-                    solver=self.solver if spec.is_regression else "gd",
-                    cov_type=self.cov_type)
-        fitted = fit_prepared(self.prepared, task, progress=report)
-        if self.progress:  # early stopping ends before max_epochs: mark the fit done
-            done = max(fitted.epochs, 1)
-            self.progress(label, done, done)
-        return fitted, time.perf_counter() - start
-
-
-def held_out_eta(fitted: Fit, X: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
-    """The fit's linear predictor on design rows ``X`` (and their ``offset``): ``(n,)`` or
-    ``(n, n_classes)``."""
-    return np.asarray(fitted.design_eta(X, offset), dtype=np.float64)
+        warn(f"{items[0].message}{note}", category)
 
 
 def score_table(folds: list[Fold], y: dict[str, np.ndarray], family: Family,
@@ -393,8 +351,8 @@ def _verdicts(folds, y, families, specs, scores, seed, confidence, tolerance):
         n_train = float(np.mean([len(f.train_rows) for f in folds]))
         yield judge(spec.text, regression, differences, scores.loc[spec.text, "deviance"],
                     scores.loc[regression, "deviance"], seed=seed, n_train=n_train,
-                    confidence=confidence, tolerance=tolerance)
+                    confidence=confidence, tolerance=tolerance,
+                    regression_fit=stand_note(regression, [f.stands[regression] for f in folds]))
 
 
-__all__ = ["BASELINE", "Comparison", "Fold", "compare", "default_models", "held_out_eta",
-           "score_table"]
+__all__ = ["BASELINE", "Comparison", "Fold", "compare", "default_models", "score_table"]

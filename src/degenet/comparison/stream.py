@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from degenet.comparison.metrics import baseline_eta
+from degenet.comparison.runs import held_out_eta, stand_in
 from degenet.data.dataset import HashedRows
 from degenet.data.blocks import Coder, Source
 from degenet.errors import DegenetError
@@ -22,9 +23,11 @@ from degenet.model.families import Family, get_family, infer_family
 from degenet.model.specs import parse_specs
 from degenet.parallel.cluster import Cluster
 from degenet.pipeline import choose_family, settings_from
+from degenet.train.settings import validation_for
 from degenet.randomness import check_seed
-from degenet.streaming import (StreamSettings, StreamTable, fit_table, open_table, refuse,
-                               target_summary)
+from degenet.spelling import option
+from degenet.streaming import (StreamSettings, StreamTable, fit_table, no_stream, open_table,
+                               refuse, target_summary)
 
 BASELINE = "baseline"
 
@@ -46,6 +49,8 @@ class HeldOut:
         Family name -> the encoded target on every validation row ``(n_val,)``.
     eta : dict
         Spec text (and ``"baseline"``) -> linear predictor on those rows.
+    stands : dict
+        Spec text -> how the model is scored (:func:`degenet.comparison.runs.stand_in`).
     train_rows : HashedRows
     specs : list of ModelSpec
     seed : int
@@ -58,6 +63,7 @@ class HeldOut:
     families: dict
     y: dict
     eta: dict
+    stands: dict
     train_rows: HashedRows
     specs: list
     seed: int
@@ -79,14 +85,18 @@ def compare_stream(data, target, *, models, family, seed: int, cv, repeats: int,
     ``options`` are :func:`degenet.compare`'s: the table's (``features``, ``formula``,
     ``coding``, ``missing``) and the training settings; the others are refused.
     """
-    if cv is not None or repeats != 1:
-        raise DegenetError("cv= needs the table in memory; a streamed dataset is compared on "
-                           "one split (or pass stream=False, if it fits)")
+    if cv not in (None, 1) or repeats != 1:
+        raise DegenetError(f"{option('cv', cv)} needs the table in memory; a streamed dataset "
+                           f"is compared on one split ({option('cv', 1)}, or pass "
+                           f"{no_stream()} if it fits)")
     refuse(cov_type=cov_type, **{k: options[k] for k in REFUSED if k in options})
     seed = check_seed(seed)
     reading = {k: options[k] for k in TABLE if k in options}
-    train_settings = settings_from({k: v for k, v in options.items()
-                                    if k not in TABLE + REFUSED})
+    train_settings = validation_for(settings_from({k: v for k, v in options.items()
+                                                  if k not in TABLE + REFUSED}), solver="gd")
+    if train_settings.validation == 0:
+        raise DegenetError(f"{option('validation', 0)} leaves one split no rows to score the "
+                           "models on; hold some out")
     settings = stream if isinstance(stream, StreamSettings) else StreamSettings()
     features, formula = reading.get("features"), reading.get("formula")
     coding, missing = reading.get("coding", "treatment"), reading.get("missing", "error")
@@ -111,17 +121,18 @@ def compare_stream(data, target, *, models, family, seed: int, cv, repeats: int,
                                     progress=report)
         seconds[spec.text] = time.perf_counter() - start
     first = families[specs[0].text]
-    y, eta = _held_out(table, fits, families, classes)
+    stands = {text: stand_in(fitted) for text, fitted in fits.items()}
+    y, eta = _held_out(table, fits, families, classes, stands)
     values, counts = target_summary(table.stats, classes[first.name])
     n_classes = None if classes[first.name] is None else len(classes[first.name])
     eta[BASELINE] = baseline_eta(first, values, len(y[first.name]), n_classes, weight=counts)
     return HeldOut(target=table.encoding.target, fits=fits, seconds=seconds, first=first,
-                   families=families, y=y, eta=eta,
+                   families=families, y=y, eta=eta, stands=stands,
                    train_rows=HashedRows(table.stats.n_train, seed, table.plan.validation,
                                          False), specs=specs, seed=seed)
 
 
-def _held_out(table: StreamTable, fits: dict, families: dict, classes: dict):
+def _held_out(table: StreamTable, fits: dict, families: dict, classes: dict, stands: dict):
     """The validation rows' target per family and every model's ``eta`` there: one pass per
     family, gathered from every process in rank order."""
     y, eta = {}, {}
@@ -129,8 +140,7 @@ def _held_out(table: StreamTable, fits: dict, families: dict, classes: dict):
         models = [text for text, f in families.items() if f.name == name]
         coder = Coder(table.plan, table.encoding, classes[name], table.stats.dtype)
         parts = [(block[:, -1].astype(np.float64),
-                  [np.asarray(fits[m].design_eta(block[:, :-1]), dtype=np.float64)
-                   for m in models])
+                  [held_out_eta(fits[m], block[:, :-1], stands[m]) for m in models])
                  for _, block in Source(coder, table.groups).blocks() if len(block)]
         y[name] = _gathered(table.cluster, np.concatenate([p[0] for p in parts]) if parts
                             else np.zeros(0))

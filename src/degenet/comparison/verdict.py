@@ -37,6 +37,7 @@ from scipy import stats
 
 from degenet.errors import DegenetError
 from degenet.jsonvalues import plain
+from degenet import display
 from degenet.randomness import derive
 
 CONFIDENCE = 0.95
@@ -70,6 +71,9 @@ class Verdict:
         ``"paired bootstrap"`` or ``"corrected resampled t"``.
     n_rows, n_folds : int
         Held-out rows (all folds together) and folds the interval rests on.
+    regression_fit : str
+        What stood for the regression: its gradient-descent fit at the optimum, the exact
+        optimum, or an early-stopped fit under separation.
     """
 
     network: str
@@ -85,6 +89,7 @@ class Verdict:
     method: str
     n_rows: int
     n_folds: int
+    regression_fit: str = ""
 
     @property
     def sentence(self) -> str:
@@ -102,11 +107,37 @@ class Verdict:
                     f"{self.network}: the network's held-out deviance per observation is "
                     f"higher by {self.loss_difference:.4g} ({level} {self.ci_low:.4g} to "
                     f"{self.ci_high:.4g}).")
+        difference = (f"the difference in held-out deviance per observation is "
+                      f"{self.loss_difference:+.4g} ({level} {self.ci_low:+.4g} to "
+                      f"{self.ci_high:+.4g})")
+        practical = f"{self.margin / self.regression_loss:.0%}" if self.regression_loss else ""
+        if self.ci_high < 0 or self.ci_low > 0:  # clear of zero, not of the margin
+            better, worse = ((f"network {self.network}", f"regression {self.regression}")
+                             if self.ci_high < 0 else
+                             (f"regression {self.regression}", f"network {self.network}"))
+            sign = "-" if self.ci_high < 0 else "+"
+            return (f"The {better} is better than the {worse}, by less than the {practical} "
+                    f"of the regression's deviance that counts as practical: {difference}, "
+                    f"not clearly beyond {sign}{self.margin:.3g}.")
         bound = f", not clearly beyond +-{self.margin:.3g}" if self.margin else ""
         return (f"The data gives no reason to prefer the network {self.network} over the "
-                f"regression {self.regression}: the difference in held-out deviance per "
-                f"observation is {self.loss_difference:+.4g} ({level} {self.ci_low:+.4g} to "
-                f"{self.ci_high:+.4g}){bound}.")
+                f"regression {self.regression}: {difference}{bound}.")
+
+    def __repr__(self) -> str:
+        return (f"<Verdict {self.network} vs {self.regression}: prefer {self.prefer}; "
+                f"loss_difference {self.loss_difference:+.4g} ({self.confidence:.0%} CI "
+                f"{self.ci_low:+.4g} to {self.ci_high:+.4g})>")
+
+    def _repr_html_(self) -> str:
+        return display.card(f"{self.network} vs {self.regression}", self.html_block())
+
+    def html_block(self) -> str:
+        """The badge (what to prefer) and the sentence, for a notebook."""
+        label = {"network": f"prefer the network {self.network}",
+                 "regression": f"prefer the regression {self.regression}",
+                 "either": "no reason to prefer the network"}[self.prefer]
+        return (f'<div style="margin:0.3em 0">{display.badge(label, self.prefer)}</div>'
+                + display.paragraph(self.sentence))
 
     def to_dict(self) -> dict:
         """The JSON form: every field, the sentence and the sign convention."""
@@ -170,7 +201,7 @@ def corrected_t_interval(fold_differences: np.ndarray, *, n_train: int, n_test: 
 def judge(network: str, regression: str, differences: list[np.ndarray],
           network_loss: float, regression_loss: float, *, seed: int,
           n_train: int | None = None, confidence: float = CONFIDENCE,
-          tolerance: float = TOLERANCE) -> Verdict:
+          tolerance: float = TOLERANCE, regression_fit: str = "") -> Verdict:
     """The verdict from per-row deviance differences, one array per fold.
 
     One array: a paired bootstrap over its rows. Several (folds): the corrected resampled
@@ -195,7 +226,7 @@ def judge(network: str, regression: str, differences: list[np.ndarray],
                    ci_low=low, ci_high=high, prefer=decide(low, high, margin),
                    network_loss=float(network_loss), regression_loss=float(regression_loss),
                    margin=margin, confidence=confidence, method=method, n_rows=n_rows,
-                   n_folds=len(differences))
+                   n_folds=len(differences), regression_fit=regression_fit)
 
 
 __all__ = ["CONFIDENCE", "SIGN_CONVENTION", "TOLERANCE", "Verdict", "bootstrap_interval",

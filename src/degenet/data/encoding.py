@@ -11,14 +11,13 @@ rebuilds the design of a new table with the same columns, levels and coding, and
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from degenet.data.coding import check_coding, code_column, level_name
-from degenet.errors import DataWarning, DegenetError
+from degenet.errors import DataWarning, DegenetError, warn
 from degenet.data.formula import describe_factors, model_matrix, parse_formula, term_names
 from degenet.data.schema import (
     CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, column_dtype, conform, finite_numbers, fit_column,
@@ -120,9 +119,9 @@ class Encoding:
         known = {*self.columns, self.target, *self.excluded}  # excluded: named when fitted
         extra = [c for c in frame.columns if c not in known]
         if extra:
-            warnings.warn(
+            warn(
                 f"ignoring column(s) the model does not use: {', '.join(map(repr, extra))}",
-                DataWarning, stacklevel=4)
+                DataWarning)
 
     def _design(self, conformed: pd.DataFrame) -> np.ndarray:
         if self.formula is None:
@@ -280,9 +279,9 @@ def _row_counter(values: pd.Series) -> bool:
         np.array_equal(values.to_numpy(), np.arange(len(values)))
         or np.array_equal(values.to_numpy(), np.arange(1, len(values) + 1)))
     if counter:
-        warnings.warn(
+        warn(
             f"column {name!r} is a saved row index (0, 1, 2, ...) without a header; left out "
-            "(name it in features=[...] to use it)", DataWarning, stacklevel=5)
+            "(name it in features=[...] to use it)", DataWarning)
     return counter
 
 
@@ -299,9 +298,9 @@ def _complete_rows(frame: pd.DataFrame, columns: list[str], missing: str
     if n_dropped == len(frame):
         raise DegenetError(f"every row has a missing value in {', '.join(map(repr, counts))}")
     listed = ", ".join(f"{name}: {n}" for name, n in counts.items())
-    warnings.warn(
+    warn(
         f"dropped {n_dropped} of {len(frame)} rows with missing values ({listed}); "
-        f"{len(frame) - n_dropped} rows remain", DataWarning, stacklevel=4)
+        f"{len(frame) - n_dropped} rows remain", DataWarning)
     return ~incomplete, n_dropped
 
 
@@ -321,9 +320,9 @@ def _check_target(values: pd.Series) -> pd.Series:
 
 def _warn_excluded(names: list[str], what: str) -> None:
     if names:
-        warnings.warn(
+        warn(
             f"{what} {', '.join(map(repr, names))} constant in the rows used; left out of the "
-            "design", DataWarning, stacklevel=4)
+            "design", DataWarning)
 
 
 def _encode_features(kept, y, schema, coding, missing, dropped):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,7 @@ import pandas as pd
 from degenet.data.carried import Carried, carried_columns, carry, check_carried, restricted
 from degenet.data.encoding import Encoding, encode
 from degenet.data.tables import read_table
-from degenet.errors import DataWarning, DegenetError
+from degenet.errors import DataWarning, DegenetError, warn
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,8 @@ def prepare(data, target: str | None = None, *, features: list[str] | None = Non
         if missing != "drop":
             raise DegenetError(f"missing values in the {absent}; pass missing='drop' to "
                                "leave those rows out")
-        warnings.warn(f"dropped {int((~keep).sum())} rows with missing values in the "
-                      f"{absent}; {int(keep.sum())} rows remain", DataWarning, stacklevel=3)
+        warn(f"dropped {int((~keep).sum())} rows with missing values in the "
+                      f"{absent}; {int(keep.sum())} rows remain", DataWarning)
         X, y, carried = X[keep], y[keep], restricted(carried, keep)
         encoding = dataclasses.replace(
             encoding, dropped_rows=encoding.dropped_rows + int((~keep).sum()))

@@ -7,13 +7,12 @@ that names it. Everything here is JSON-ready (levels are str, bool, int or float
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from degenet.errors import DataWarning, DegenetError
+from degenet.errors import DataWarning, DegenetError, warn
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 # What the column held when fitted: numbers, text, booleans or a pandas categorical.
@@ -142,10 +141,10 @@ def fit_column(values: pd.Series) -> ColumnSchema:
         return ColumnSchema(name=name, kind=NUMERIC, dtype=NUMBER)
     levels = _observed_levels(values, dtype)
     if dtype == TEXT and len(levels) > max(ID_MIN_LEVELS, ID_SHARE * len(values)):
-        warnings.warn(
+        warn(
             f"column {name!r} has {len(levels)} distinct text values in {len(values)} rows; "
             f"it becomes {len(levels) - 1} indicator columns. If it is an identifier, leave it "
-            "out with features=[...]", DataWarning, stacklevel=4)
+            "out with features=[...]", DataWarning)
     return ColumnSchema(name=name, kind=CATEGORICAL, dtype=dtype, levels=levels)
 
 

@@ -1,4 +1,10 @@
-"""The validation split: shuffled, stratified for classes, seeded; never "the last rows"."""
+"""The validation split: shuffled, stratified for classes, seeded; never "the last rows".
+
+A share of 0 holds nothing out: every row trains (the exact solver's default, and gradient
+descent then stops on the training loss). There is no least number of rows here: the exact
+solver needs as many as the model has coefficients and says so itself; a split needs a row
+on each side.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,7 @@ from sklearn.model_selection import train_test_split
 
 from degenet.errors import DegenetError
 from degenet.randomness import derive
-
-MIN_ROWS = 10
+from degenet.spelling import option
 
 
 def validation_split(y: np.ndarray, *, validation: float, stratify: bool, seed: int
@@ -18,14 +23,17 @@ def validation_split(y: np.ndarray, *, validation: float, stratify: bool, seed: 
     Classes are stratified so both parts see every class in the same proportion.
     """
     n_samples = len(y)
-    if not 0.0 < validation < 1.0:
+    if not 0.0 <= validation < 1.0:
         raise DegenetError(
-            f"validation must be a share between 0 and 1 (e.g. 0.2); received {validation!r}")
-    if n_samples < MIN_ROWS:
-        raise DegenetError(
-            f"the data has {n_samples} usable row(s); degenet needs at least {MIN_ROWS} "
-            "to train and validate")
+            "validation must be a share from 0 (no validation rows) to below 1, e.g. 0.2; "
+            f"received {option('validation', validation)}")
     rows = np.arange(n_samples)
+    if validation == 0.0:
+        return rows, rows[:0]
+    if n_samples < 2:
+        raise DegenetError(
+            f"the data has {n_samples} usable row(s): too few to hold out a validation share; "
+            f"use {option('validation', 0)} (or more rows)")
     strata = y if stratify else None
     if stratify:
         counts = np.bincount(y.astype(np.int64))
@@ -35,5 +43,6 @@ def validation_split(y: np.ndarray, *, validation: float, stratify: bool, seed: 
         train, val = train_test_split(
             rows, test_size=validation, random_state=derive(seed, "split"), stratify=strata)
     except ValueError as error:
-        raise DegenetError(f"cannot split {n_samples} rows for validation: {error}") from None
+        raise DegenetError(f"cannot split {n_samples} rows for validation: {error}; use "
+                           f"{option('validation', 0)} or more rows") from None
     return np.sort(train), np.sort(val)

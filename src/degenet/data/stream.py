@@ -14,7 +14,6 @@ The design blocks of each record batch then come from :mod:`degenet.data.blocks`
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +26,7 @@ from degenet.data.reader import read_row_groups
 from degenet.data.schema import (BOOLEAN, CATEGORICAL, CATEGORY, ID_MIN_LEVELS, ID_SHARE, NUMBER,
                                  NUMERIC, TEXT, ColumnSchema, missing_error)
 from degenet.data.tally import Tally, complete_rows, tally_batch
-from degenet.errors import DataWarning, DegenetError
+from degenet.errors import DataWarning, DegenetError, warn
 
 
 @dataclass(frozen=True)
@@ -215,8 +214,8 @@ def finish(plan: StreamPlan, tally: Tally) -> tuple[Encoding, StreamStats]:
         else:
             schema.append(column)
     if excluded:
-        warnings.warn(f"column(s) {', '.join(map(repr, excluded))} constant in the rows used; "
-                      "left out of the design", DataWarning, stacklevel=4)
+        warn(f"column(s) {', '.join(map(repr, excluded))} constant in the rows used; "
+             "left out of the design", DataWarning)
     if not schema:
         raise DegenetError(f"no usable predictors: every column is constant ({excluded})")
     terms, mean, m2 = [], [], []
@@ -270,9 +269,8 @@ def _check_missing(plan: StreamPlan, tally: Tally) -> None:
     if tally.incomplete == tally.rows:
         raise DegenetError(f"every row has a missing value in {', '.join(map(repr, counts))}")
     listed = ", ".join(f"{name}: {n}" for name, n in counts.items())
-    warnings.warn(f"dropped {tally.incomplete} of {tally.rows} rows with missing values "
-                  f"({listed}); {tally.rows - tally.incomplete} rows remain", DataWarning,
-                  stacklevel=5)
+    warn(f"dropped {tally.incomplete} of {tally.rows} rows with missing values "
+         f"({listed}); {tally.rows - tally.incomplete} rows remain", DataWarning)
 
 
 def _check_finite(name: str, tally: Tally, what: str) -> None:
@@ -295,10 +293,10 @@ def _column_schema(plan: StreamPlan, name: str, tally: Tally) -> ColumnSchema:
               else _sorted_levels(found))
     kept = tally.train + tally.val
     if dtype == TEXT and len(levels) > max(ID_MIN_LEVELS, ID_SHARE * kept):
-        warnings.warn(
+        warn(
             f"column {name!r} has {len(levels)} distinct text values in {kept} rows; it "
             f"becomes {len(levels) - 1} indicator columns. If it is an identifier, leave it "
-            "out with features=[...]", DataWarning, stacklevel=5)
+            "out with features=[...]", DataWarning)
     return ColumnSchema(name=name, kind=CATEGORICAL, dtype=dtype, levels=tuple(levels))
 
 

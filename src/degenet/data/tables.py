@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import logging
 from pathlib import Path
 
@@ -169,6 +170,42 @@ def _read_csv(path: Path, *, delimiter: str | None, file_encoding: str | None) -
     except pd.errors.ParserError as error:
         raise DegenetError(
             f"cannot read {path} as CSV with delimiter {delimiter!r}: {error}") from None
+
+
+def read_csv_bytes(raw: bytes, *, name: str = "standard input", delimiter: str | None = None,
+                   file_encoding: str | None = None) -> pd.DataFrame:
+    """A CSV table from its bytes (``degenet fit -`` reads standard input whole: it cannot
+    be read twice); errors name ``name``. Encoding and delimiter as :func:`read_table`."""
+    if not raw.strip():
+        raise DegenetError(f"{name} is empty; it needs a header row and data rows")
+    if file_encoding is None:
+        file_encoding = next(e for e in FALLBACK_ENCODINGS if _bytes_decode(raw, e))
+    try:
+        text = raw.decode(file_encoding)
+    except LookupError:
+        raise DegenetError(
+            f"unknown file_encoding={file_encoding!r}; use e.g. 'utf-8' or 'latin-1'") from None
+    except UnicodeDecodeError as error:
+        raise DegenetError(f"cannot decode {name} as {file_encoding}: {error.reason} at byte "
+                           f"{error.start}; pass its encoding, e.g. --encoding latin-1") from None
+    if delimiter is None:
+        delimiter = _sniff_delimiter(text[:SNIFF_BYTES])
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True)
+    except pd.errors.ParserError as error:
+        raise DegenetError(
+            f"cannot read {name} as CSV with delimiter {delimiter!r}: {error}") from None
+    if len(frame) == 0:
+        raise DegenetError(f"{name} has a header but no data rows")
+    return _string_columns(frame)
+
+
+def _bytes_decode(raw: bytes, file_encoding: str) -> bool:
+    try:
+        raw.decode(file_encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _detect_encoding(path: Path, chunk_bytes: int = 1 << 20) -> str:

@@ -8,12 +8,11 @@ by :mod:`degenet.exact.inflation`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from degenet.errors import DataWarning
+from degenet.errors import DataWarning, warn
 from degenet.exact.inflation import LARGE_VIF, inflation_note, variance_inflation
 from degenet.exact.separation import Separation, find_separation
 from degenet.exact.solution import Solution
@@ -31,11 +30,14 @@ class Diagnostics:
     condition_number: float
     notes: tuple
     vif: np.ndarray | None = None  # (n_features,): each term's variance inflation factor
+    undefined_variance: str | None = None  # why std errors are NaN: no residual df
 
     @property
     def withhold(self) -> str | None:
         """Why p-values are withheld, or None."""
-        return self.separation.message() if self.separation is not None else None
+        if self.separation is not None:
+            return self.separation.message()
+        return self.undefined_variance
 
 
 def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, terms,
@@ -59,17 +61,23 @@ def diagnose(family: Family, solution: Solution, X: np.ndarray, y: np.ndarray, t
         notes.append(inflation_note(vif, terms))
     if not solution.converged:
         notes.append(f"The exact solver did not converge in {solution.n_iter} iterations.")
+    undefined = None
+    if family.scale_estimated and not solution.df_residual > 0:
+        undefined = (f"The residual variance is undefined: {solution.n_samples:g} rows for "
+                     f"{solution.rank} coefficients leave no residual degrees of freedom, so "
+                     "the optimum fits every row and std errors are NaN")
+        notes.append(undefined + ".")
     dropped = tuple(terms[j] for j in solution.dropped)
     return Diagnostics(separation=separation, dropped_terms=dropped,
                        condition_number=solution.condition_number, notes=tuple(notes),
-                       vif=vif)
+                       vif=vif, undefined_variance=undefined)
 
 
-def emit(diagnostics: Diagnostics, model: str, stacklevel: int = 2) -> None:
+def emit(diagnostics: Diagnostics, model: str) -> None:
     """Each diagnostic as a :class:`DataWarning` naming the model."""
     for note in diagnostics.notes:
         if "did not converge" not in note:  # the solver warned already
-            warnings.warn(f"model {model!r}: {note}", DataWarning, stacklevel=stacklevel + 1)
+            warn(f"model {model!r}: {note}", DataWarning)
 
 
 def collinear_note(solution: Solution, terms, j: int) -> str:

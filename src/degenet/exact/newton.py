@@ -17,13 +17,12 @@ n_outputs - k`` (the categorical reference class) at zero. Every family-specific
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
 
-from degenet.errors import ConvergenceWarning
+from degenet.errors import ConvergenceWarning, warn
 from degenet.exact.blockpass import row_pass
 from degenet.exact.design import r_factor
 from degenet.exact.gram import gram, intercept_gram, symmetric, with_intercept
@@ -218,10 +217,10 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
     theta, g, H, eta, loss, n_iter, converged = _iterate(problem, theta, first, tol, max_iter,
                                                          single)
     if not converged:
-        warnings.warn(
-            f"{family.name} exact solver: Newton did not converge in {n_iter} of "
-            f"max_iter={max_iter} iterations (max abs gradient {np.abs(g).max():.3g}); the "
-            "data may be separable, or raise max_iter.", ConvergenceWarning, stacklevel=3)
+        warn(
+            f"{family.name} exact solver: Newton did not converge in {n_iter} iterations "
+            f"(max abs gradient {np.abs(g).max():.3g}); the data may be separable (no "
+            "maximum-likelihood estimate) or nearly collinear.", ConvergenceWarning)
     return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, converged=converged,
                      collinear=collinear)
 
@@ -317,7 +316,10 @@ def _covariance(problem, H, eta):
     uncentered = design.uncentered()
     curvature = family.curvature(family.squeeze(eta))[:, 0, 0]
     R = r_factor(uncentered, weight * curvature)
-    R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
+    try:  # curvature 0 on every row (separated to the last digit) leaves R singular
+        R_inverse = linalg.solve_triangular(R, np.eye(len(R)))
+    except linalg.LinAlgError:
+        return covariance_to_original(design, inverse, n_features), method
     return covariance_to_original(uncentered, R_inverse @ R_inverse.T, n_features), "qr"
 
 

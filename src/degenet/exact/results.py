@@ -33,7 +33,7 @@ from degenet.exact.inference import coefficient_frame, coefficient_table, std_er
 from degenet.exact.readings import StatsmodelsNames
 from degenet.exact.robust import Covariance, robust_covariance
 from degenet.exact.solution import Solution
-from degenet.exact.summary import summary_text
+from degenet.exact.summary import Summary
 from degenet.jsonvalues import number, plain, records
 from degenet.model.family import Family
 
@@ -189,20 +189,29 @@ class RegressionResults(StatsmodelsNames):
                                  f.intercept)
 
     def coefficient_table(self, level: float = 0.95) -> pd.DataFrame:
-        """Estimates with std errors, statistics, p-values and intervals at ``level``.
+        """The exact optimum's estimates with std errors, statistics, p-values and
+        intervals at ``level``; for gradient descent, its weights beside them.
 
         Std errors come from the inverse Fisher information at the exact optimum on the
-        training rows; statistics and intervals are centred on the estimates. p-values and
+        training rows, and statistics and intervals are centred on the optimum: never on
+        weights that are not at it. A ``gd`` fit adds ``gd_estimate`` (the network's own
+        weights) and ``gd_std_diff`` (``(gd_estimate - estimate) / std_error``). p-values and
         intervals are NaN when they cannot be trusted: ``table.attrs["withheld"]`` says why.
         """
         f = self.fitted
         n_classes = len(f.classes) if f.family.contrasts else None
         reference = (f.classes.index(f.reference if f.reference is not None else f.classes[0])
                      if n_classes else 0)
-        return coefficient_table(
-            self.estimates(), std_errors(f.family, self.cov.of(self.solution), n_classes,
-                                         reference),
+        table = coefficient_table(
+            self.estimates(exact=True),
+            std_errors(f.family, self.cov.of(self.solution), n_classes, reference),
             t_df=self.cov.t_df(f.family, self.solution), level=level, withhold=self.withheld)
+        if f.solver == "gd":
+            table["gd_estimate"] = self.estimates()["estimate"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                table["gd_std_diff"] = ((table["gd_estimate"] - table["estimate"])
+                                        / table["std_error"])
+        return table
 
     def header(self) -> list[tuple[str, str]]:
         """``(label, value)`` pairs of the summary's header.
@@ -253,18 +262,20 @@ class RegressionResults(StatsmodelsNames):
             out.append(f"Coefficients of each class against the reference class {reference!r}.")
         if f.solver == "gd":
             verdict = "within" if self.at_optimum else "NOT within"
-            out.append(f"Gradient descent vs exact optimum: {self.agreement()}; {verdict} "
-                       f"tolerance ({MAX_STD_ERRORS:g} std error).")
+            out.append("The table is the exact optimum's; gd_estimate is the network's own "
+                       f"weights. Gradient descent vs exact optimum: {self.agreement()}; "
+                       f"{verdict} tolerance ({MAX_STD_ERRORS:g} std error).")
         out.extend(self.diagnostics.notes)
         withheld = self.withheld
         if withheld and not any(withheld in note for note in out):
             out.append(f"p-values and intervals withheld: {withheld}.")
         return out
 
-    def summary(self, level: float = 0.95) -> str:
-        """A statsmodels-like text summary: header, coefficient table, notes."""
+    def summary(self, level: float = 0.95) -> Summary:
+        """A statsmodels-like summary: header, coefficient table, notes; prints as text,
+        renders as tables in a notebook."""
         f = self.fitted
-        return summary_text(f"degenet regression results: {f.model} ({f.family.name})",
+        return Summary(f"degenet regression results: {f.model} ({f.family.name})",
                             self.header(), self.coefficient_table(level), self.notes())
 
     def table_records(self, level: float = 0.95) -> list[dict]:

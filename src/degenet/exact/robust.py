@@ -37,13 +37,12 @@ raw units) statsmodels' own HC2, HC3 and cluster std errors keep 8 digits, these
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
 
-from degenet.errors import DataWarning, DegenetError
+from degenet.errors import DataWarning, DegenetError, warn
 from degenet.exact.design import Design, column_stats, r_factor
 from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION
 from degenet.exact.linalg import equilibrated_condition, spd_solve
@@ -208,9 +207,9 @@ def _meat(design, inverse, weight, gradient, curvature, cov_type, groups):
     if cov_type == "cluster":
         meat = sums.T @ sums
     if leverage_one:
-        warnings.warn(f"cov_type={cov_type!r}: a row has leverage 1 (the fit passes through "
+        warn(f"cov_type={cov_type!r}: a row has leverage 1 (the fit passes through "
                       "it exactly), so its weight 1/(1-h) is infinite and the std errors are "
-                      "undefined (NaN); use HC0 or HC1", DataWarning, stacklevel=4)
+                      "undefined (NaN); use HC0 or HC1", DataWarning)
         meat = np.full_like(meat, np.nan)
     return meat, n_groups
 

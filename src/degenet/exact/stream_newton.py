@@ -16,13 +16,12 @@ exactly collinear columns.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import linalg
 
-from degenet.errors import ConvergenceWarning
+from degenet.errors import ConvergenceWarning, warn
 from degenet.exact.gram import symmetric
 from degenet.exact.linalg import equilibrated_condition, spd_solve
 from degenet.exact.newton import (FULL_RANK_MAX_CONDITION, SINGLE_MAX_CONDITION,
@@ -205,11 +204,11 @@ def solve_newton(problem: StreamProblem, *, tol: float = 1e-10,
         here = curvature(problem, problem.each, theta, precise=careful or expected_last)
         passes += 1
     if not converged:
-        warnings.warn(
+        warn(
             f"{family.name} exact solver: Newton did not converge in {n_iter} passes "
             f"(max abs gradient {np.abs(here.gradient).max():.3g}); the data may be "
             "separable: some combination of the columns predicts the classes perfectly.",
-            ConvergenceWarning, stacklevel=3)
+            ConvergenceWarning)
     solution = _solution(problem, theta, here, n_iter, converged, condition2, collinear)
     return Solved(solution=solution, passes=passes, gram=gram)
 

@@ -7,12 +7,14 @@ training on any backend, and in float64 numpy for the exact solver and for repor
 
 from __future__ import annotations
 
+
 import numpy as np
 import pandas as pd
 from scipy import sparse, special
 
 from degenet._keras import keras
-from degenet.errors import DegenetError
+from degenet.errors import DataWarning, DegenetError, warn
+from degenet.spelling import option
 from degenet.model.family import (Family, Target, levels, numeric_target, preview,
                                   single_class_error)
 
@@ -47,6 +49,9 @@ class Gaussian(Family):
 
     def loss(self, y, eta):
         return ops.square(y - _column(eta))
+
+    def loss_scale(self, dispersion):
+        return 2.0 * dispersion  # -log L = (y - eta)^2 / (2 sigma^2) + constant
 
     def loss_np(self, y, eta):
         return (y - _column(eta)) ** 2
@@ -331,5 +336,39 @@ def infer_family(values: pd.Series) -> Family:
     return FAMILIES["gaussian"] if numeric else FAMILIES["categorical"]
 
 
+# A numeric target of whole numbers with at most this many distinct values, each seen twice
+# on average, may be class labels (scikit-learn's iris, wine and digits frames: 0, 1, 2, ...)
+# or counts: degenet reads it as a number, and says so.
+FEW_CODES = 20
+
+
+def warn_if_codes(values: pd.Series, family: Family) -> None:
+    """A DataWarning when the ``family`` inferred for a numeric target may not be what its
+    numbers mean: a few whole numbers read as measurements (they may be class labels or
+    counts), or two numbers other than 0 and 1 read as two classes. It names the family
+    and how to choose another."""
+    if not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        return
+    present = values.dropna().to_numpy(dtype=np.float64)
+    distinct = np.unique(present)
+    shown = ", ".join(f"{v:g}" for v in distinct[:5]) + (", ..." if len(distinct) > 5 else "")
+    chosen = f"family {family.name!r} ({family.regression})"
+    if family.is_classifier:
+        if len(distinct) != 2 or set(distinct) <= {0.0, 1.0}:
+            return
+        message = (f"target {values.name!r} holds two distinct numbers ({shown}); degenet reads "
+                   f"them as two classes: {chosen}. If they are measurements, use "
+                   f"{option('family', 'gaussian')}.")
+    else:
+        if not (2 < len(distinct) <= min(FEW_CODES, len(present) / 2)
+                and np.all(distinct == np.round(distinct))):
+            return
+        message = (f"target {values.name!r} holds {len(distinct)} distinct whole numbers "
+                   f"({shown}); degenet reads them as measurements: {chosen}. If they are "
+                   f"class labels, use {option('family', 'categorical')}; if counts, "
+                   f"{option('family', 'poisson')}.")
+    warn(message, DataWarning)
+
+
 __all__ = ["FAMILIES", "Bernoulli", "Categorical", "Family", "Gaussian", "Poisson", "Target",
-           "get_family", "infer_family"]
+           "get_family", "infer_family", "warn_if_codes"]

@@ -146,6 +146,16 @@ class Family(abc.ABC):
         """The (weighted) sum of :meth:`unit_deviance`."""
         return float(weight @ self.unit_deviance(y, eta))
 
+    def loss_scale(self, dispersion: float) -> float:
+        """The loss per unit of negative log-likelihood, at the fitted ``dispersion``.
+
+        1 when the loss is the negative log-likelihood. Near the optimum the summed loss
+        rises by ``loss_scale / 2`` times the squared distance ``d' C^-1 d`` of the weights
+        from it (``C`` the estimates' covariance), so this turns "within so many std errors"
+        into a loss gap.
+        """
+        return 1.0
+
     def log_likelihood(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray) -> float:
         """The full log-likelihood, constants included (weights count as frequencies)."""
         return -float(weight @ self.loss_np(y, eta))

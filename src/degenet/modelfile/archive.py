@@ -19,6 +19,11 @@ ARCHIVE_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"}
 # Modules the allowed classes come from (``module`` keys of the config).
 ALLOWED_MODULES = ("keras", "keras.layers", "keras.initializers", "keras.src.models.functional",
                    "keras.models")
+# The compile configuration's optimizer (degenet.modelfile.compiled): Keras's own classes.
+OPTIMIZER_CLASSES = frozenset({
+    "Adam", "AdamW", "Adamax", "Adadelta", "Adafactor", "Adagrad", "Ftrl", "Lamb", "Lion",
+    "Nadam", "RMSprop", "SGD", "Muon"})
+OPTIMIZER_MODULE = "keras.optimizers"
 
 
 
@@ -57,6 +62,8 @@ def check_archive(archive: Path) -> None:
             raise DegenetError(
                 f"{archive} asks for a Lambda layer, which would run code stored in the file; "
                 "degenet never writes one: refusing to load it")
+        if name in OPTIMIZER_CLASSES and module == OPTIMIZER_MODULE:
+            continue
         if name not in ALLOWED_CLASSES or (module is not None and module not in ALLOWED_MODULES):
             raise DegenetError(
                 f"{archive} asks for class {name!r} from module {module!r}, which degenet never "

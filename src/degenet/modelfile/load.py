@@ -82,7 +82,8 @@ def load(path) -> SavedModel:
     """Open a model folder written by ``fit.save``, an estimator's ``save`` or the CLI.
 
     The folder is verified first (:func:`verify`); Keras then reads the archive in safe
-    mode, uncompiled. Errors are :class:`~degenet.errors.DegenetError` naming the file.
+    mode. ``.model`` comes back compiled with the optimizer it was saved with (and its
+    state, when saved with ``optimizer_state=True``), ready for ``model.fit``. Errors are :class:`~degenet.errors.DegenetError` naming the file.
     """
     # Keras and the model's classes load here, not with the module: reading a sidecar
     # (``degenet inspect``) must not start Keras.
@@ -92,15 +93,17 @@ def load(path) -> SavedModel:
     from degenet.data.scaling import Scaling
     from degenet.model.families import get_family
     from degenet.model.specs import parse_spec
+    from degenet.modelfile.compiled import compile_loaded
 
     folder = Path(path)
     sidecar = verify(folder)
     try:
-        model = keras.saving.load_model(folder / ARCHIVE, compile=False, safe_mode=True)
+        model = keras.saving.load_model(folder / ARCHIVE, compile=True, safe_mode=True)
     except Exception as error:  # Keras raises many types; the user needs one clear line
         raise DegenetError(f"Keras cannot load {folder / ARCHIVE}: "
                            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
                            ) from None
+    compile_loaded(model, sidecar)
     shape = (int(model.inputs[0].shape[-1]), int(model.outputs[0].shape[-1]))
     if shape != (sidecar["n_features"], sidecar["n_outputs"]):
         raise DegenetError(f"{folder / ARCHIVE} maps {shape[0]} inputs to {shape[1]} outputs; the "

@@ -14,13 +14,16 @@ from degenet.modelfile.archive import file_hash
 from degenet.modelfile.sidecar import ARCHIVE, FORMAT, FORMAT_VERSION, SIDECAR
 
 
-def save(fitted, path, *, estimator: dict | None = None) -> Path:
+def save(fitted, path, *, estimator: dict | None = None, optimizer_state: bool = False) -> Path:
     """Write ``fitted`` (a :class:`~degenet.Fit`) to the folder ``path``.
 
     The folder is created if needed; an existing degenet model in it is replaced, any other
-    non-empty folder is refused, so nothing the user has is overwritten by accident.
+    non-empty folder is refused, so nothing the user has is overwritten by accident. The
+    network is saved compiled (:mod:`degenet.modelfile.compiled`); ``optimizer_state``
+    also saves its optimizer's state.
     """
-    from degenet._keras import keras  # Keras starts only when a model is written
+    # Keras starts only when a model is written.
+    from degenet.modelfile.compiled import compiled_copy, portable_optimizer
 
     folder = Path(path)
     check_destination(folder)
@@ -28,12 +31,14 @@ def save(fitted, path, *, estimator: dict | None = None) -> Path:
     # The sidecar goes first and comes back last: a save cut short never looks like a model.
     (folder / SIDECAR).unlink(missing_ok=True)
     archive = folder / ARCHIVE
-    network = _plain_copy(fitted.model, keras)
+    network, optimizer = compiled_copy(fitted, optimizer_state=optimizer_state)
     with warnings.catch_warnings():
         # Keras's writer hands JAX arrays to numpy the pre-2.0 way; nothing to act on here.
         warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
         network.save(archive)
+    portable_optimizer(archive)
     sidecar = _sidecar(fitted, network, estimator)
+    sidecar["optimizer"] = optimizer
     sidecar["keras_sha256"] = file_hash(archive)
     (folder / SIDECAR).write_text(json.dumps(sidecar, indent=2, default=default) + "\n")
     return folder
@@ -51,13 +56,6 @@ def check_destination(folder: Path) -> None:
                 f"cannot save a model to {folder}: the folder holds other files "
                 f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); choose a new "
                 "or empty folder")
-
-
-def _plain_copy(model, keras):
-    """The network without its compile state: optimizer and loss are not part of the file."""
-    copy = keras.Model.from_config(model.get_config())
-    copy.set_weights([keras.ops.convert_to_numpy(w.value) for w in model.weights])
-    return copy
 
 
 def _versions() -> dict:

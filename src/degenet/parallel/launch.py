@@ -9,6 +9,7 @@ failure's, or 0.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -16,7 +17,42 @@ import subprocess
 import sys
 import time
 
-from degenet.parallel.environment import TIMEOUT
+from degenet.data.dataset import is_dataset
+from degenet.errors import DegenetError
+from degenet.parallel.environment import TIMEOUT, detect, timeout_from
+from degenet.parallel.runtime import join
+
+
+def relaunch(processes: int | None, argv: list[str]) -> int | None:
+    """``--processes N`` outside any launcher: the command ``argv`` run as N processes on
+    127.0.0.1, and their exit status; None when this process does the work itself (alone, or
+    one of a launcher's: srun, mpirun, a Kubernetes indexed job, JAX_* or DEGENET_*)."""
+    if processes is not None and processes < 1:
+        raise DegenetError(f"--processes must be at least 1; received {processes}")
+    if detect() is not None or processes is None or processes == 1:
+        return None
+    return launch_command(processes, argv, timeout_from(os.environ))
+
+
+def join_command(data: str) -> int:
+    """This process's rank in the run a launcher started (0 alone), joined before anything
+    uses JAX; every process but 0 then prints nothing but errors (stdout is closed at its
+    descriptor, so what libraries print there goes too)."""
+    spec = detect()
+    if spec is None:
+        return 0
+    if not is_dataset(data):
+        raise DegenetError(f"several processes train on a Parquet dataset (a .parquet file, a "
+                           f"folder or a glob); {data} is read whole by one process: run one "
+                           "process")
+    join(spec)
+    if spec.rank > 0:
+        logging.disable()
+        sys.stdout.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    return spec.rank
 
 
 def free_port() -> int:

@@ -52,7 +52,8 @@ def comparison_dict(comparison: Comparison) -> dict:
             "scores": records(None if comparison.scores is None
                               else comparison.scores.reset_index()),
             "sign_convention": SIGN_CONVENTION,
-            "verdicts": [v.to_dict() for v in comparison.verdicts]}
+            "verdicts": [v.to_dict() for v in comparison.verdicts],
+            "notes": list(comparison.notes)}
 
 
 def demo_dict(demo: Demo) -> dict:
@@ -80,7 +81,8 @@ def epoch_log(fitted: Fit, head: int = 3, tail: int = 2) -> list[str]:
 
 
 def coefficient_line(fitted: Fit) -> str:
-    estimates = fitted.coefficients["estimate"]
+    """The network's own weights (gradient descent's, or the optimum's for ``exact``)."""
+    estimates = fitted.exact.estimates()["estimate"]
     return "  ".join(f"{term} {value:+.4f}" for term, value in estimates.items())
 
 
@@ -95,18 +97,32 @@ def exact_line(fitted: Fit) -> str:
                    if exact["max_std_diff"] is not None and fitted.solver == "gd" else "")
 
 
-def fit_text(fitted: Fit) -> str:
-    """Epoch log, validation loss and, for a regression, its summary."""
-    lines = epoch_log(fitted)
+WATCHED = {"val_loss": "early stopping on the validation loss",
+           "loss": "no validation rows: stopped when the training loss stopped improving",
+           "optimum": "trained to the exact optimum (the gap of its training loss to the "
+                      "optimum's)"}
+
+
+def family_line(family, models: str, target: str) -> str:
+    """The first line of every result: the family the models used."""
+    return f"family: {family.name} ({family.link} link)   model: {models}   target: {target}"
+
+
+def fit_text(fitted: Fit, *, epochs: bool = True) -> str:
+    """The family, epoch log (unless ``epochs=False``: ``--quiet``), validation loss and,
+    for a regression, its summary."""
+    lines = [family_line(fitted.family, fitted.spec.text, fitted.encoding.target)]
+    lines += epoch_log(fitted) if epochs else []
     t = fitted.training
     if t is None:
         lines.append(f"exact solver: val_loss {fitted.val_loss:.6g}   "
                      f"({fitted.exact.seconds:.2f} s)")
     else:
         lines.append(f"best epoch {t.best_epoch} of {t.epochs}: val_loss {fitted.val_loss:.6g}"
-                     f"   (compile {t.compile_seconds:.2f} s, train {t.train_seconds:.2f} s)")
+                     f"   (compile {t.compile_seconds:.2f} s, train {t.train_seconds:.2f} s; "
+                     f"{WATCHED[t.watched]})")
     if fitted.exact is not None:
-        lines.append(fitted.summary())
+        lines.append(str(fitted.summary()))
     lines.extend(fitted.encoding.describe())  # each categorical column's reference level
     return "\n".join(lines)
 
@@ -117,23 +133,29 @@ def _g6(value: float) -> str:
 
 def comparison_text(comparison: Comparison) -> str:
     """The training table, the held-out scores (baseline first) and each verdict."""
-    lines = [f"target: {comparison.target}", comparison.table.to_string(float_format=_g6),
-             f"lowest validation loss: {comparison.best}"]
+    families = {fitted.family.name: fitted.family for fitted in comparison.fits.values()}
+    lines = [family_line(family, ", ".join(name for name, f in comparison.fits.items()
+                                           if f.family is family), comparison.target)
+             for family in families.values()]
+    lines += [comparison.table.to_string(float_format=_g6),
+              f"lowest validation loss: {comparison.best}"]
     if comparison.scores is not None:
         lines += ["", f"held-out scores ({comparison.design}; deviance per observation, "
                   "lower is better):", comparison.scores.to_string(float_format=_g6)]
     lines += ["", *(f"verdict: {v.sentence}" for v in comparison.verdicts)]
+    lines += [f"note: {note}" for note in comparison.notes]
     return "\n".join(lines).rstrip()
 
 
-def demo_text(demo: Demo) -> str:
-    """The post's experiment, model by model, then the analysis."""
+def demo_text(demo: Demo, *, epochs: bool = True) -> str:
+    """The post's experiment, model by model, then the analysis (``epochs=False``: without
+    the epoch logs, for ``--quiet``)."""
     blocks = [f"degenet demo: the post's experiment on {demo.n:,} people (seed {demo.seed}, "
               f"partnered num_balloons = {demo.partnered_children:g} * children - 0.2 * age)"]
     for target, comparison in demo.comparisons.items():
         for name, fitted in comparison.fits.items():
             header = f"======= Output type: {target}  Model type: {name} ({fitted.family.name})"
-            body = epoch_log(fitted)
+            body = epoch_log(fitted) if epochs else []
             body.append(f"best epoch {fitted.best_epoch}: "
                         f"val_loss {fitted.val_loss:.5g}")
             if fitted.spec.is_regression:

@@ -12,13 +12,20 @@ model) is what is left to save, and the program is written to compile quickly:
   functional graph costs more than the whole program's arithmetic;
 - Adam is the update of ``keras.optimizers.Adam`` written out (the same formula, checked in
   the tests against Keras's own loop); other optimizers go through
-  ``optimizer.stateless_apply``;
-- the epoch's shuffle is a keyed Feistel permutation with cycle-walking (:func:`permutation`):
-  a few elementwise passes, where ``jax.random.permutation`` compiles the Threefry
-  generator (~0.3 s on this machine, longer than most of these models take to train) and
-  sorting hashes took 0.42 s an epoch on 1.6M rows;
+  ``optimizer.stateless_apply`` (:mod:`degenet.train.optimizers`);
+- the epoch's shuffle is a keyed Feistel permutation with cycle-walking
+  (:mod:`degenet.train.shuffle`): a few elementwise passes, where ``jax.random.permutation``
+  compiles the Threefry generator (~0.3 s on this machine, longer than most of these
+  models take to train) and sorting hashes took 0.42 s an epoch on 1.6M rows;
 - compiled programs are kept (a few, keyed by everything that shapes them), so models of
   the same shapes and family, e.g. the folds or seeds of one comparison, compile once.
+
+What training watches (:class:`~degenet.train.settings.Watch`): the validation loss (early
+stopping), the training loss when there are no validation rows, or, for a convex model
+whose exact optimum is known (:class:`~degenet.train.settings.Optimum`), the largest
+distance of a coefficient from the optimum's in std errors (from the weights alone: no pass
+over the data). Towards an optimum the kernel trains on whitened inputs and the learning
+rate halves on each plateau; training stops once the distance is within the tolerance.
 
 Memory: the program reads one float32 copy of the design (all rows, in the data's units;
 the caller's own array when it is float32 and 64-byte aligned, see ``_device_array``) and
@@ -29,7 +36,6 @@ proportional to the batch, never to the data.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import OrderedDict
@@ -43,8 +49,13 @@ from degenet._keras import keras
 from degenet.model.families import Family
 from degenet.randomness import derive
 from degenet.data.scaling import Scaling
-from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings, batch_size_for,
-                              history_frame, learning_rate_for, make_optimizer)
+from degenet.train.optimizers import engine_optimizer, optimizer_key
+from degenet.train.shuffle import permutation
+from degenet.train.toward import distance
+from degenet.train.toward import target as optimum_target
+from degenet.train.settings import (Optimum, ProgressCallback, TrainResult,
+                                    TrainSettings, Watch, batch_size_for, history_frame,
+                                    model_defaults, watch_for)
 
 # Python regains control about this often (seconds), to report progress.
 _CALL_SECONDS = 0.5
@@ -52,6 +63,8 @@ _CALL_SECONDS = 0.5
 _VAL_CHUNK = 16_384
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 8
+# Towards a known optimum the learning rate halves on each plateau, down to this share.
+_LEAST_RATE = 2.0**-8
 
 
 class _State(NamedTuple):
@@ -59,11 +72,12 @@ class _State(NamedTuple):
     optimizer: object  # (m, v, step) for the built-in Adam, else Keras's optimizer variables
     key: jax.Array  # uint32 seed of the shuffles
     best: list
-    best_val: jax.Array
+    best_val: jax.Array  # the best value of the watched loss (settings.monitor)
     best_epoch: jax.Array
     wait: jax.Array
     epoch: jax.Array
     rate: jax.Array  # the learning rate's multiplier, lowered on each epoch without progress
+    best_loss: jax.Array  # towards an optimum: the best epoch's training loss (plateaus)
     loss: jax.Array  # (max_epochs,) training loss per epoch
     val_loss: jax.Array  # (max_epochs,)
 
@@ -104,97 +118,6 @@ def _forward(stack: tuple, weights: list, X: jax.Array) -> jax.Array:
     return h
 
 
-def _fmix32(h: jax.Array) -> jax.Array:
-    """MurmurHash3's 32-bit finaliser: a bijection of uint32 that mixes every bit."""
-    h = h ^ (h >> 16)
-    h = h * jnp.uint32(0x85EBCA6B)
-    h = h ^ (h >> 13)
-    h = h * jnp.uint32(0xC2B2AE35)
-    return h ^ (h >> 16)
-
-
-def permutation(key: jax.Array, epoch: jax.Array, n: int) -> jax.Array:
-    """A pseudo-random permutation of ``range(n)`` for one epoch, shape ``(n,)``.
-
-    A four-round Feistel network keyed by (key, epoch) permutes the ``2^bits >= n`` integers
-    of its even-width domain; cycle-walking (apply it again while the value is ``>= n``)
-    restricts it to a permutation of ``range(n)`` (Black & Rogaway 2002, the standard
-    format-preserving construction). Fewer than 4 rounds of walking on average. It costs a
-    few elementwise passes: sorting 1.6M hashes (the previous construction) took 0.42 s an
-    epoch, most of a large regression's epoch; ``jax.random.permutation`` compiles Threefry
-    (~0.3 s) for every model.
-    """
-    bits = max(2, int(np.ceil(np.log2(max(n, 2)))))
-    half = (bits + 1) // 2
-    mask = jnp.uint32((1 << half) - 1)
-    round_key = _fmix32(key ^ _fmix32(epoch.astype(jnp.uint32) + jnp.uint32(0x9E3779B9)))
-    keys = []
-    for _ in range(4):
-        round_key = _fmix32(round_key + jnp.uint32(0x7F4A7C15))
-        keys.append(round_key)
-
-    def rounds(x):
-        left, right = x >> half, x & mask
-        for k in keys:
-            left, right = right, left ^ (_fmix32(right ^ k) & mask)
-        return (left << half) | right
-
-    def walk(x):
-        return jnp.where(x >= n, rounds(x), x)
-
-    first = rounds(jnp.arange(n, dtype=jnp.uint32))
-    return jax.lax.while_loop(lambda x: jnp.any(x >= n), walk, first).astype(jnp.int32)
-
-
-class _Adam(NamedTuple):
-    """``keras.optimizers.Adam`` (no amsgrad), as a pure init/update pair."""
-
-    learning_rate: float
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-7
-
-    def init(self, weights):
-        zeros = [jnp.zeros_like(w) for w in weights]
-        return zeros, [jnp.zeros_like(w) for w in weights], jnp.zeros((), jnp.float32)
-
-    def update(self, state, grads, weights, rate):
-        # Kingma & Ba (2015), Algorithm 1, in Keras's arrangement (keras/optimizers/adam.py).
-        m, v, step = state
-        step = step + 1.0
-        alpha = (self.learning_rate * rate * jnp.sqrt(1.0 - self.beta_2 ** step)
-                 / (1.0 - self.beta_1 ** step))
-        m = [a + (g - a) * (1.0 - self.beta_1) for a, g in zip(m, grads)]
-        v = [b + (jnp.square(g) - b) * (1.0 - self.beta_2) for b, g in zip(v, grads)]
-        weights = [w - a * alpha / (jnp.sqrt(b) + self.epsilon)
-                   for w, a, b in zip(weights, m, v)]
-        return weights, (m, v, step)
-
-
-class _KerasOptimizer(NamedTuple):
-    """Any Keras optimizer through its stateless API."""
-
-    optimizer: keras.optimizers.Optimizer
-
-    def init(self, weights):
-        return [jnp.array(v.value, copy=True) for v in self.optimizer.variables]
-
-    def update(self, state, grads, weights, rate):
-        # The learning rate is one of Keras's optimizer variables (unless it is a schedule).
-        for i, variable in enumerate(self.optimizer.variables):
-            if variable.name == "learning_rate":
-                state = [*state[:i], jnp.asarray(variable.value) * rate, *state[i + 1:]]
-        return self.optimizer.stateless_apply(state, grads, weights)
-
-
-def _optimizer(net: keras.Model, settings: TrainSettings):
-    optimizer = make_optimizer(settings)
-    if type(optimizer) is keras.optimizers.Adam:
-        return _Adam(float(settings.learning_rate))
-    optimizer.build(net.trainable_variables)
-    return _KerasOptimizer(optimizer)
-
-
 def _device_array(X: np.ndarray) -> jax.Array:
     """``X`` as a float32 JAX array, sharing the caller's buffer where JAX can.
 
@@ -227,18 +150,30 @@ def _batches(rows: jax.Array, size: int) -> tuple[jax.Array, jax.Array]:
 
 
 def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
-             batch_size: int) -> Callable:
-    """The jitted ``run(state, X, y, w, o, train_rows, val_rows, mean, scale, stop_at)``.
+             batch_size: int, watch: Watch) -> Callable:
+    """The jitted ``run(state, X, y, w, o, train_rows, val_rows, mean, scale, optimum,
+    stop_at) -> state``.
 
     ``w`` ``(n_samples,)`` weights each row's loss (ones without sample weights); ``o``
-    ``(n_samples,)`` is each row's offset, added to eta, or None.
+    ``(n_samples,)`` is each row's offset, added to eta, or None; ``optimum`` is the
+    :class:`~degenet.train.toward.Target` of :class:`~degenet.train.settings.Optimum` (zeros and ``reached``
+    -inf when training watches a loss).
     """
+    kernel = stack[0][0]
+
+    def unwhitened(weights, whitening):
+        """The layers' weights: under whitening, the trained kernel ``v`` stands for
+        ``whitening @ v`` (see :class:`~degenet.train.settings.Optimum`)."""
+        if not watch.whitened:
+            return weights
+        return [whitening @ v if i == kernel else v for i, v in enumerate(weights)]
 
     def linear(weights, X, o, rows):  # eta, plus the rows' offset
         return _forward(stack, weights, X) + (0.0 if o is None else o[rows][:, None])
 
-    def batch_loss(weights, X, y, o, rows, mask):
-        total = jnp.sum(family.loss(y, linear(weights, X, o, rows)) * mask)
+    def batch_loss(weights, X, y, o, rows, mask, whitening):
+        eta = linear(unwhitened(weights, whitening), X, o, rows)
+        total = jnp.sum(family.loss(y, eta) * mask)
         return total / jnp.maximum(jnp.sum(mask), 1.0), total
 
     grad = jax.value_and_grad(batch_loss, has_aux=True)
@@ -248,14 +183,33 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
     # is what kept early-stopped regressions 1.5-2.5 std errors from the exact optimum on the
     # demo. Networks keep their last iterate (averaging cost them 3-4x the epochs).
     average = len(stack) == 1
+    # Towards a known optimum, `patience` epochs without a lower training loss mean the
+    # minibatch noise of this learning rate: halve it and go on, down to 1/2^8 of it
+    # (ReduceLROnPlateau). The distance itself is no guide to plateaus: on a curved path to
+    # the optimum the largest coefficient's distance can grow for a while as the loss falls.
+    toward = watch.kind == "optimum"
 
-    def epoch(state: _State, X, y, w, o, train_rows, val_rows, mean, scale) -> _State:
+    def mean_loss(weights, X, y, w, o, rows, mean, scale):
+        """The weighted mean loss of ``weights`` on ``rows``."""
+        def add(total, chunk):
+            rows, mask = chunk
+            eta = linear(weights, (X[rows] - mean) / scale, o, rows)
+            return total + jnp.sum(family.loss(y[rows], eta) * mask * w[rows]), None
+
+        if rows.shape[0] == 0:
+            return jnp.asarray(jnp.nan, jnp.float32)
+        chunk = min(_VAL_CHUNK, rows.shape[0])
+        total, _ = jax.lax.scan(add, jnp.zeros((), jnp.float32), _batches(rows, chunk))
+        return total / rows.shape[0]
+
+    def epoch(state: _State, X, y, w, o, train_rows, val_rows, mean, scale, optimum
+              ) -> _State:
         def step(carry, batch):
             weights, opt_state, mean_weights, count = carry
             rows, mask = batch
             rows = train_rows[rows]
             (_, total), grads = grad(weights, (X[rows] - mean) / scale, y[rows], o, rows,
-                                     mask * w[rows])
+                                     mask * w[rows], optimum.whitening)
             weights, opt_state = optimizer.update(opt_state, grads, weights, state.rate)
             if average:
                 count = count + 1.0
@@ -267,32 +221,42 @@ def _program(stack: tuple, family: Family, optimizer, settings: TrainSettings,
         (weights, opt_state, mean_weights, _), totals = jax.lax.scan(
             step, start, _batches(order, batch_size))
         candidate = mean_weights if average else weights
-
-        def score(total, chunk):
-            rows, mask = chunk
-            eta = linear(candidate, (X[rows] - mean) / scale, o, rows)
-            return total + jnp.sum(family.loss(y[rows], eta) * mask * w[rows]), None
-
-        chunk = min(_VAL_CHUNK, val_rows.shape[0])
-        val, _ = jax.lax.scan(score, jnp.zeros((), jnp.float32), _batches(val_rows, chunk))
-        val = val / val_rows.shape[0]
-        improved = val < state.best_val - settings.min_delta
+        layers = unwhitened(candidate, optimum.whitening)
+        val = mean_loss(layers, X, y, w, o, val_rows, mean, scale)
+        loss = jnp.sum(totals) / train_rows.shape[0]
+        if watch.kind == "optimum":
+            watched = distance(stack, family, candidate, layers, optimum, mean / scale,
+                                whitened=watch.whitened)
+        else:
+            watched = loss if watch.kind == "loss" else val
+        improved = watched < state.best_val - watch.min_delta
+        wait = jnp.where(improved, 0, state.wait + 1)
+        rate = jnp.where(improved, state.rate, state.rate * settings.plateau_factor)
+        best_loss = state.best_loss
+        if toward:
+            lower = loss < state.best_loss
+            best_loss = jnp.minimum(loss, state.best_loss)
+            wait = jnp.where(lower, 0, state.wait + 1)
+            rate = jnp.where(wait >= settings.patience, state.rate * 0.5, state.rate)
+            wait = jnp.where(wait >= settings.patience, 0, wait)
         return _State(
             weights=weights, optimizer=opt_state, key=state.key,
             best=_select(improved, candidate, state.best),
-            best_val=jnp.where(improved, val, state.best_val),
+            best_val=jnp.where(improved, watched, state.best_val),
             best_epoch=jnp.where(improved, state.epoch + 1, state.best_epoch),
-            wait=jnp.where(improved, 0, state.wait + 1), epoch=state.epoch + 1,
-            rate=jnp.where(improved, state.rate, state.rate * settings.plateau_factor),
-            loss=state.loss.at[state.epoch].set(jnp.sum(totals) / train_rows.shape[0]),
+            wait=wait, epoch=state.epoch + 1, rate=rate, best_loss=best_loss,
+            loss=state.loss.at[state.epoch].set(loss),
             val_loss=state.val_loss.at[state.epoch].set(val))
 
-    def run(state: _State, X, y, w, o, train_rows, val_rows, mean, scale, stop_at) -> _State:
+    def run(state: _State, X, y, w, o, train_rows, val_rows, mean, scale, optimum,
+            stop_at) -> _State:
         def going(s):
-            return (s.epoch < stop_at) & (s.wait < settings.patience)
+            return (s.epoch < stop_at) & (s.wait < settings.patience) & ~(
+                s.best_val <= optimum.reached) & (s.rate >= _LEAST_RATE)
 
         return jax.lax.while_loop(
-            going, lambda s: epoch(s, X, y, w, o, train_rows, val_rows, mean, scale), state)
+            going, lambda s: epoch(s, X, y, w, o, train_rows, val_rows, mean, scale, optimum),
+            state)
 
     return jax.jit(run, donate_argnums=0)
 
@@ -310,27 +274,17 @@ def _compiler_options(X: jax.Array) -> dict:
     return {}
 
 
-def _optimizer_key(optimizer) -> str:
-    """What shapes the optimizer's part of the program: its class and configuration (never
-    its identity, so that two fits with equal settings share one compiled program)."""
-    if isinstance(optimizer, _Adam):
-        return repr(optimizer)
-    inner = optimizer.optimizer
-    config = {k: v for k, v in inner.get_config().items() if k != "name"}  # sgd_1, sgd_2, ...
-    return f"{type(inner).__name__}{json.dumps(config, sort_keys=True, default=str)}"
-
-
-def _compiled(stack, family, optimizer, settings, batch_size, state, args):
+def _compiled(stack, family, optimizer, settings, batch_size, watch, state, args):
     """The compiled program and the seconds its compile took (0.0 when reused)."""
     shapes = jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), (state, args))
     activations = tuple((k, b, getattr(act, "__name__", repr(act))) for k, b, act in stack)
-    key = (activations, family.name, _optimizer_key(optimizer), settings, batch_size,
+    key = (activations, family.name, optimizer_key(optimizer), settings, batch_size, watch,
            jax.tree_util.tree_structure((state, args)), str(shapes))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key], 0.0
     start = time.perf_counter()
-    lowered = _program(stack, family, optimizer, settings, batch_size).lower(state, *args)
+    lowered = _program(stack, family, optimizer, settings, batch_size, watch).lower(state, *args)
     try:
         compiled = lowered.compile(compiler_options=_compiler_options(args[0]))
     except Exception:  # an XLA build without that option: its defaults are as correct
@@ -344,17 +298,20 @@ def _compiled(stack, family, optimizer, settings, batch_size, state, args):
 def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
                settings: TrainSettings, *, train_rows: np.ndarray, val_rows: np.ndarray,
                scaling: Scaling, seed: int, progress: ProgressCallback | None = None,
-               weight: np.ndarray | None = None, offset: np.ndarray | None = None
-               ) -> TrainResult:
+               weight: np.ndarray | None = None, offset: np.ndarray | None = None,
+               optimum: Optimum | None = None) -> TrainResult:
     """Train the Dense stack ``net`` (outputting logits) in place; see ``training.train``.
 
     ``X`` ``(n_samples, n_features)`` in the data's units (read as float32, never copied to
     float64); ``y``, ``weight`` (of the rows' losses, ``training.row_weights``) and ``offset``
-    (added to eta: a net with an offset input) ``(n_samples,)``; the split as row indices.
+    (added to eta: a net with an offset input) ``(n_samples,)``; the split as row indices;
+    ``optimum``: train until the weights are within its distance (a convex model).
     """
     stack = dense_stack(net)
-    settings = learning_rate_for(settings, regression=len(stack) == 1)
-    optimizer = _optimizer(net, settings)
+    watch = watch_for(settings, has_validation=len(val_rows) > 0, optimum=optimum)
+    settings = model_defaults(settings, regression=len(stack) == 1,
+                              optimum=optimum is not None)
+    optimizer = engine_optimizer(net, settings)
     batch_size = batch_size_for(settings, len(train_rows))
     y_dtype = jnp.dtype(family.y_dtype)
     weight = np.ones(len(y)) if weight is None else weight
@@ -364,15 +321,22 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
             jnp.asarray(scaling.mean, jnp.float32), jnp.asarray(scaling.scale, jnp.float32))
     # The state is donated to the program, so it holds copies, never the variables' buffers.
     weights = [jnp.array(v.value, copy=True) for v in net.trainable_variables]
+    target = optimum_target(optimum, weights, stack[0][0])
+    if watch.whitened:  # the trained kernel v stands for whitening @ v
+        weights[stack[0][0]] = jnp.asarray(
+            np.linalg.solve(optimum.whitening, np.asarray(weights[stack[0][0]], np.float64)),
+            jnp.float32)
     state = _State(
         weights=weights, optimizer=optimizer.init(weights),
         key=jnp.asarray(derive(seed, "shuffle"), jnp.uint32),
         best=[jnp.array(w, copy=True) for w in weights],
         best_val=jnp.asarray(jnp.inf, jnp.float32), best_epoch=jnp.asarray(0),
         wait=jnp.asarray(0), epoch=jnp.asarray(0), rate=jnp.asarray(1.0, jnp.float32),
+        best_loss=jnp.asarray(jnp.inf, jnp.float32),
         loss=jnp.full(settings.max_epochs, jnp.nan, jnp.float32),
         val_loss=jnp.full(settings.max_epochs, jnp.nan, jnp.float32))
-    compiled, compile_seconds = _compiled(stack, family, optimizer, settings, batch_size,
+    args = args + (target,)
+    compiled, compile_seconds = _compiled(stack, family, optimizer, settings, batch_size, watch,
                                           state, args + (jnp.asarray(1),))
 
     start, per_call, done = time.perf_counter(), 1, 0
@@ -383,18 +347,22 @@ def train_scan(net: keras.Model, family: Family, X: np.ndarray, y: np.ndarray,
         ran, done = int(state.epoch) - done, int(state.epoch)
         if progress:
             progress(done, settings.max_epochs)
-        if done >= settings.max_epochs or int(state.wait) >= settings.patience:
+        reached = optimum is not None and float(state.best_val) <= 1.0
+        if (done >= settings.max_epochs or reached or int(state.wait) >= settings.patience
+                or float(state.rate) < _LEAST_RATE):
             break
         seconds_per_epoch = (time.perf_counter() - call_start) / max(1, ran)
         per_call = max(1, int(_CALL_SECONDS / max(seconds_per_epoch, 1e-6)))
     train_seconds = time.perf_counter() - start
 
-    for variable, value in zip(net.trainable_variables, state.best):
+    best = list(state.best)
+    if watch.whitened:
+        best[stack[0][0]] = target.whitening @ best[stack[0][0]]
+    for variable, value in zip(net.trainable_variables, best):
         variable.assign(value)
     history = history_frame(np.asarray(state.loss[:done]), np.asarray(state.val_loss[:done]))
     # best_epoch 0: no epoch had a finite validation loss; the initial weights are kept.
     return TrainResult(history=history, best_epoch=int(state.best_epoch),
                        stopped_early=done < settings.max_epochs,
                        compile_seconds=compile_seconds, train_seconds=train_seconds,
-                       engine="jax-scan")
-
+                       engine="jax-scan", watched=watch.kind, best_watched=float(state.best_val))

@@ -45,9 +45,10 @@ from degenet.model.family import Family
 from degenet.parallel.cluster import AXIS, Cluster
 from degenet.randomness import derive
 from degenet.train.chunks import Chunks, steps_per_call
-from degenet.train.engine import _forward, _optimizer, dense_stack
+from degenet.train.engine import _forward, dense_stack
+from degenet.train.optimizers import engine_optimizer
 from degenet.train.settings import (ProgressCallback, TrainResult, TrainSettings,
-                                    history_frame)
+                                    history_frame, watch_for)
 
 logger = logging.getLogger(__name__)
 SHUFFLE_BYTES = 32 << 20  # each shard's shuffle buffer: 390,000 rows of 21 float32 columns
@@ -182,7 +183,7 @@ def train_stream(net, family: Family, shards: Shards, settings: TrainSettings, *
     shard_batch = batch_size // n_shards
     steps = max(1, math.ceil(int(np.max(shards.rows)) / shard_batch))
     width = net.inputs[0].shape[-1] + 1
-    optimizer = _optimizer(net, settings)
+    optimizer = engine_optimizer(net, settings)
     average = len(stack) == 1
     program = chunk_program(stack, family, optimizer, cluster.mesh, average)
     per_call = steps_per_call(batch_size, width)
@@ -193,6 +194,8 @@ def train_stream(net, family: Family, shards: Shards, settings: TrainSettings, *
     zero = cluster.replicate(np.float32(0.0))
     state = cluster.replicate((weights, optimizer.init(weights), weights, np.float32(0.0)))
     rate, candidate, best, best_val, best_epoch, wait = 1.0, None, None, np.inf, 0, 0
+    # No validation rows: the epoch's training loss decides, as in memory (Watch "loss").
+    watch = watch_for(settings, has_validation=bool(settings.validation), optimum=None)
     losses, val_losses, epoch = [], [], 0
     capacity = max(shard_batch, SHUFFLE_BYTES // (4 * width))
     start = time.perf_counter()
@@ -208,13 +211,17 @@ def train_stream(net, family: Family, shards: Shards, settings: TrainSettings, *
             buffer.take(np.empty((1, width), np.float32))
         losses.append(loss / max(count, 1.0))
         val_losses.append(np.nan)  # this epoch's candidate is scored during the next
-        if candidate is not None:
+        judged = None
+        if watch.kind == "val_loss" and candidate is not None:
             val_losses[-2] = _reduced(cluster, validation)
-            improved = val_losses[-2] < best_val - settings.min_delta
-            best, best_val, best_epoch = ((candidate, val_losses[-2], epoch) if improved
-                                          else (best, best_val, best_epoch))
-            wait, rate = (0, rate) if improved else (wait + 1, rate * settings.plateau_factor)
+            judged = (candidate, val_losses[-2], epoch)
         candidate = [np.asarray(w.addressable_data(0)) for w in state[2]]
+        if watch.kind == "loss":
+            judged = (candidate, losses[-1], epoch + 1)
+        if judged is not None:
+            improved = judged[1] < best_val - watch.min_delta
+            best, best_val, best_epoch = judged if improved else (best, best_val, best_epoch)
+            wait, rate = (0, rate) if improved else (wait + 1, rate * settings.plateau_factor)
         epoch += 1
         trim_malloc()
         logger.info("epoch %d of at most %d: training loss %.6g, validation loss of the last "
@@ -223,19 +230,21 @@ def train_stream(net, family: Family, shards: Shards, settings: TrainSettings, *
         if progress:
             progress(epoch, settings.max_epochs)
     stopped = wait >= settings.patience
-    if not stopped:  # ended at max_epochs: score the last candidate in one more pass
+    if not stopped and watch.kind == "val_loss":
+        # ended at max_epochs: score the last candidate in one more pass
         validation = _Validation(score, candidate, standardize)
         for s in shards.local:
             for _ in _training_rows(shards.blocks(s, epoch), validation):
                 pass
         val_losses[-1] = _reduced(cluster, validation)
         if val_losses[-1] < best_val - settings.min_delta:
-            best, best_epoch = candidate, epoch
+            best, best_val, best_epoch = candidate, val_losses[-1], epoch
     for variable, value in zip(net.trainable_variables, best if best is not None else weights):
         variable.assign(value)
     return TrainResult(history=history_frame(np.array(losses), np.array(val_losses)),
                        best_epoch=best_epoch, stopped_early=stopped, compile_seconds=0.0,
-                       train_seconds=time.perf_counter() - start, engine="jax-stream")
+                       train_seconds=time.perf_counter() - start, engine="jax-stream",
+                       watched=watch.kind, best_watched=float(best_val))
 
 
 def _reduced(cluster: Cluster, validation: _Validation) -> float:
