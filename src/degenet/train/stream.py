@@ -186,7 +186,9 @@ def train_stream(net, family: Family, shards: Shards, settings: TrainSettings, *
     optimizer = engine_optimizer(net, settings)
     average = len(stack) == 1
     program = chunk_program(stack, family, optimizer, cluster.mesh, average)
-    per_call = steps_per_call(batch_size, width)
+    # Every step of a call all-reduces, padding steps too: calls of equal size, padded least.
+    calls = math.ceil(steps / steps_per_call(batch_size, width))
+    per_call = math.ceil(steps / calls)
     runner = Chunks(program, cluster, standardize.arrays(), len(shards.local), shard_batch,
                     width, per_call)
     score = score_program(stack, family)
