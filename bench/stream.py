@@ -96,7 +96,7 @@ def child(source: str, target: str, features: int, task: str, extra: dict) -> di
                         table.groups)
         start = time.perf_counter()
         if task == "decode":
-            out["rows"] = sum(len(block) for _, block in blocks.blocks())
+            out["rows"] = sum(len(train) + len(val) for train, val in blocks.blocks())
         else:
             values, counts = target_summary(table.stats, classes)
             exact = solve_table(table, blocks, family, True,
