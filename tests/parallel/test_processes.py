@@ -119,5 +119,7 @@ def test_peak_memory_does_not_grow_with_the_rows(tmp_path):
                                 text=True, timeout=300, check=True).stdout)
              for path in (folder, many)]
     data_mb = 4 * 250_000 * 21 * 4 / 2**20  # the 4 files' float32 values: 80 MB
-    assert peaks[1] - peaks[0] < data_mb / 2, peaks
+    # Holding the rows (float32: +80 MB, float64: +160 MB) breaks this; the allocator's
+    # and Arrow's pools move the peak by up to ~65 MB between runs (measured 4-66 MB).
+    assert peaks[1] - peaks[0] < data_mb, peaks
     assert max(peaks) < 1024, peaks
