@@ -7,6 +7,8 @@ A thin shell: every command imports what it needs when it runs, so ``--help``,
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import warnings
 from contextlib import contextmanager
@@ -20,6 +22,12 @@ from degenet.cli_output import (USAGE_ERROR, Commands, exit_if_strict, fail, say
                                 write_predictions)
 from degenet.errors import DegenetError, warning_classes
 from degenet.spelling import spelled_as_flags
+from degenet.flags import (
+    Seed, Json, Quiet, DataFile, MaxEpochs, BatchSize, Optimizer, LearningRate,
+    Patience, Validation, Report, Family, SaveModel, ModelFolder, TableTarget, Formula,
+    Features, Missing, Coding, Delimiter, FileEncoding, Offset, Exposure, CovType, Groups,
+    Stream, Processes, Shards, Strict, HighCardinality, Overwrite)
+
 
 
 def _examples(*lines: str) -> str:
@@ -34,63 +42,6 @@ app = typer.Typer(
     epilog=_examples("degenet demo --quiet",
                      "degenet fit people.csv --target num_balloons --model linear",
                      "degenet compare people.csv --target color --models logistic,mlp"))
-
-Seed = Annotated[int, typer.Option(help="Seeds the split, the initial weights and shuffling.")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-Quiet = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="Print only the results: no progress display, no epoch log.")]
-Target = Annotated[str, typer.Option("--target", "-t", help="The column to predict.")]
-DataFile = Annotated[Path, typer.Argument(
-    help="A CSV or Parquet file; - reads CSV from standard input.")]
-MaxEpochs = Annotated[Optional[int], typer.Option(
-    help="Most passes over the training rows (default 200; 2000 for a regression, which stops "
-         "at its exact optimum).")]
-BatchSize = Annotated[Optional[int], typer.Option(help="Rows per gradient step.")]
-Optimizer = Annotated[Optional[str], typer.Option(help="Keras optimizer name (adam, sgd, ...).")]
-LearningRate = Annotated[Optional[float], typer.Option(help="Optimizer learning rate.")]
-Patience = Annotated[Optional[int], typer.Option(help="Epochs without improvement before stop.")]
-Validation = Annotated[Optional[float], typer.Option(
-    help="Share of rows held out for early stopping: 0.2 for gradient descent, none for "
-         "--solver exact; 0 holds none out (training then stops on the training loss).")]
-Report = Annotated[Optional[Path], typer.Option(
-    "--report", help="Also write a report: .html (one self-contained file), .md or .json.")]
-Strict = Annotated[bool, typer.Option(
-    "--strict", help="Exit with status 3 when a model did not converge (diverged, no better "
-                     "than the intercept-only baseline, or short of the exact optimum).")]
-HighCardinality = Annotated[bool, typer.Option(
-    "--allow-high-cardinality", help="Fit a text column with about one level per row (an ID) "
-                                     "instead of refusing it.")]
-Overwrite = Annotated[bool, typer.Option(
-    "--overwrite", help="Let --save replace a degenet model already in that folder.")]
-
-
-def _text(help: str, *flags: str):
-    """An optional text option: given, or None (degenet's default)."""
-    return Annotated[Optional[str], typer.Option(*flags, help=help)]
-
-
-Family = _text("gaussian, bernoulli, categorical or poisson (default: inferred from the target).")
-SaveModel = Annotated[Optional[Path], typer.Option(
-    "--save", help="Also save the fitted model to this folder (read it with `degenet predict`).")]
-ModelFolder = Annotated[Path, typer.Argument(help="A model folder written by --save.")]
-TableTarget = _text("The column to predict (may be omitted when --formula names it).",
-                    "--target", "-t")
-Formula = _text("Wilkinson formula instead of --features, e.g. "
-                "'color ~ age + C(relationship) + age:children + np.log(income)'.")
-Features = _text("Comma-separated predictor columns (default: every column but the target).")
-Missing = _text("Rows with missing values: 'error' (default, names the columns) or 'drop'.")
-Coding = _text("Categorical predictors: treatment (default), effect (-0.5/+0.5 for two levels) "
-               "or sum.")
-Delimiter = _text("CSV field separator, e.g. ';' or 'tab' (default: detected).")
-FileEncoding = _text("CSV text encoding, e.g. latin-1 (default: UTF-8, else cp1252).",
-                     "--encoding")
-Offset = _text("A column added to the linear predictor with coefficient 1 (not a predictor); "
-               "new data to predict must carry it.")
-Exposure = _text("A column of exposures (> 0, e.g. time at risk): its log is the offset, so a "
-                 "Poisson mean is a rate times it.")
-CovType = _text("Std errors: nonrobust (default), HC0, HC1, HC2, HC3 (heteroskedasticity-"
-                "robust) or cluster (with --groups).", "--cov-type")
-Groups = _text("The column naming each row's cluster, for --cov-type cluster.")
 
 
 def _version(value: bool):
@@ -156,14 +107,22 @@ def _run(job, shown: list | None = None):
     name options as this command's flags (``--max-epochs``, not ``max_epochs=``).
 
     degenet's warnings are printed one line each, and their categories added to ``shown``.
+    In a run of several processes, any failure ends every process with one line, and only
+    process 0 shows warnings (:mod:`degenet.parallel`).
     """
+    # Here, not above: the runtime loads with the first command that runs a job.
+    from degenet.parallel.runtime import guarded, watchdog
+
     with warnings.catch_warnings(record=True) as caught, spelled_as_flags():
         warnings.simplefilter("always")
         try:
-            result = job()
+            result = guarded(job)
         except DegenetError as error:
             say("error", error)
             raise typer.Exit(USAGE_ERROR) from None
+    link = watchdog()
+    if link is not None and link.spec.rank > 0:
+        return result  # the others print nothing but errors
     for warning in caught:
         if not issubclass(warning.category, warning_classes()):
             continue  # other libraries' notices are for developers, not for this terminal
@@ -178,6 +137,18 @@ def _emit(text: str | None = None, document: dict | None = None):
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+def _join(processes: int | None, data: Path) -> int:
+    """This process's rank in its run (0 alone); ``--processes N`` outside any launcher runs
+    this command as N processes on 127.0.0.1 and exits with their status
+    (:mod:`degenet.parallel.launch`)."""
+    from degenet.parallel.launch import join_command, relaunch  # loads JAX: not for --help
+
+    code = _run(lambda: relaunch(processes, sys.argv[1:]))
+    if code is not None:
+        raise typer.Exit(code)
+    return _run(lambda: join_command(str(data)))
 
 
 @app.command(epilog=_examples(
@@ -234,10 +205,14 @@ def fit_command(
                  "the network, trained on the validation loss.")] = True,
         offset: Offset = None, exposure: Exposure = None, cov_type: CovType = None,
         groups: Groups = None, strict: Strict = False,
-        allow_high_cardinality: HighCardinality = False):
+        allow_high_cardinality: HighCardinality = False, stream: Stream = None,
+        processes: Processes = None, shards: Shards = None):
     """Fit one model to a table and print what it learned."""
+    rank = _join(processes, data)
     import degenet
+    from degenet.parallel.runtime import finish
     from degenet.report.render import fit_dict, fit_text
+    from degenet.streaming import stream_option
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, patience=patience, validation=validation)
@@ -245,17 +220,22 @@ def fit_command(
                    delimiter=delimiter, file_encoding=file_encoding, offset=offset,
                    exposure=exposure, cov_type=cov_type, groups=groups,
                    allow_high_cardinality=allow_high_cardinality or None)
-    if save is not None:  # before training: a bad destination should not cost a fit
+    if save is not None and rank == 0:  # before training: a bad destination costs no fit
         from degenet.modelfile import check_destination
 
         _run(lambda: check_destination(save, overwrite=overwrite))
+    streamed = _run(lambda: stream_option(stream, shards))
     shown = []
-    with _progress(quiet or json_) as report:
+    with _progress(quiet or json_ or rank > 0) as report:
         progress = (lambda done, total: report(model or "model", done, total)) if report else None
         source = _source(data, delimiter=delimiter, file_encoding=file_encoding)
         fitted = _run(lambda: degenet.fit(source, target, model=model, family=family,
                                           seed=seed, progress=progress, solver=solver,
-                                          check=check, **table, **training), shown)
+                                          check=check, stream=streamed, **table, **training),
+                      shown)
+    _run(finish)  # every process is done: only now may process 0 write anything
+    if rank > 0:
+        return
     _emit(document=fit_dict(fitted)) if json_ else _emit(fit_text(fitted, epochs=not quiet))
     if save is not None:
         _run(lambda: fitted.save(save, overwrite=overwrite))
@@ -287,9 +267,13 @@ def compare_command(
                  "exact (their exact optimum). Networks always use gd.")] = "gd",
         report_path: Report = None, offset: Offset = None, exposure: Exposure = None,
         cov_type: CovType = None, groups: Groups = None, strict: Strict = False,
-        allow_high_cardinality: HighCardinality = False):
+        allow_high_cardinality: HighCardinality = False, stream: Stream = None,
+        processes: Processes = None, shards: Shards = None):
     """Fit several models on the same rows, score them alike, say if the network is worth it."""
+    rank = _join(processes, data)
     from degenet.comparison import compare
+    from degenet.parallel.runtime import finish
+    from degenet.streaming import stream_option
     from degenet.report.render import comparison_dict, comparison_text
 
     training = _training(max_epochs=max_epochs, batch_size=batch_size, optimizer=optimizer,
@@ -298,14 +282,19 @@ def compare_command(
                    delimiter=delimiter, file_encoding=file_encoding, offset=offset,
                    exposure=exposure, cov_type=cov_type, groups=groups,
                    allow_high_cardinality=allow_high_cardinality or None)
-    _check_report(report_path, data)
+    if rank == 0:
+        _check_report(report_path, data)
+    streamed = _run(lambda: stream_option(stream, shards))
     shown = []
-    with _progress(quiet or json_) as report:
+    with _progress(quiet or json_ or rank > 0) as report:
         source = _source(data, delimiter=delimiter, file_encoding=file_encoding)
         result = _run(lambda: compare(source, target, models=models, family=family,
                                       seed=seed, cv=cv, repeats=repeats, solver=solver,
-                                      progress=report,
-                                      **table, **training), shown)
+                                      progress=report, stream=streamed, **table, **training),
+                      shown)
+    _run(finish)  # every process is done: only now may process 0 write anything
+    if rank > 0:
+        return
     _emit(document=comparison_dict(result)) if json_ else _emit(comparison_text(result))
     _write_report(report_path, {result.target: result},
                   f"degenet compare: {data.name}, predicting {result.target}", inputs=(data,))
@@ -386,7 +375,13 @@ def _source(data: Path, *, delimiter: str | None = None, file_encoding: str | No
 def main():
     """The console script: a bad argument or a DegenetError raised anywhere (even while a
     command imports what it needs, e.g. a missing Keras backend) is one line on stderr and
-    exit status 2 (click's own usage errors: :class:`~degenet.cli_output.Commands`)."""
+    exit status 2 (click's own usage errors: :class:`~degenet.cli_output.Commands`).
+    ``DEGENET_LOG=info`` prints degenet's log lines (each epoch's losses) on stderr."""
+    level = os.environ.get("DEGENET_LOG", "").upper()
+    if level:  # degenet's own lines only: JAX's and gloo's stay out
+        logging.getLogger("degenet").addHandler(logging.StreamHandler())
+        logging.getLogger("degenet").setLevel(
+            level if level in logging.getLevelNamesMapping() else "INFO")
     try:
         code = app(standalone_mode=False)
     except DegenetError as error:

@@ -17,18 +17,17 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from degenet.data.magnitudes import check_magnitudes
 from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
 from degenet.data.weights import check_sample_weight
-from degenet.errors import ConvergenceWarning, DegenetError, warn
+from degenet.errors import DegenetError
 from degenet.exact.check import CHECK_SECONDS, Checked, check
 from degenet.exact.diagnostics import emit
 from degenet.exact.robust import check_cov_type
-from degenet.exact.results import (MAX_STD_ERRORS, Fitted, RegressionResults, fold_dropped,
+from degenet.exact.results import (Fitted, RegressionResults, fold_dropped,
                                    mean_loss, read_regression)
 from degenet.exact.rows import take_rows
 from degenet.exact.solve import check_offset
@@ -41,12 +40,12 @@ from degenet.fitted import Fit
 from degenet.checks import check_flag, check_progress
 from degenet.optimum import training_optimum
 from degenet.randomness import check_seed
-from degenet.spelling import option
 from degenet.train import ProgressCallback, TrainResult, TrainSettings, train
 from degenet.train.health import baseline_loss, check_training, warn_if_unfinished
 from degenet.train.settings import Optimum, make_optimizer, model_defaults, validation_for
-
-SOLVERS = ("gd", "exact")
+from degenet.streaming import StreamSettings, fit_stream, in_memory, refuse, streams
+from degenet.pipeline import (SOLVERS, check_solver, choose_family, settings_from,  # noqa: F401
+                              start_bias, warn_off_optimum)
 
 
 @dataclass(frozen=True)
@@ -91,32 +90,6 @@ class Task:
     check: bool = True
 
 
-def settings_from(options: dict) -> TrainSettings:
-    """TrainSettings from keyword arguments; unknown names get a clear error."""
-    known = TrainSettings.__dataclass_fields__
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise DegenetError(
-            f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    return TrainSettings(**options)
-
-
-def choose_family(spec: ModelSpec, target: pd.Series, family: str | Family | None) -> Family:
-    """The family ``spec`` trains on ``target``: named, implied by the spec, or inferred."""
-    named = get_family(family) if family is not None else None
-    return spec.family_for(infer_family(target), named)
-
-
-def check_solver(solver: str, spec: ModelSpec) -> None:
-    """``solver`` must be ``gd`` or ``exact``, and ``exact`` needs a single-layer model."""
-    if solver not in SOLVERS:
-        raise DegenetError(f"unknown solver {solver!r}; choose 'gd' (gradient descent) or "
-                           "'exact' (Newton / least squares, single-layer models)")
-    if solver == "exact" and not spec.is_regression:
-        raise DegenetError(f"solver='exact' needs a single-layer model; {spec.text!r} has "
-                           "hidden layers: use solver='gd'")
-
-
 def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None,
         family: str | Family | None = None, features: list[str] | None = None,
         formula: str | None = None, coding: str = "treatment", missing: str = "error",
@@ -125,7 +98,7 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         seed: int = 0, intercept: bool = True, reference=None, solver: str = "gd",
         sample_weight: np.ndarray | None = None, offset=None, exposure=None,
         cov_type: str = "nonrobust", groups=None, check: bool = True,
-        allow_high_cardinality: bool = False,
+        allow_high_cardinality: bool = False, stream=None,
         progress: ProgressCallback | None = None, **training) -> Fit:
     """Fit one model of the ladder to a table.
 
@@ -194,6 +167,12 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
         refused, naming the column.
     progress : callable, optional
         ``progress(epochs_done, max_epochs)``, called as gradient descent runs.
+    stream : bool or StreamSettings, optional
+        A Parquet dataset (a file, a folder or a glob) is streamed, never read whole, when
+        an in-memory fit would exceed a quarter of the machine's memory, or when this
+        process is one of several (:mod:`degenet.streaming`); ``True`` streams it anyway,
+        ``False`` never, and a :class:`~degenet.streaming.StreamSettings` streams it with
+        those settings.
     **training
         :class:`~degenet.train.TrainSettings` fields: ``max_epochs``, ``batch_size``,
         ``optimizer``, ``learning_rate``, ``patience``, ``min_delta``, ``plateau_factor``,
@@ -203,6 +182,17 @@ def fit(data, target: str | None = None, *, model: str | ModelSpec | None = None
     check_flag("intercept", intercept)
     check_progress(progress)
     settings = validation_for(settings_from(training), solver=solver)
+    if streams(data, stream, None if features is None or target is None
+               else [*features, target]):
+        refuse(sample_weight=sample_weight, offset=offset, exposure=exposure, groups=groups,
+               cov_type=cov_type, delimiter=delimiter, file_encoding=file_encoding,
+               columns=columns)
+        return fit_stream(data, target, model=model, family=family, features=features,
+                          formula=formula, coding=coding, missing=missing, seed=seed,
+                          intercept=intercept, reference=reference, solver=solver,
+                          settings=stream if isinstance(stream, StreamSettings)
+                          else StreamSettings(), progress=progress, **training)
+    data = in_memory(data)
     prepared = prepare(data, target, features=features, formula=formula, coding=coding,
                        missing=missing, delimiter=delimiter, file_encoding=file_encoding,
                        columns=columns, offset=offset, exposure=exposure, groups=groups,
@@ -247,7 +237,7 @@ def fit_prepared(prepared: Prepared, task: Task, *,
     offset = None if prepared.offset is None else prepared.offset / scale
     net = build_network(task.spec, family, n_features=X.shape[1], seed=task.seed,
                         intercept=task.intercept, n_outputs=family.n_outputs(encoded.n_classes),
-                        bias=_start_bias(family, y[counted], encoded.n_classes,
+                        bias=start_bias(family, y[counted], encoded.n_classes,
                                          None if offset is None else offset[counted]),
                         offset=offset is not None)
     checked = task.spec.is_regression and (task.check or task.solver == "exact")
@@ -373,23 +363,5 @@ def _read_regression(net, prepared: Prepared, task: Task, exact: Checked, weight
         groups_name=prepared.carried.group_column)
     if (not regression.at_optimum and exact.diagnostics.separation is None
             and solution.stopped != TIME):
-        warn(
-            f"model {task.spec.text!r}: gradient descent stopped short of the exact optimum: "
-            f"{regression.agreement()}. Tolerance: every coefficient within "
-            f"{MAX_STD_ERRORS:g} std error and a likelihood ratio at most the number of "
-            "coefficients. The coefficient table is the exact optimum's; for the network's "
-            f"own weights there, use {option('solver', 'exact')} or raise "
-            f"{option('max_epochs', task.settings.max_epochs)}.",
-            ConvergenceWarning)
+        warn_off_optimum(task.spec, regression, task.settings)
     return regression
-
-
-def _start_bias(family: Family, y: np.ndarray, n_classes: int | None,
-                offset: np.ndarray | None = None) -> np.ndarray:
-    """The ``eta`` bias starts at the intercept-only optimum (finite: an empty class would
-    give log 0), so training spends no epochs learning the base rate."""
-    weight = np.ones(len(y))
-    constant = (family.optimal_constant(y, weight, n_classes) if offset is None
-                else family.offset_constant(y, weight, offset))
-    return np.clip(np.nan_to_num(constant, neginf=-30.0, posinf=30.0), -30.0, 30.0)
-

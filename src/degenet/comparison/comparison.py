@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from degenet.comparison.design import choose_design, plan
+from degenet.comparison.design import Design, choose_design, plan
 from degenet.comparison.explain import Explanation, explain as explain_networks, used_rows
 from degenet.comparison.notebook import comparison_html, comparison_line
 from degenet.comparison.metrics import baseline_eta, score, unit_deviance
 from degenet.comparison.runs import (CompareProgress, Run, held_out_eta, stand_in,
                                      stand_note)
 from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
+from degenet.comparison.stream import compare_stream
 from degenet.data.prepare import prepare
 from degenet.data.tables import read_table
 from degenet.errors import DegenetError, warn
@@ -46,6 +47,7 @@ from degenet.model.families import Family, get_family, infer_family, warn_if_cod
 from degenet.model.specs import parse_specs
 from degenet.randomness import check_seed
 from degenet.spelling import option
+from degenet.streaming import in_memory, streams
 from degenet.train.settings import validation_for
 
 BASELINE = "baseline"
@@ -190,7 +192,8 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
             family: str | Family | None = None, seed: int = 0, cv: int | None = None,
             repeats: int = 1, solver: str = "gd", confidence: float = CONFIDENCE,
             tolerance: float = TOLERANCE, progress: CompareProgress | None = None,
-            cov_type: str = "nonrobust", explain: bool = True, **options) -> Comparison:
+            cov_type: str = "nonrobust", explain: bool = True, stream=None,
+            **options) -> Comparison:
     """Fit several models on the same rows, score them alike and judge the networks.
 
     Parameters
@@ -214,12 +217,26 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
         The regressions' std errors (:func:`degenet.fit`'s ``cov_type``; ``groups`` is an
         option of the table).
     explain : bool
-        Also read what the networks do (:mod:`degenet.comparison.explain`).
+        Also read what the networks do (:mod:`degenet.comparison.explain`); a streamed
+        comparison is not explained (the explanation reads the table in memory).
+    stream : bool or StreamSettings, optional
+        A Parquet dataset is streamed as :func:`degenet.fit` streams it
+        (:mod:`degenet.comparison.stream`); one split only.
     **options
         Those of :func:`degenet.fitting.prepare` (``features``, ...) and the
         :class:`~degenet.train.settings.TrainSettings` fields.
     """
     check_cov_type(cov_type, options.get("groups"))
+    if streams(data, stream):  # every model on one streamed split (comparison/stream.py)
+        held = compare_stream(data, target, models=models, family=family, seed=seed, cv=cv,
+                              repeats=repeats, solver=solver, progress=progress,
+                              cov_type=cov_type, stream=stream, options=options)
+        return _judged(held.target, {n: [f] for n, f in held.fits.items()}, held.seconds,
+                       held.first, held.y,
+                       [Fold(1, 0, held.train_rows, held.rows, held.eta, held.stands)],
+                       held.families, held.specs, design=Design(None, 1), seed=held.seed,
+                       judging=(confidence, tolerance))
+    data = in_memory(data)
     reading = set(inspect.signature(prepare).parameters) - {"data", "target"}
     frame = read_table(data, **{k: v for k, v in options.items() if k in _READING})
     prepared = prepare(frame, target, **{k: v for k, v in options.items()
@@ -264,26 +281,37 @@ def compare(data, target: str | None = None, *, models: str | list | None = None
             folds.append(Fold(number=number, repeat=part.repeat, train_rows=part.train,
                               test_rows=part.test, eta=eta, stands=stands))
     y = {name: target_.y for name, target_ in encoded.items()}
-    scores = score_table(folds, y, first, dict(zip(names, families)))
-    verdicts = tuple(_verdicts(folds, y, dict(zip(names, families)), specs, scores, seed,
-                               confidence, tolerance))
+
+    def explaining(folds, fold_fits, verdicts, scores) -> Explanation:
+        with _once_per_kind(len(parts)):
+            return explain_networks(
+                used_rows(frame, prepared), folds, fold_fits, verdicts, y, seed=seed,
+                carried=prepared.carried, null_loss=scores.loc[BASELINE, "deviance"],
+                progress=progress, confidence=confidence, tolerance=tolerance)
+
+    return _judged(prepared.encoding.target, fold_fits, seconds, first, y, folds,
+                   dict(zip(names, families)), specs, design=design, seed=seed,
+                   judging=(confidence, tolerance), explain=explaining if explain else None)
+
+
+def _judged(target, fold_fits, seconds, first, y, folds, families, specs, *, design: Design,
+            seed, judging, explain=None) -> Comparison:
+    """The comparison of the models' held-out predictions: scores, then verdicts; then, with
+    ``explain(folds, fold_fits, verdicts, scores)``, the networks' explanation, whose
+    proposed regressions join the scores."""
+    scores = score_table(folds, y, first, families)
+    verdicts = tuple(_verdicts(folds, y, families, specs, scores, seed, *judging))
     notes = ([design.note] if design.note else []) + [
         stand_note(spec.text, [f.stands[spec.text] for f in folds])
         for spec in specs if spec.is_regression]
     explanation = None
-    if explain:  # the proposals become models of the comparison, scored like the others
-        with _once_per_kind(len(parts)):
-            explanation = explain_networks(
-                used_rows(frame, prepared), folds, fold_fits, verdicts, y, seed=seed,
-                carried=prepared.carried, null_loss=scores.loc[BASELINE, "deviance"],
-                progress=progress, confidence=confidence, tolerance=tolerance)
+    if explain is not None:  # the proposals become models of the comparison, scored like the others
+        explanation = explain(folds, fold_fits, verdicts, scores)
         folds, fold_fits, seconds = explanation.merged(folds, fold_fits, seconds)
         notes += [explanation.stand_note(name) for name in explanation.fold_fits]
-        scores = score_table(folds, y, first, {**dict(zip(names, families)),
-                                               **explanation.families})
-    return Comparison(target=prepared.encoding.target,
-                      fits={n: f[0] for n, f in fold_fits.items()}, seconds=seconds,
-                      family=first, y=y, folds=tuple(folds),
+        scores = score_table(folds, y, first, {**families, **explanation.families})
+    return Comparison(target=target, fits={n: f[0] for n, f in fold_fits.items()},
+                      seconds=seconds, family=first, y=y, folds=tuple(folds),
                       fold_fits={n: tuple(f) for n, f in fold_fits.items()}, cv=design.cv,
                       repeats=design.repeats, seed=seed, scores=scores,
                       verdicts=verdicts, notes=tuple(notes), explanation=explanation)

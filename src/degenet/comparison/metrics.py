@@ -125,7 +125,8 @@ METRICS = {"r2": _r2, "rmse": _rmse, "log_loss": _log_loss, "accuracy": _accurac
 
 def baseline_eta(family: Family, y_train: np.ndarray, n_rows: int,
                  n_classes: int | None = None, *, offset: np.ndarray | None = None,
-                 test_offset: np.ndarray | None = None) -> np.ndarray:
+                 test_offset: np.ndarray | None = None, weight: np.ndarray | None = None
+                 ) -> np.ndarray:
     """The intercept-only model's ``eta`` for ``n_rows`` rows, computed, not trained.
 
     Its mean is the training rows' mean (gaussian, poisson) or their class frequencies
@@ -134,17 +135,19 @@ def baseline_eta(family: Family, y_train: np.ndarray, n_rows: int,
     rows gets probability 0 (``eta = -inf``), as the frequencies say. With an ``offset`` of
     the training rows, the constant is the best one beside it
     (:meth:`~degenet.model.family.Family.offset_constant`) and ``test_offset``, the held-out
-    rows' offset, is added.
+    rows' offset, is added. ``weight`` counts each training value as that many rows (a
+    streamed table's distinct values and their counts).
 
     Returns
     -------
     ndarray, shape (n_rows,), or (n_rows, n_classes) for categorical.
     """
     y_train = np.asarray(y_train, dtype=np.float64)
+    weight = np.ones_like(y_train) if weight is None else np.asarray(weight, dtype=np.float64)
     if offset is not None:
-        return family.offset_constant(y_train, np.ones_like(y_train), offset)[0] + test_offset
+        return family.offset_constant(y_train, weight, offset)[0] + test_offset
     with np.errstate(divide="ignore"):
-        constant = family.optimal_constant(y_train, np.ones_like(y_train))
+        constant = family.optimal_constant(y_train, weight)
     padded = np.full(family.n_outputs(n_classes or len(constant)), -np.inf)
     padded[:len(constant)] = constant
     return family.squeeze(np.tile(padded, (n_rows, 1)))

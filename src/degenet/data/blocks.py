@@ -1,0 +1,116 @@
+"""A streamed table's record batches as design blocks, and passes over a process's row groups.
+
+:class:`Coder` turns each record batch into design blocks ``[X, y]`` in the data's units
+(categorical columns through their contrast matrix, the target as numbers or class codes),
+split into training and validation rows by the hashed positions
+(:func:`degenet.data.dataset.validation_mask`): float32 when that holds every value exactly,
+else float64 (:class:`~degenet.data.stream.StreamStats`). :class:`Source` runs passes over a
+process's row groups with decoding overlapped (:mod:`degenet.data.reader`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from degenet.data.coding import contrast_matrix
+from degenet.data.dataset import RowGroup
+from degenet.data.encoding import Encoding
+from degenet.data.reader import read_row_groups
+from degenet.data.schema import NUMERIC
+from degenet.data.stream import StreamPlan, kept_rows
+from degenet.data.tally import numbers
+
+
+class Coder:
+    """Record batches to float32 design blocks ``[X, y]`` (see the module's text).
+
+    Parameters
+    ----------
+    plan : StreamPlan
+    encoding : Encoding
+    classes : tuple or None
+        The target's classes (a classifier's): ``y`` is each row's class code.
+    """
+
+    def __init__(self, plan: StreamPlan, encoding: Encoding, classes: tuple | None,
+                 dtype=np.float32):
+        import pyarrow as pa
+
+        self.plan, self.encoding, self.dtype = plan, encoding, np.dtype(dtype)
+        self.width = encoding.n_features + 1
+        self._pieces = []
+        for column in encoding.schema:
+            if column.kind == NUMERIC:
+                self._pieces.append((column.name, None, None))
+            else:
+                matrix = contrast_matrix(len(column.levels), encoding.coding)
+                self._pieces.append((column.name, pa.array(list(column.levels)), matrix))
+        self._classes = None if classes is None else pa.array(list(classes))
+        self.columns = [*encoding.columns, plan.target]
+
+    def blocks(self, batch, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(train, val)`` blocks of a record batch, each ``(m, width)``, C order.
+
+        The columns are written into a column-major block (contiguous writes) and the split
+        gathers each part's rows in row order in the same copy: measured on 65,536 x 21,
+        3 ms against 12.7 ms for writing the columns into a row-major block.
+        """
+        block = np.empty((batch.num_rows, self.width), self.dtype, order="F")
+        j = 0
+        for name, value_set, matrix in self._pieces:
+            column = batch.column(name)
+            if matrix is None:
+                block[:, j] = numbers(column)
+                j += 1
+                continue
+            codes = _codes(column, value_set)
+            width = matrix.shape[1]
+            block[:, j:j + width] = matrix[np.maximum(codes, 0)]
+            j += width
+        target = batch.column(self.plan.target)
+        block[:, j] = numbers(target) if self._classes is None else _codes(target, self._classes)
+        columns = {name: batch.column(name) for name in self.columns}
+        train, kept = kept_rows(self.plan, columns, positions)
+        return block[train & kept], block[~train & kept]
+
+
+def _codes(column, value_set) -> np.ndarray:
+    """Each row's position in ``value_set`` (-1 if missing), int64."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        mapping = _codes(column.dictionary, value_set)
+        indices = column.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.where(indices >= 0, mapping[np.maximum(indices, 0)], -1)
+    if value_set.type != column.type:
+        value_set = value_set.cast(column.type)
+    codes = pc.index_in(column, value_set=value_set)
+    return codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+class Source:
+    """Passes over a process's row groups of a streamed table, coded by a :class:`Coder`."""
+
+    def __init__(self, coder: Coder, groups: tuple[RowGroup, ...]):
+        self.coder, self.groups = coder, tuple(groups)
+
+    def blocks(self, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(train, val)`` blocks of ``groups`` (default all of this process's), in order."""
+        return read_row_groups(self.groups if groups is None else groups, self.coder.columns,
+                               self.coder.blocks)
+
+    def each(self, fn: Callable[[np.ndarray], object], groups=None, part: int = 0
+             ) -> Iterator:
+        """``fn(block)`` of every non-empty training (``part=0``) or validation (``1``)
+        block, in order; ``fn`` runs on the reader's worker threads, beside the decoding."""
+        def transform(batch, positions):
+            block = self.coder.blocks(batch, positions)[part]
+            return fn(block) if len(block) else None
+
+        for result in read_row_groups(self.groups if groups is None else groups,
+                                      self.coder.columns, transform):
+            if result is not None:
+                yield result

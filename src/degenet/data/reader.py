@@ -1,0 +1,222 @@
+"""Reading row groups with decoding overlapped with their use, and a bounded shuffle buffer.
+
+:func:`read_row_groups` decodes on a background thread, ``prefetch`` items ahead of the
+consumer: pyarrow releases the GIL while it decodes, numpy while it converts, so the
+decoding of the next batches runs beside the training step or Gram product on this one.
+Each record batch goes through ``transform`` on that thread too (building the float32
+design block), so the consumer only sees finished blocks.
+
+:class:`ShuffleBuffer` is the shuffle of a stream too large to permute: it holds at most
+``capacity`` rows; each batch taken is a random sample of the buffer, and the rows taken
+are replaced by the next rows of the stream (the shuffle buffer of ``tf.data``, done a
+batch at a time). With the row-group order permuted every epoch, a row's neighbours in a
+batch come from anywhere within ``capacity`` rows of it in the permuted order.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from degenet.data.dataset import RowGroup
+
+BATCH_BYTES = 4 << 20  # a record batch's rows: about this many bytes of float32 design
+PREFETCH = 4
+WORKERS = 2
+
+_END = object()
+
+
+class _Failure:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def read_row_groups(groups: Iterable[RowGroup], columns: list[str],
+                    transform: Callable[[Any, np.ndarray], Any], *,
+                    prefetch: int = PREFETCH, batch_rows: int | None = None,
+                    workers: int = WORKERS) -> Iterator[Any]:
+    """Yield ``transform(batch, positions)`` for the record batches of ``groups``, in order.
+
+    One thread decodes; ``workers`` threads run ``transform`` on the decoded batches, so
+    decoding the next batch overlaps transforming this one (measured on 20M x 21 float32:
+    decode then transform on one thread 2.2M rows/s, pipelined 3.0M rows/s, decode
+    alone 3.8M rows/s).
+
+    Parameters
+    ----------
+    groups : iterable of RowGroup
+    columns : list of str
+        Only these columns are read.
+    transform : callable
+        ``transform(batch, positions)``, with ``positions`` the global positions of the
+        batch's rows, shape ``(n,)`` int64; runs on a worker thread, must be thread-safe.
+    prefetch : int
+        Items decoded ahead of the consumer (memory: about ``prefetch + 2`` batches).
+    batch_rows : int, optional
+        Rows per record batch; default ``BATCH_BYTES`` worth of float32 columns, 4096 to
+        65536 rows (65536 rows of 100 columns held 600 MB in flight).
+    """
+    import pyarrow.parquet as pq
+
+    if batch_rows is None:
+        batch_rows = int(np.clip(BATCH_BYTES // (4 * max(1, len(columns))), 4096, 65536))
+    items: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="degenet-transform")
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for group in groups:
+                # A fresh reader per row group: a ParquetFile kept open held on to what it
+                # had read (RSS grew ~20 MB per file of 1M x 21 rows over a pass).
+                reader = pq.ParquetFile(group.path)
+                offset = group.start
+                for batch in reader.iter_batches(
+                        batch_size=batch_rows, row_groups=[group.index], columns=columns,
+                        use_threads=True):
+                    positions = np.arange(offset, offset + batch.num_rows, dtype=np.int64)
+                    offset += batch.num_rows
+                    if not put(pool.submit(transform, batch, positions)):
+                        return
+                reader.close()
+            put(_END)
+        except BaseException as error:  # handed to the consumer, raised there
+            put(_Failure(error))
+
+    thread = threading.Thread(target=work, name="degenet-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item.result()
+    finally:
+        stop.set()
+        thread.join()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ShuffleBuffer:
+    """Random batches from a stream of row blocks, holding at most ``capacity`` rows.
+
+    Parameters
+    ----------
+    blocks : iterator of ndarray, shape (m, width)
+    capacity : int
+        Rows held (memory: ``capacity * width`` items of the blocks' dtype).
+    rng : numpy Generator
+        Chooses the rows; seeded by the caller (seed, epoch, shard).
+    """
+
+    def __init__(self, blocks: Iterator[np.ndarray], capacity: int,
+                 rng: np.random.Generator):
+        self._blocks, self._capacity, self._rng = blocks, capacity, rng
+        self._buffer: np.ndarray | None = None
+        self._count = 0
+        self._pending, self._at = None, 0
+        self._draining = False
+
+    def _incoming(self, n: int) -> np.ndarray | None:
+        """Up to ``n`` next rows of the stream (``None`` once it is exhausted)."""
+        while self._pending is None or self._at >= len(self._pending):
+            block = next(self._blocks, None)
+            if block is None:
+                return None
+            self._pending, self._at = block, 0
+        rows = self._pending[self._at:self._at + n]
+        self._at += len(rows)
+        return rows
+
+    def _fill(self) -> None:
+        while self._count < self._capacity:
+            rows = self._incoming(self._capacity - self._count)
+            if rows is None:
+                self._drain()
+                return
+            if self._buffer is None:
+                self._buffer = np.empty((self._capacity, rows.shape[1]), rows.dtype)
+            self._buffer[self._count:self._count + len(rows)] = rows
+            self._count += len(rows)
+
+    def _drain(self) -> None:
+        """The stream is exhausted: permute what is left once and hand it out in order."""
+        if not self._draining and self._count:
+            order = self._rng.permutation(self._count)
+            self._buffer[:self._count] = self._buffer[order]
+        self._draining = True
+
+    def take(self, out: np.ndarray) -> int:
+        """Fill ``out`` (``k`` rows) with rows not yet taken; return how many (< k at the end)."""
+        filled = 0
+        while filled < len(out):
+            if not self._draining:
+                self._fill()
+            if self._draining:
+                n = min(len(out) - filled, self._count)
+                if n == 0:
+                    return filled
+                out[filled:filled + n] = self._buffer[self._count - n:self._count]
+                self._count -= n
+                filled += n
+                continue
+            n = min(len(out) - filled, self._count)
+            slots = self._rng.choice(self._count, n, replace=False)
+            np.take(self._buffer[:self._count], slots, axis=0, out=out[filled:filled + n])
+            filled += n
+            self._refill(slots)
+        return filled
+
+    def _refill(self, slots: np.ndarray) -> None:
+        """Put the next rows of the stream into the ``slots`` just taken."""
+        done = 0
+        while done < len(slots):
+            rows = self._incoming(len(slots) - done)
+            if rows is None:
+                break
+            self._buffer[slots[done:done + len(rows)]] = rows
+            done += len(rows)
+        if done < len(slots):  # the stream ran out: close the holes with the buffer's tail
+            keep = np.ones(self._count, dtype=bool)
+            keep[slots[done:]] = False
+            self._buffer[:keep.sum()] = self._buffer[:self._count][keep]
+            self._count = int(keep.sum())
+            self._drain()
+
+
+def tame_malloc() -> None:
+    """glibc: at most two malloc arenas, not 8 per core (the reader's threads' arenas kept
+    ~100 MB of freed blocks an epoch here). Linux only; elsewhere nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
+def trim_malloc() -> None:
+    """Give freed heap memory back to the system (glibc's ``malloc_trim``); else nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

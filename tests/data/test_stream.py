@@ -1,0 +1,125 @@
+"""A streamed table's encoding is the in-memory one; its blocks are the in-memory design."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from degenet.data.blocks import Coder, Source
+from degenet.data.dataset import open_dataset, validation_mask
+from degenet.data.encoding import encode
+from degenet.data.stream import encode_stream, plan_stream
+from degenet.data.tally import Tally
+from degenet.errors import DataWarning, DegenetError
+from tests.streamed_tables import FEATURES, people, write
+
+
+def _streamed(folder, target="y", **options):
+    dataset = open_dataset(folder)
+    plan = plan_stream(dataset, target, features=options.pop("features", FEATURES), **options)
+    encoding, stats = encode_stream(dataset, plan, dataset.row_groups)
+    return dataset, plan, encoding, stats
+
+
+def _message(action) -> str:
+    with pytest.raises(DegenetError) as caught:
+        action()
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("coding", ["treatment", "effect", "sum"])
+def test_the_encoding_and_the_design_blocks_are_the_in_memory_ones(tmp_path, coding):
+    frame = people(4000)
+    frame["flat"] = np.float32(2.0)  # constant: left out, with the in-memory warning
+    folder = write(frame, tmp_path / "data", files=3, row_group=700)
+    features = [*FEATURES, "flat"]
+    with pytest.warns(DataWarning, match="column\\(s\\) 'flat' constant in the rows used"):
+        dataset, plan, encoding, stats = _streamed(folder, features=features, coding=coding,
+                                                   seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        expected, X, y = encode(frame, "y", features=features, coding=coding)
+    assert encoding == expected
+    val = validation_mask(np.arange(len(frame)), seed=5, share=0.2)
+    np.testing.assert_allclose(stats.mean, X[~val].mean(axis=0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.sqrt(stats.m2 / stats.n_train), X[~val].std(axis=0),
+                               rtol=1e-12)
+    assert (stats.n_train, stats.n_val) == (int((~val).sum()), int(val.sum()))
+    coder = Coder(plan, encoding, None, stats.dtype)
+    parts = list(Source(coder, dataset.row_groups).blocks())
+    train = np.vstack([t for t, _ in parts])
+    held = np.vstack([v for _, v in parts])
+    np.testing.assert_array_equal(train[:, :-1], X[~val].astype(train.dtype))
+    np.testing.assert_array_equal(held[:, -1], y.to_numpy()[val])
+    # effect coding of 3 levels is not exactly float32: the blocks are float64, as in memory
+    assert train.dtype == (np.float64 if coding == "effect" else np.float32)
+
+
+def test_missing_values_are_refused_or_dropped_as_in_memory(tmp_path):
+    frame = people(3000)
+    frame.loc[[3, 70, 71], "x1"] = np.nan
+    frame.loc[[70, 900], "city"] = None
+    folder = write(frame, tmp_path / "data", files=2, row_group=500)
+    in_memory = _message(lambda: encode(frame, "y", features=FEATURES))
+    assert _message(lambda: _streamed(folder)) == in_memory
+    with pytest.warns(DataWarning, match=r"dropped 4 of 3000 rows with missing values "
+                                         r"\(x1: 3, city: 2\); 2996 rows remain"):
+        _, _, encoding, stats = _streamed(folder, missing="drop")
+    assert encoding.dropped_rows == 4 and stats.n_train + stats.n_val == 2996
+
+
+def test_columns_and_values_get_the_in_memory_errors(tmp_path):
+    frame = people(1000)
+    frame.loc[17, "x2"] = np.inf
+    folder = write(frame, tmp_path / "data", files=2, row_group=300)
+    assert (_message(lambda: _streamed(folder))
+            == "column 'x2' holds 1 infinite value(s) (first in row 17); it needs finite "
+               "numbers")
+    assert _message(lambda: _streamed(folder, target="nope")).startswith(
+        "target column 'nope' not found; columns are: x0, x1")
+    assert "feature column(s) 'age' not found" in _message(
+        lambda: _streamed(folder, features=["age"]))
+    assert "formula= needs the whole table in memory" in _message(
+        lambda: _streamed(folder, formula="y ~ x0"))
+    single = people(500).assign(y=np.float32(1.5))
+    assert "has a single value 1.5 in every row used" in _message(
+        lambda: _streamed(write(single, tmp_path / "single")))
+
+
+def test_tallies_merge_alike_in_any_grouping(tmp_path):
+    folder = write(people(3000), tmp_path / "data", files=3, row_group=400)
+    dataset, plan, encoding, stats = _streamed(folder)
+    groups = dataset.row_groups
+    halves = [encode_stream(dataset, plan, part, lambda value: [value])
+              for part in (groups[:3], groups[3:])]
+    # Two "processes" gathering each other's tallies: the same encoding and moments.
+    gathered = []
+
+    def gather(value):
+        gathered.append(value)
+        return gathered if len(gathered) == 2 else [value]
+
+    encode_stream(dataset, plan, groups[:3], gather)
+    merged = encode_stream(dataset, plan, groups[3:], gather)
+    assert merged[0] == encoding
+    np.testing.assert_allclose(merged[1].mean, stats.mean, rtol=1e-13)
+    np.testing.assert_allclose(merged[1].m2, stats.m2, rtol=1e-12)
+    assert halves[0][1].n_train + halves[1][1].n_train == stats.n_train
+    assert Tally.from_json(Tally().to_json()) == Tally()
+
+
+def test_float64_columns_stream_as_float64_and_classes_as_codes(tmp_path):
+    frame = people(2000).astype({"x0": np.float64})
+    val = validation_mask(np.arange(len(frame)), seed=0, share=0.2)
+    frame.loc[np.flatnonzero(~val)[0], "x0"] = 0.1  # a training row's value, not a float32
+    folder = write(frame, tmp_path / "data")
+    dataset, plan, encoding, stats = _streamed(folder, target="kind")
+    assert stats.dtype == np.float64
+    classes = ("p", "q", "r")
+    train = np.vstack([t for t, _ in Source(Coder(plan, encoding, classes, stats.dtype),
+                                            dataset.row_groups).blocks()])
+    assert train[0, 0] == 0.1
+    codes = pd.Categorical(frame["kind"], categories=classes).codes[~val]
+    np.testing.assert_array_equal(train[:, -1], codes)
+    assert stats.target_counts == {c: int((frame["kind"][~val] == c).sum()) for c in classes}
