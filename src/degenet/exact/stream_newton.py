@@ -24,8 +24,8 @@ from scipy import linalg
 from degenet.errors import ConvergenceWarning, warn
 from degenet.exact.gram import symmetric
 from degenet.exact.linalg import equilibrated_condition, spd_solve
-from degenet.exact.newton import (FULL_RANK_MAX_CONDITION, SINGLE_MAX_CONDITION,
-                                  WARM_START_ROWS)
+from degenet.exact.collinear import FULL_RANK_MAX_CONDITION
+from degenet.exact.newton import SINGLE_MAX_CONDITION, WARM_START_ROWS
 from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,
                                     find_collinear, relations_of)
 from degenet.exact.stream import Solved, StreamProblem, r_factor, total
