@@ -26,8 +26,9 @@ estimators on the numpy array, beside glum and scikit-learn on the same inputs (
 file includes ``pd.read_parquet``). Each runs in its own process; its peak is measured from
 the moment its input is in memory (``VmHWM`` reset through ``/proc/self/clear_refs``), and
 "over input" is that peak minus the input's own size (the DataFrame's memory, the file's
-size, the arrays' bytes). ``degenet.fit`` holds out 20% of the rows for validation, so its
-fits are on 80% of them: their gap is to the all-rows optimum and is not judged.
+size, the arrays' bytes). ``degenet.fit``'s exact fits use every row (its default); its
+gradient-descent fits hold out 20% for early stopping, so their gap is to the all-rows
+optimum and is not judged.
 
 Tolerances given to the peers are tight enough to reach 1e-6 (lbfgs ``tol=1e-10``,
 newton-cholesky ``tol=1e-8``, glum ``gradient_tol=1e-7``); a peer that stops short is

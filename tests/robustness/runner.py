@@ -105,6 +105,19 @@ def _current_mb() -> float:
     return 0.0
 
 
+def nobody_can_import() -> bool:
+    """Whether user nobody can reach the installed packages: every folder above them open to
+    others. A checkout under a private folder (``mktemp -d`` makes one of mode 0700) hides
+    them, and the command's first lazy import (click's, inside typer) fails as nobody."""
+    import typer
+
+    for module in (degenet, typer):
+        folder = Path(module.__file__).resolve().parent
+        if any(not part.stat().st_mode & 0o001 for part in [folder, *folder.parents]):
+            return False
+    return True
+
+
 @contextlib.contextmanager
 def _as_nobody(enabled: bool):
     if not (enabled and ROOT):
