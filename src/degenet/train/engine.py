@@ -50,7 +50,7 @@ from degenet.model.families import Family
 from degenet.randomness import derive
 from degenet.data.design_buffer import ALIGNMENT, aligned_empty
 from degenet.data.scaling import Scaling
-from degenet.train.optimizers import engine_optimizer, host as _host, host_zeros, optimizer_key
+from degenet.train.optimizers import engine_optimizer, host as _host, optimizer_key
 from degenet.train.shuffle import permutation
 from degenet.train.toward import distance
 from degenet.train.toward import target as optimum_target

@@ -264,6 +264,22 @@ def layers_of(net: keras.Model) -> list[tuple] | None:
     return chain
 
 
+def route_setup(net: keras.Model, family, settings: TrainSettings, *, n_train: int, seed: int,
+                scaling, optimum: Optimum | None, activations: dict):
+    """What both routes start from: the :class:`Plan`, the chain's Keras variables, its
+    layers as ``(kernel index, bias index or None, the backend's activation)``, and the
+    :class:`Toward` of a known optimum (or None)."""
+    layers = layers_of(net)
+    variables, stack = [], []
+    for kernel, bias, name in layers:
+        stack.append((len(variables), None if bias is None else len(variables) + 1,
+                      activations[name]))
+        variables += [kernel] + ([] if bias is None else [bias])
+    toward = None if optimum is None else Toward(
+        optimum, contrasts=family.contrasts, shift=scaling.mean / scaling.scale)
+    return plan(len(layers), n_train, settings, seed), variables, stack, toward
+
+
 # The activations a Dense chain may use on the torch and TensorFlow routes.
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
 

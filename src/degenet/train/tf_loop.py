@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from degenet.data.scaling import Scaling
 from degenet.model.family import Family
-from degenet.train.hostloop import Plan, Stopper, Toward, layers_of, plan
+from degenet.train.hostloop import Stopper, route_setup
 from degenet.train.settings import (Optimum, ProgressCallback, TrainResult, TrainSettings,
                                     watch_for)
 
@@ -122,15 +122,9 @@ def train_tf(net, family: Family, X: np.ndarray, y: np.ndarray, settings: TrainS
     """Train the Dense chain ``net`` (outputting logits) in place; see ``loop.train``;
     ``optimum``: a regression's exact optimum, trained towards on whitened inputs."""
     started = time.perf_counter()
-    layers = layers_of(net)
-    p: Plan = plan(len(layers), len(train_rows), settings, seed)
-    variables, stack = [], []
-    for kernel, bias, name in layers:
-        stack.append((len(variables), None if bias is None else len(variables) + 1,
-                      _ACTIVATIONS[name]))
-        variables += [kernel] + ([] if bias is None else [bias])
-    toward = None if optimum is None else Toward(
-        optimum, contrasts=family.contrasts, shift=scaling.mean / scaling.scale)
+    p, variables, stack, toward = route_setup(
+        net, family, settings, n_train=len(train_rows), seed=seed, scaling=scaling,
+        optimum=optimum, activations=_ACTIVATIONS)
     weights = [tf.identity(v.value) for v in variables]
     if toward is not None:
         weights[0] = tf.constant(toward.start(weights[0].numpy().astype(np.float64)),

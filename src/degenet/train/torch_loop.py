@@ -28,7 +28,7 @@ import torch
 
 from degenet.data.scaling import Scaling
 from degenet.model.family import Family
-from degenet.train.hostloop import Plan, Stopper, Toward, layers_of, plan
+from degenet.train.hostloop import Plan, Stopper, route_setup
 from degenet.train.settings import (Optimum, ProgressCallback, TrainResult, TrainSettings,
                                     watch_for)
 
@@ -111,15 +111,9 @@ def _eta(stack, weights, X, o):
 def _train(net, family, X, y, settings, *, train_rows, val_rows, scaling, seed, progress,
            weight, offset, optimum) -> TrainResult:
     started = time.perf_counter()
-    layers = layers_of(net)
-    p: Plan = plan(len(layers), len(train_rows), settings, seed)
-    variables, stack = [], []
-    for kernel, bias, name in layers:
-        stack.append((len(variables), None if bias is None else len(variables) + 1,
-                      _ACTIVATIONS[name]))
-        variables += [kernel] + ([] if bias is None else [bias])
-    toward = None if optimum is None else Toward(
-        optimum, contrasts=family.contrasts, shift=scaling.mean / scaling.scale)
+    p, variables, stack, toward = route_setup(
+        net, family, settings, n_train=len(train_rows), seed=seed, scaling=scaling,
+        optimum=optimum, activations=_ACTIVATIONS)
     start = [np.array(v.numpy(), np.float32) for v in variables]
     if toward is not None:
         start[0] = toward.start(start[0].astype(np.float64)).astype(np.float32)
