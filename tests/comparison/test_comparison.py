@@ -158,7 +158,7 @@ def test_on_the_posts_data_the_network_is_better():
 
 def test_progress_reports_every_fold_and_warnings_come_once(linear_table):
     seen = []
-    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3.*\(in 2 of 2 folds"):
+    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3.*\(2 times over the 2 folds"):
         compare(linear_table.head(300), "y", models="linear", cv=2, seed=0, max_epochs=3,
                 progress=lambda label, done, total: seen.append((label, done, total)))
     assert ("linear fold 1/2", 3, 3) in seen and ("linear fold 2/2", 3, 3) in seen
@@ -181,3 +181,23 @@ def test_regressions_can_take_their_exact_optimum(linear_table):
                      max_epochs=5)
     assert result.fits["linear"].solver == "exact" and result.fits["mlp:4"].solver == "gd"
     assert result.scores.loc["linear", "r2"] > 0.8 and len(result.verdicts) == 1
+
+
+def test_under_folds_another_librarys_notice_passes_once_and_counts_stay_true():
+    """A Keras DeprecationWarning raised on every call read "(in 53 of 10 folds)"."""
+    import warnings as _warnings
+
+    from degenet.comparison.comparison import _once_per_kind
+    from degenet.errors import DataWarning
+
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        with _once_per_kind(10):
+            for _ in range(53):
+                _warnings.warn("__array__ implementation doesn't accept a copy keyword",
+                               DeprecationWarning)
+                _warnings.warn("model 'linear': 3 rows dropped", DataWarning)
+    messages = [str(w.message) for w in caught]
+    assert messages.count("__array__ implementation doesn't accept a copy keyword") == 1
+    assert [m for m in messages if "dropped" in m] == [
+        "model 'linear': 3 rows dropped (53 times over the 10 folds; the figures are the first's)"]

@@ -40,7 +40,7 @@ from degenet.comparison.verdict import CONFIDENCE, TOLERANCE, Verdict, judge
 from degenet.comparison.stream import compare_stream
 from degenet.data.prepare import prepare
 from degenet.data.tables import read_table
-from degenet.errors import DegenetError, warn
+from degenet.errors import DegenetError, warn, warning_classes
 from degenet.exact.robust import check_cov_type
 from degenet.fitting import Fit, choose_family, settings_from
 from degenet.model.families import Family, get_family, infer_family, warn_if_codes
@@ -336,7 +336,11 @@ def _once_per_kind(n_folds: int):
         key = (warning.category, head + sep + re.sub(r"\d[\d.e+-]*", "#", tail))
         groups.setdefault(key, []).append(warning)
     for (category, _), items in groups.items():
-        note = (f" (in {len(items)} of {n_folds} folds; the figures are the first's)"
+        if not issubclass(category, warning_classes()):  # another library's notice: once
+            warnings.warn_explicit(items[0].message, category, items[0].filename,
+                                   items[0].lineno)
+            continue
+        note = (f" ({len(items)} times over the {n_folds} folds; the figures are the first's)"
                 if len(items) > 1 else "")
         warn(f"{items[0].message}{note}", category)
 
