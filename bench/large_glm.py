@@ -404,7 +404,7 @@ def print_user(reports, best) -> None:
     if not users:
         return
     print(f"\nthe user's path{'':<10}{'seconds':>9}{'input GB':>9}{'peak GB':>9}{'over in':>8}"
-          f"{'rel. gap':>11}  notes (degenet.fit: 80% of the rows)")
+          f"{'rel. gap':>11}  notes (exact fits: every row; gd: 80%)")
     for method, r in users.items():
         if "error" in r:
             print(f"{method:<25}  {r['error']}")
