@@ -29,6 +29,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -40,6 +41,8 @@ from degenet.errors import DegenetError
 from degenet.modelfile.sidecar import ARCHIVE, FORMAT, SIDECAR
 
 MEMBERS = frozenset({SIDECAR, ARCHIVE})
+# The name of a save's write probe (:func:`_check_writable`).
+PROBE = re.compile(r"\..*\.probe-[0-9a-f]{8}")
 # A degenet.json is read to tell a model from the user's own file; a larger one is not ours.
 MAX_PROBE_BYTES = 1 << 20
 _RENAME_EXCHANGE = 2
@@ -101,6 +104,10 @@ def holds(folder: Path) -> str:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as error:
         raise DegenetError(f"cannot read the folder {folder}: {_reason(error)}") from None
+    if not entries:
+        return "empty"
+    # Another save's write probe (``_check_writable``) comes and goes: not the user's.
+    entries = [entry for entry in entries if not PROBE.fullmatch(entry.name)]
     if not entries:
         return "empty"
     names = [entry.name for entry in entries]
@@ -183,11 +190,12 @@ def write_folder(path, write: Callable[[Path], None], *, overwrite: bool = False
         pass
     except OSError as error:
         raise DegenetError(f"cannot create the model folder {folder}: {_reason(error)}") from None
+    held = []  # set once this save holds the folder's lock
     try:
-        with _locked(folder, overwrite):
+        with _locked(folder, overwrite, held):
             _write_and_swap(folder, write)
     except BaseException:
-        if created:
+        if created and held:  # never a folder another save has locked and is writing to
             with contextlib.suppress(OSError):
                 os.rmdir(folder)  # only if still empty: a folder this save made, nothing else
         raise
@@ -209,8 +217,9 @@ def _write_and_swap(folder: Path, write: Callable[[Path], None]) -> None:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path, overwrite: bool):
-    """Hold an exclusive lock on the destination folder itself; re-check it once held."""
+def _locked(folder: Path, overwrite: bool, held: list):
+    """Hold an exclusive lock on the destination folder itself; re-check it once held
+    (``held`` gets an entry then)."""
     for _ in range(3):
         try:
             descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -224,6 +233,7 @@ def _locked(folder: Path, overwrite: bool):
                 raise DegenetError(
                     f"another process is saving a model to {folder}; wait for it to finish, "
                     "or save to another folder") from None
+            held.append(True)
             if os.fstat(descriptor).st_ino != os.lstat(folder).st_ino:
                 continue  # another save put its folder in place meanwhile: look again
             check_destination(folder, overwrite=overwrite)
