@@ -2,9 +2,7 @@
 errors were five-line boxes; --save into an unwritable folder trained, printed, then died
 with a traceback; a diverging fit exited 0; fit --json dropped one of two rows named alike)."""
 
-import os
 import shutil
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -12,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from degenet.cli import app
+from tests.privileges import unprivileged
 
 runner = CliRunner()
 
@@ -59,19 +58,6 @@ def test_a_json_fit_refuses_two_terms_of_one_name(table, tmp_path):
     assert result.stdout == ""
 
 
-@contextmanager
-def _unprivileged():
-    if os.geteuid() != 0:
-        yield
-        return
-    os.setegid(65534)
-    os.seteuid(65534)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
-
 
 def test_an_unwritable_save_is_refused_before_training(table, tmp_path):
     place = tmp_path / "open"
@@ -81,7 +67,7 @@ def test_an_unwritable_save_is_refused_before_training(table, tmp_path):
         path.chmod(0o777)
     (place / "ro").mkdir()
     (place / "ro").chmod(0o555)
-    with _unprivileged():
+    with unprivileged():
         result = runner.invoke(app, ["fit", str(place / "num.csv"), "-t", "y", "--solver",
                                      "exact", "--save", str(place / "ro")])
     assert result.exit_code == 2 and "permission denied" in result.stderr

@@ -6,7 +6,6 @@ import gzip
 import os
 import signal
 import threading
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -14,6 +13,7 @@ import pytest
 
 import degenet
 from degenet import DegenetError
+from tests.privileges import unprivileged
 
 
 @pytest.fixture
@@ -46,26 +46,12 @@ def test_binary_junk_is_not_a_table(tmp_path):
         degenet.read_table(path)
 
 
-@contextmanager
-def _unprivileged():
-    """Permission checks as an ordinary user: root passes them all, so drop to nobody."""
-    if os.geteuid() != 0:
-        yield
-        return
-    os.setegid(65534)
-    os.seteuid(65534)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
-
 
 def test_an_unreadable_file_is_one_line(tmp_path, text):
     path = tmp_path / "secret.csv"
     path.write_text(text)
     path.chmod(0)
-    with _unprivileged(), pytest.raises(DegenetError, match="cannot read .*secret.csv: "
+    with unprivileged(), pytest.raises(DegenetError, match="cannot read .*secret.csv: "
                                                             "permission denied"):
         degenet.read_table(path)
 

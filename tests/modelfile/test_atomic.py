@@ -3,11 +3,9 @@ over the user's files, one save at a time (issue 12's data-loss examples)."""
 
 import errno
 import inspect
-import os
 import threading
 import time
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -15,6 +13,7 @@ import pytest
 
 import degenet
 from degenet import DegenetError
+from tests.privileges import unprivileged
 
 
 @pytest.fixture(scope="module")
@@ -139,27 +138,13 @@ def test_two_saves_at_once_give_one_model_and_one_clear_error(tmp_path, frame, f
     assert _holds(folder, frame, fits) == saved[0]
 
 
-@contextmanager
-def _unprivileged():
-    """Permission checks as an ordinary user: root passes them all, so drop to nobody."""
-    if os.geteuid() != 0:
-        yield
-        return
-    os.setegid(65534)
-    os.seteuid(65534)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
-
 
 def test_an_unwritable_folder_is_one_clear_error(tmp_path, fits):
     tmp_path.chmod(0o777)
     folder = tmp_path / "readonly"
     folder.mkdir()
     folder.chmod(0o555)
-    with _unprivileged(), pytest.raises(DegenetError, match="cannot write a model to .*"
+    with unprivileged(), pytest.raises(DegenetError, match="cannot write a model to .*"
                                                             "permission denied"):
         fits["A"].save(folder)
     assert list(folder.iterdir()) == []
