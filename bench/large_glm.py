@@ -246,14 +246,14 @@ def user_input(method, args):
 def run_user(method, task, data):
     """Time one user's-path method on its input; beta, alpha and notes as the others."""
     import pandas as pd
-    import degenet
-    from degenet.model.network import regression_weights
-    from glum import GeneralizedLinearRegressor
-    from sklearn.linear_model import LinearRegression, LogisticRegression
 
     model, solver = ("logistic" if task == "logistic" else "linear"), method.split("-")[-1]
     start = time.perf_counter()
     if method.startswith("fit-"):
+        import degenet
+        from degenet.model.network import regression_weights
+
+
         fitted = degenet.fit(data, "y", model=model, solver=solver)
         seconds = time.perf_counter() - start
         beta, alpha = regression_weights(fitted.model)
@@ -261,12 +261,17 @@ def run_user(method, task, data):
             "iter": fitted.exact.solution.n_iter}
         return seconds, beta[:, 0], float(alpha[0]), notes
     if method.startswith("estimator-"):
+        import degenet
+
         X, y = data
         estimator = (degenet.LogisticRegression if task == "logistic"
                      else degenet.LinearRegression)(solver=solver)
         estimator.fit(X, y)
         seconds = time.perf_counter() - start
         return seconds, np.ravel(estimator.coef_), float(np.ravel(estimator.intercept_)[0]), {}
+    from glum import GeneralizedLinearRegressor
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
     frame = pd.read_parquet(data) if method.endswith("-parquet") else data
     X, y = frame.drop(columns="y"), frame["y"]
     if method.startswith("glum"):
@@ -283,9 +288,14 @@ def run_user(method, task, data):
 
 
 def user_worker(args) -> None:
-    import degenet.estimators  # noqa: F401 (imports are nobody's fit time)
-    import degenet.fitting  # noqa: F401
-    import glum  # noqa: F401
+    # Imports are nobody's fit time, and each method's process imports only what its user
+    # would: glum's memory is not degenet's, nor degenet's glum's.
+    if args.worker.startswith(("fit-", "estimator-")):
+        import degenet.estimators  # noqa: F401
+        import degenet.fitting  # noqa: F401
+    else:
+        import glum  # noqa: F401
+        import sklearn.linear_model  # noqa: F401
 
     data, input_gb = user_input(args.worker, args)
     reset_peak()

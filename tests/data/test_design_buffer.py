@@ -2,14 +2,15 @@
 where it is exact, coded columns as their contrast matrices give them."""
 
 import gc
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from degenet.data.coding import code_column, contrast_matrix
-from degenet.data.design_buffer import (DesignWriter, aligned_empty, exactly_float32,
-                                        side_by_side)
+from degenet.data.design_buffer import (POPULATE_BYTES, DesignWriter, aligned_empty,
+                                        exactly_float32, populate, side_by_side)
 
 
 def test_aligned_buffers_start_on_64_bytes():
@@ -65,3 +66,17 @@ def test_coded_columns_are_their_contrast_rows(coding):
     assert X.flags.f_contiguous and X.shape == (200_000, 3)
     np.testing.assert_array_equal(X[:, 0], numbers)
     np.testing.assert_array_equal(X[:, 1:], expected)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise is Linux's")
+def test_pages_mapped_on_another_thread_keep_what_is_written_meanwhile():
+    n_rows = POPULATE_BYTES // 4 // 8 + 1000  # 8 float32 columns: just over the threshold
+    writer = DesignWriter(n_rows, 8, np.float32)
+    assert writer._populating is not None  # mapping, while the columns are written
+    columns = [np.full(n_rows, j + 0.5, np.float32) for j in range(8)]
+    for column in columns:
+        writer.numeric(column)
+    X = writer.design()
+    assert not writer._populating.is_alive()
+    np.testing.assert_array_equal(X, np.column_stack(columns))
+    assert populate(np.empty(1000)) is None  # small: nothing to gain

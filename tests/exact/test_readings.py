@@ -145,3 +145,27 @@ def test_no_note_when_the_predictors_are_unrelated():
     results = _read("gaussian", X, X.sum(axis=1) + rng.normal(size=200))
     assert results.vif.max() < 1.2
     assert not any("Variance inflation" in n for n in results.diagnostics.notes)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("family", ["bernoulli", "gaussian"])
+def test_variance_inflation_on_many_rows_whose_first_block_is_unlike_the_rest(order, family):
+    # Newton hands over the Gram matrix of its first pass; least squares by QR (this many
+    # rows fit one block) does not, and the VIF then takes a pass of its own, standardized
+    # by the first rows' statistics. Here the first 5,000 rows hold a constant third column
+    # and the means are far from zero: only exact centring and the invariance of VIF keep
+    # the answer right.
+    rng = np.random.default_rng(7)
+    n = 20_000
+    z = rng.normal(size=(n, 3))
+    X = np.column_stack([1e4 + 3.0 * z[:, 0], 1e4 + 3.0 * z[:, 0] + 0.05 * z[:, 1],
+                         -5e3 + 1e-3 * z[:, 2], 2.0 * z[:, 1] + z[:, 2]])
+    X[:5_000, 2] = -5e3
+    X = np.asarray(X, order=order)
+    design = np.column_stack([X, np.ones(n)])
+    expected = [variance_inflation_factor(design, j) for j in range(4)]
+    y = (rng.uniform(size=n) < 0.5).astype(float) if family == "bernoulli" else z @ [1, 2, 3]
+    results = _read(family, X, y)
+    assert (results.solution.gram is None) == (family == "gaussian")
+    np.testing.assert_allclose(results.vif, expected, rtol=1e-8)
+    assert results.vif.iloc[0] > 1000  # nearly collinear, and still exact

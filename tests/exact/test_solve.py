@@ -227,6 +227,33 @@ def test_float32_rows_in_threaded_blocks_give_the_float64_optimum_and_covariance
     assert single.loss == pytest.approx(exact.loss, rel=1e-14)
 
 
+@pytest.mark.parametrize("family", ["bernoulli", "gaussian", "categorical"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_column_major_design_gives_the_row_major_optimum(family, dtype):
+    # The design of a DataFrame or a Parquet file is column-major; its blocks are then
+    # filled a column at a time, in every pass (first Gram, Newton, covariance, QR).
+    rng = np.random.default_rng(11)
+    X = (rng.normal(size=(40_000, 5)) * [1.0, 2.0, 0.5, 3.0, 1.0] + [0.0, 5.0, -1, 2, 0])
+    X[:, 4] = X[:, 0] + 1e-3 * X[:, 4]  # nearly collinear: the QR covariance pass too
+    eta = (X - X.mean(axis=0)) @ np.array([0.5, -0.2, 0.8, 0.1, 0.0])
+    y = {"bernoulli": (rng.random(40_000) < 1 / (1 + np.exp(-eta))).astype(float),
+         "gaussian": eta + rng.normal(size=40_000),
+         "categorical": np.digitize(eta, [-0.5, 0.5]).astype(float)}[family]
+    C = np.ascontiguousarray(X, dtype=dtype)
+    F = np.asfortranarray(C)
+    by_rows, by_columns = solve(family, C, y), solve(family, F, y)
+    # The same optimum, up to the rounding of sums taken in another order: far inside the
+    # estimates' own uncertainty (in std errors) and the solver's stopping tolerance.
+    distance = (np.r_[by_columns.beta[:, -1], by_columns.alpha[-1]]
+                - np.r_[by_rows.beta[:, -1], by_rows.alpha[-1]])
+    q = len(distance)
+    std_errors = np.sqrt(np.diag(by_rows.covariance))[-q:]
+    assert np.abs(distance / std_errors).max() < 1e-8
+    assert by_columns.loss == pytest.approx(by_rows.loss, rel=1e-14)
+    np.testing.assert_allclose(by_columns.covariance, by_rows.covariance, rtol=1e-6)
+    assert by_columns.n_iter == by_rows.n_iter
+
+
 def test_a_full_newton_step_that_overshoots_is_searched_back(monkeypatch):
     # Poisson from the null model: the first full step overshoots. Taking every full step
     # unchecked makes the next pass find the rise and search back from half the step.

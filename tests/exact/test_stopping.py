@@ -24,6 +24,24 @@ def test_a_separating_iterate_is_recognized_and_nothing_else():
     assert not separates(get_family("poisson"), np.ones(2), np.ones((2, 1)), np.ones(2))
 
 
+@pytest.mark.parametrize("family", ["bernoulli", "categorical"])
+def test_margins_are_checked_in_blocks_and_every_block_counts(monkeypatch, family):
+    # Blocks of 4 rows over 10: a row on the wrong side in the last, partial block, or a
+    # weightless one there, must count as in one pass over every row.
+    monkeypatch.setattr("degenet.exact.stopping.MARGIN_ROWS", 4)
+    family = get_family(family)
+    y = np.array([0, 1] * 5, dtype=float)
+    eta = np.where(y == 1, 2.0, -2.0)[:, None]
+    if family.name == "categorical":
+        eta = np.column_stack([np.zeros(10), eta[:, 0]])
+    weight = np.ones(10)
+    assert separates(family, y, eta, weight)
+    eta[9, -1] = -2.0  # the last row (class 1) now on class 0's side
+    assert not separates(family, y, eta, weight)
+    weight[9] = 0.0
+    assert separates(family, y, eta, weight)
+
+
 def test_newton_stops_on_completely_separated_classes():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(300, 3))
@@ -55,3 +73,25 @@ def test_families_without_classes_are_never_stopped_for_separation(family):
     X = rng.normal(size=(200, 2))
     y = rng.poisson(np.exp(0.3 * X[:, 0])).astype(float)
     assert solve(family, X, y).stopped is None
+
+
+def test_logit_extremes_by_blocks_equal_those_of_all_rows_at_once():
+    from degenet.exact.newton import _logit_extremes
+
+    rng = np.random.default_rng(0)
+    family = get_family("categorical")
+    eta = np.column_stack([np.zeros(11), rng.normal(scale=3.0, size=(11, 3))])
+    counted = rng.random(11) < 0.7
+    logits = eta[counted]
+    top = np.sort(logits, axis=1)[:, -2:]
+    expected = {"logit_spread": (logits.max(axis=1) - logits.min(axis=1)).max(),
+                "logit_gap": (top[:, 1] - top[:, 0]).max()}
+    for block_rows in (1, 3, 4, 100):
+        assert _logit_extremes(family, eta, counted, block_rows) == pytest.approx(expected)
+    assert _logit_extremes(family, eta, np.zeros(11, bool)) == {}
+    bernoulli = get_family("bernoulli")
+    eta = eta[:, 1:2]
+    expected = np.abs(eta[counted]).max()
+    for block_rows in (1, 3, 100):
+        assert _logit_extremes(bernoulli, eta, counted, block_rows) == pytest.approx(
+            {"logit_spread": expected, "logit_gap": expected})

@@ -23,9 +23,16 @@ float64 out.
 
 from __future__ import annotations
 
+import ctypes
+import sys
+import threading
+
 import numpy as np
 
 ALIGNMENT = 64  # bytes: Arrow's and XLA's, so JAX can share a float32 buffer without a copy
+# Buffers at least this large have their pages mapped on another thread (:func:`populate`).
+POPULATE_BYTES = 64 << 20
+MADV_POPULATE_WRITE = 23  # Linux 5.14+
 FLOAT32_INTEGERS = 2**24  # every integer up to this magnitude is exactly a float32
 BLOCK_ROWS = 65536  # rows of a coded column written at a time: its indicator block stays small
 
@@ -37,6 +44,32 @@ def aligned_empty(shape: tuple[int, ...], dtype, order: str = "C") -> np.ndarray
     raw = np.empty(size + ALIGNMENT, np.uint8)
     offset = (-raw.ctypes.data) % ALIGNMENT
     return raw[offset:offset + size].view(dtype).reshape(shape, order=order)
+
+
+def populate(array: np.ndarray) -> threading.Thread | None:
+    """Map the pages of a new, large buffer on another thread, while this one fills it.
+
+    A process's first write to a page costs a page fault; on 2,000,000 x 100 float32 those
+    took 0.8-2.4 s of the 3.4 s spent filling the buffer a column at a time on a 2-core
+    virtual machine, against 0.2 s once mapped. ``madvise(MADV_POPULATE_WRITE)`` maps them
+    without changing what they hold, so the writer and this thread never race. Linux only;
+    elsewhere, on older kernels and for small buffers it does nothing (returns None).
+    """
+    if not sys.platform.startswith("linux") or array.nbytes < POPULATE_BYTES:
+        return None
+    page = 4096
+    start = -(-array.ctypes.data // page) * page
+    length = (array.ctypes.data + array.nbytes) // page * page - start
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    # The thread holds ``array``: its memory outlives the call.
+    thread = threading.Thread(target=lambda keep: madvise(start, length, MADV_POPULATE_WRITE),
+                              args=(array,), name="degenet-populate", daemon=True)
+    thread.start()
+    return thread
 
 
 def exactly_float32(values: np.ndarray) -> bool:
@@ -92,6 +125,7 @@ class DesignWriter:
     def __init__(self, n_samples: int, width: int, dtype):
         self._X = aligned_empty((n_samples, width), dtype, order="F")
         self._next = 0
+        self._populating = populate(self._X)
 
     def numeric(self, values: np.ndarray) -> None:
         """One numeric column ``(n_samples,)``, converted to the design's dtype."""
@@ -110,4 +144,6 @@ class DesignWriter:
 
     def design(self) -> np.ndarray:
         """The columns written, ``(n_samples, written)``, still F-contiguous."""
+        if self._populating is not None:
+            self._populating.join()
         return self._X[:, :self._next]

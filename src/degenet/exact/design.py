@@ -82,6 +82,10 @@ class Design:
         self._all = np.array_equal(self.keep, np.arange(X.shape[1]))  # no column selection
         self._centered = bool(np.any(self.mean != 0.0))
         self._buffer = None
+        # Blocks are laid out as X is: a column-major X (the design buffer of a DataFrame
+        # or a Parquet file) is copied a column at a time, not gathered row by row.
+        self._columns = bool(isinstance(X, np.ndarray) and X.flags.f_contiguous
+                             and not X.flags.c_contiguous)
 
     @property
     def n_samples(self) -> int:
@@ -157,6 +161,11 @@ class Design:
         return SimpleNamespace(block=np.empty(size),
                                low=np.empty(size, np.float32) if single else None)
 
+    def _view(self, buffer: np.ndarray, n_rows: int, width: int) -> np.ndarray:
+        """The first ``n_rows x width`` of a flat lane buffer, in :attr:`_columns`' order."""
+        flat = buffer.reshape(-1)[:n_rows * width]
+        return flat.reshape(width, n_rows).T if self._columns else flat.reshape(n_rows, width)
+
     def fill(self, rows: slice, buffer: np.ndarray) -> np.ndarray:
         """``B = [X[rows] - mean, 1]`` written into ``buffer``, so ``A = B diag(column_scale)``.
 
@@ -165,8 +174,7 @@ class Design:
         pass fewer. Returns a view of ``buffer`` (2-D, or flat from :meth:`lane`).
         """
         r = len(self.keep)
-        B = buffer.reshape(-1)[:(rows.stop - rows.start) * self.n_columns].reshape(
-            -1, self.n_columns)
+        B = self._view(buffer, rows.stop - rows.start, self.n_columns)
         block = self.X[rows] if self._all else self.X[rows][:, self.keep]
         if self._centered:
             np.subtract(block, self.mean, out=B[:, :r])  # converts to float64 on the way
@@ -184,7 +192,7 @@ class Design:
         with a row stride of ``q``.
         """
         r = len(self.keep)
-        Z = buffer.reshape(-1)[:(rows.stop - rows.start) * r].reshape(-1, r)
+        Z = self._view(buffer, rows.stop - rows.start, r)
         np.copyto(Z, self.X[rows] if self._all else self.X[rows][:, self.keep])
         if self._centered:
             Z -= self.mean
@@ -193,7 +201,7 @@ class Design:
     def fill_raw(self, rows: slice, buffer: np.ndarray) -> np.ndarray:
         """``X[rows]`` (kept columns) as contiguous float64 in ``buffer``, not centred."""
         r = len(self.keep)
-        U = buffer.reshape(-1)[:(rows.stop - rows.start) * r].reshape(-1, r)
+        U = self._view(buffer, rows.stop - rows.start, r)
         np.copyto(U, self.X[rows] if self._all else self.X[rows][:, self.keep])
         return U
 
@@ -203,7 +211,7 @@ class Design:
         The mean is rounded to float32: these rows only feed approximate Hessians.
         """
         r = len(self.keep)
-        S = buffer.reshape(-1)[:(rows.stop - rows.start) * r].reshape(-1, r)
+        S = self._view(buffer, rows.stop - rows.start, r)
         np.subtract(self.X[rows] if self._all else self.X[rows][:, self.keep],
                     self.mean.astype(np.float32), out=S, casting="same_kind")
         S *= root.astype(np.float32)[:, None]

@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from degenet.exact.design import Design, column_stats, r_factor
+from degenet.exact.blockpass import PASS_ROWS
+from degenet.exact.design import Design, r_factor
 from degenet.exact.gram import gram
 from degenet.exact.linalg import spd_solve
 from degenet.exact.solution import Solution
@@ -41,14 +42,14 @@ def variance_inflation(X: np.ndarray, solution: Solution, *, intercept: bool,
     if len(kept) == 0 or len(X) == 0:
         return vif
     weight = np.ones(len(X)) if weight is None else np.asarray(weight, dtype=np.float64)
-    mean, scale = column_stats(X, center=intercept)
-    design = Design(X, mean, scale, kept, intercept)
-    G, _ = gram(design, weight)
     r = len(kept)
+    G = solution.gram  # the solver's, when it formed the design's Gram matrix in float64
+    if G is None or G.shape != (r + int(intercept),) * 2:
+        G, _ = gram(_design(X, kept, intercept), weight)
     if solution.condition_number <= CHOLESKY_MAX_CONDITION:
         diagonal = np.diag(spd_solve(G, np.eye(len(G)))[0])
     else:
-        R = r_factor(design, weight)
+        R = r_factor(_design(X, kept, intercept), weight)
         pivots = np.abs(np.diag(R))
         if pivots.min() <= 1e-13 * pivots.max():
             return vif  # collinear on these rows (fewer rows than columns): undefined
@@ -59,6 +60,21 @@ def variance_inflation(X: np.ndarray, solution: Solution, *, intercept: bool,
         tss = tss - G[:r, r] ** 2 / G[r, r]
     vif[kept] = diagonal[:r] * tss
     return vif
+
+
+def _design(X: np.ndarray, kept: np.ndarray, intercept: bool) -> Design:
+    """The design of the ``kept`` columns, standardized by the first rows' statistics.
+
+    VIF does not change when the columns are shifted (the sums of squares are centred
+    exactly) or scaled, so no pass is spent on the exact means and scales (``open_design``
+    centres its first pass the same way).
+    """
+    p = X.shape[1]
+    first = np.asarray(X[:min(len(X), PASS_ROWS)], dtype=np.float64)
+    center = first.mean(axis=0) if intercept else np.zeros(p)
+    spread = np.sqrt(np.mean((first - center) ** 2, axis=0))
+    scale = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+    return Design(X, np.where(np.isfinite(center), center, 0.0), scale, kept, intercept)
 
 
 def inflation_note(vif: np.ndarray, terms, most: int = 5) -> str:

@@ -151,7 +151,7 @@ def _normal_equations(design, y, weight, G, b, condition2):
             break
     covariance = linalg.cho_solve(factor, np.eye(len(G)))
     return _solution(design, theta, covariance, rss, weight, n_iter=steps + 1,
-                     method="cholesky", condition=float(np.sqrt(condition2)))
+                     method="cholesky", condition=float(np.sqrt(condition2)), gram=G)
 
 
 def _normal_rss(design, y, weight, G, b, theta):
@@ -197,7 +197,7 @@ def _residual_gradient(design, y, weight, theta):
 
 
 def _solution(design, theta, unscaled, rss, weight, *, n_iter, method, condition, dropped=(),
-              relations=None):
+              relations=None, gram=None):
     total = float(weight.sum())
     beta, alpha = estimates_to_original(design, theta, design.X.shape[1])
     covariance = covariance_to_original(design, unscaled, design.X.shape[1])
@@ -209,4 +209,4 @@ def _solution(design, theta, unscaled, rss, weight, *, n_iter, method, condition
                     unscaled_covariance=covariance, dispersion=dispersion, n_samples=total,
                     rank=design.n_columns, df_residual=df_residual, dropped=dropped,
                     relations=relations, condition_number=condition, gradient_max=0.0,
-                    method=f"least-squares-{method}")
+                    method=f"least-squares-{method}", gram=gram)

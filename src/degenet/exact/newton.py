@@ -26,11 +26,12 @@ from degenet.errors import ConvergenceWarning, warn
 from degenet.exact.blockpass import row_pass
 from degenet.exact.collinear import drop_collinear
 from degenet.exact.design import r_factor
-from degenet.exact.gram import gram, intercept_gram, symmetric, with_intercept
+from degenet.exact.gram import intercept_gram, symmetric, with_intercept
 from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION
 from degenet.exact.linalg import equilibrated_condition, spd_solve
 from degenet.exact.solution import Solution, covariance_to_original, estimates_to_original
-from degenet.exact.stopping import SEPARATED_ITERATIONS, SEPARATION, TimeCap, stop_reason
+from degenet.exact.stopping import (MARGIN_ROWS, SEPARATED_ITERATIONS, SEPARATION, TimeCap,
+                                    stop_reason)
 from degenet.model.family import Family
 
 # cond(A'A) at most this: Hessians by float32 products (relative error ~1e-7) still give
@@ -186,17 +187,16 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
            offset: np.ndarray | None = None) -> Solution:
     """Newton from the best constant, to a Newton decrement of at most ``tol``.
 
-    ``first``: ``A'WA`` and ``A'W[Y, 1]`` from the pass that opened the design (``single``:
-    ``A'WA`` by float32 products); ``offset`` ``(n,)`` is added to ``eta``. The run also
+    ``first``: ``A'WA`` and ``A'W[Y, 1]`` from the pass that opened the design, in float64;
+    ``single``: the later Hessians may take float32 products; ``offset`` ``(n,)`` is added
+    to ``eta``. The run also
     stops at the time ``cap``, on an iterate that separates the classes, and, when the data
     are known to be ``separated``, after
     :data:`~degenet.exact.stopping.SEPARATED_ITERATIONS` (:mod:`degenet.exact.stopping`).
     """
     G, b = first
     if single and equilibrated_condition(G) > SINGLE_MAX_CONDITION:
-        single = False  # not far enough from collinear for rounded products: redo exactly
-        targets = np.column_stack([family.free_targets(y, n_outputs), np.ones(len(y))])
-        G, b = gram(design, weight, targets)
+        single = False  # not far enough from collinear for rounded products
     reduced, G, b, collinear = drop_collinear(design, weight, G, b)
     problem = _Problem(family, reduced, y, weight, n_outputs, offset)
     k, q = b.shape[1] - 1, reduced.n_columns
@@ -233,7 +233,7 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
             f"(max abs gradient {np.abs(g).max():.3g}); the data may be separable (no "
             "maximum-likelihood estimate) or nearly collinear.", ConvergenceWarning)
     return _solution(problem, theta, H, g, eta, loss, n_iter=n_iter, stopped=stopped,
-                     collinear=collinear)
+                     collinear=collinear, gram=G)
 
 
 def _warm_start(problem, theta, first, single):
@@ -339,7 +339,7 @@ def _covariance(problem, H, eta):
     return covariance_to_original(uncentered, R_inverse @ R_inverse.T, n_features), "qr"
 
 
-def _solution(problem, theta, H, g, eta, loss, *, n_iter, stopped, collinear):
+def _solution(problem, theta, H, g, eta, loss, *, n_iter, stopped, collinear, gram):
     design, weight = problem.design, problem.weight
     total = weight.sum()
     pinned = problem.n_outputs - theta.shape[1]
@@ -351,18 +351,26 @@ def _solution(problem, theta, H, g, eta, loss, *, n_iter, stopped, collinear):
         rank=design.n_columns, df_residual=float(total - design.n_columns * theta.shape[1]),
         dropped=collinear.dropped, relations=collinear.relations,
         condition_number=collinear.condition, gradient_max=float(np.abs(g).max()),
-        method=f"newton-{method}", stopped=stopped,
-        **_logit_extremes(problem.family, eta[weight > 0]))
+        method=f"newton-{method}", stopped=stopped, gram=gram, eta=eta,
+        **_logit_extremes(problem.family, eta, weight > 0))
 
 
-def _logit_extremes(family, eta) -> dict:
-    """``logit_spread`` and ``logit_gap`` of :class:`Solution` from the rows' ``eta``."""
-    if not family.is_classifier or len(eta) == 0:
+def _logit_extremes(family, eta, counted, block_rows: int = MARGIN_ROWS) -> dict:
+    """``logit_spread`` and ``logit_gap`` of :class:`Solution` from the ``counted`` rows'
+    ``eta``, a block of rows at a time (no temporary of every row)."""
+    if not family.is_classifier or not counted.any():
         return {}
-    logits = family.full_logits(family.squeeze(eta))
-    top = np.partition(logits, logits.shape[1] - 2, axis=1)[:, -2:]
-    return {"logit_spread": float((logits.max(axis=1) - logits.min(axis=1)).max()),
-            "logit_gap": float((top[:, 1] - top[:, 0]).max())}
+    spread = gap = -np.inf
+    for start in range(0, len(eta), block_rows):
+        rows = slice(start, start + block_rows)
+        logits = family.full_logits(family.squeeze(eta[rows][counted[rows]]))
+        if len(logits) and logits.shape[1] == 2:  # two classes: the gap is the spread
+            spread = gap = max(gap, float(np.abs(logits[:, 1] - logits[:, 0]).max()))
+        elif len(logits):
+            top = np.partition(logits, logits.shape[1] - 2, axis=1)[:, -2:]
+            spread = max(spread, float((logits.max(axis=1) - logits.min(axis=1)).max()))
+            gap = max(gap, float((top[:, 1] - top[:, 0]).max()))
+    return {"logit_spread": spread, "logit_gap": gap}
 
 
 def _mean_loss(family, y, weight, eta):

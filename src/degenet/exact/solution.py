@@ -7,7 +7,7 @@ the standardization) and finds exactly collinear columns from the triangular fac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg
@@ -58,6 +58,13 @@ class Solution:
         of a row's logits (max - min) and the largest lead of a row's likeliest class over
         the next; what the separation checks need, from Newton's last pass (NaN: not
         computed).
+    gram : ndarray, shape (n_columns, n_columns), optional
+        ``A'WA`` of the design the solver used, ``W`` the sample weights (no curvature):
+        standardized kept columns, then the intercept. What the variance inflation factors
+        need, kept when the solver formed it in float64 anyway (None: it did not).
+    eta : ndarray, shape (n_samples, n_outputs), optional
+        The linear predictor at the solution on the rows solved, offset included, in
+        float64: kept by Newton, whose last pass computed it (None: not kept).
     """
 
     beta: np.ndarray
@@ -78,6 +85,8 @@ class Solution:
     stopped: str | None = None
     logit_spread: float = float("nan")
     logit_gap: float = float("nan")
+    gram: np.ndarray | None = field(default=None, repr=False, compare=False)
+    eta: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def covariance(self) -> np.ndarray:

@@ -120,12 +120,13 @@ def _solve(family, X, y, weight, n_classes, *, intercept, tol, max_iter, block_r
     targets = (y[:, None] if family.exact_solver == "least_squares" else
                np.column_stack([family.free_targets(y, n_outputs), np.ones(len(y))]))
     # float32 products for the Hessians of Newton's iterations (newton._low_step) for a
-    # single free output; least squares solves with its first Gram matrix, which must then
-    # be exact.
+    # single free output. The first Gram matrix is exact whatever the family (that pass is
+    # bound by reading X, not by its products): least squares solves with it, and it is
+    # the design's own Gram matrix, which the variance inflation factors read.
     single = (np.issubdtype(X.dtype, np.floating) and X.dtype.itemsize <= 4
               and family.exact_solver == "newton" and n_outputs == 1)
     design, G, b = open_design(X, weight, targets, intercept=intercept,
-                               block_rows=block_rows, single=single)
+                               block_rows=block_rows)
     _check_finite_columns(design.mean, design.scale)
     if family.exact_solver == "least_squares":
         return least_squares(design, y, weight, (G, b))

@@ -35,6 +35,9 @@ MARGIN = 1e-6
 SEPARATED_ITERATIONS = 10
 
 SEPARATION, TIME = "separation", "time cap"
+# Rows whose margins are checked at a time: a block with a row on the wrong side ends the
+# check (on data that are not separated, the first block), and no temporary is larger.
+MARGIN_ROWS = 65536
 
 
 class TimeCap:
@@ -64,13 +67,17 @@ def separates(family: Family, y: np.ndarray, eta: np.ndarray, weight: np.ndarray
     class's side with a margin above :data:`MARGIN` (classifiers; False for the others)."""
     if not family.is_classifier:
         return False
-    logits = family.full_logits(family.squeeze(eta)).copy()  # may be eta itself
-    rows = np.arange(len(y))
-    codes = y.astype(np.int64)
-    own = logits[rows, codes].copy()
-    logits[rows, codes] = -np.inf
-    margin = own - logits.max(axis=1)
-    return bool(np.all(margin[weight > 0] > MARGIN))
+    for start in range(0, len(y), MARGIN_ROWS):
+        block = slice(start, start + MARGIN_ROWS)
+        logits = family.full_logits(family.squeeze(eta[block])).copy()  # may be eta itself
+        rows = np.arange(len(logits))
+        codes = y[block].astype(np.int64)
+        own = logits[rows, codes].copy()
+        logits[rows, codes] = -np.inf
+        margin = own - logits.max(axis=1)
+        if not np.all(margin[weight[block] > 0] > MARGIN):
+            return False
+    return True
 
 
 def stop_reason(family: Family, y: np.ndarray, eta: np.ndarray, weight: np.ndarray,
