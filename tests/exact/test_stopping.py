@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from degenet.exact.solve import solve
-from degenet.exact.stopping import SEPARATED_ITERATIONS, TimeCap, separates
+from degenet.exact.stopping import SEPARATED_ITERATIONS, TimeCap, logit_extremes, separates
 from degenet.model.families import get_family
 
 
@@ -76,8 +76,6 @@ def test_families_without_classes_are_never_stopped_for_separation(family):
 
 
 def test_logit_extremes_by_blocks_equal_those_of_all_rows_at_once():
-    from degenet.exact.newton import _logit_extremes
-
     rng = np.random.default_rng(0)
     family = get_family("categorical")
     eta = np.column_stack([np.zeros(11), rng.normal(scale=3.0, size=(11, 3))])
@@ -87,11 +85,11 @@ def test_logit_extremes_by_blocks_equal_those_of_all_rows_at_once():
     expected = {"logit_spread": (logits.max(axis=1) - logits.min(axis=1)).max(),
                 "logit_gap": (top[:, 1] - top[:, 0]).max()}
     for block_rows in (1, 3, 4, 100):
-        assert _logit_extremes(family, eta, counted, block_rows) == pytest.approx(expected)
-    assert _logit_extremes(family, eta, np.zeros(11, bool)) == {}
+        assert logit_extremes(family, eta, counted, block_rows) == pytest.approx(expected)
+    assert logit_extremes(family, eta, np.zeros(11, bool)) == {}
     bernoulli = get_family("bernoulli")
     eta = eta[:, 1:2]
     expected = np.abs(eta[counted]).max()
     for block_rows in (1, 3, 100):
-        assert _logit_extremes(bernoulli, eta, counted, block_rows) == pytest.approx(
+        assert logit_extremes(bernoulli, eta, counted, block_rows) == pytest.approx(
             {"logit_spread": expected, "logit_gap": expected})

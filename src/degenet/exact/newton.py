@@ -30,7 +30,7 @@ from degenet.exact.gram import intercept_gram, symmetric, with_intercept
 from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION
 from degenet.exact.linalg import equilibrated_condition, spd_solve
 from degenet.exact.solution import Solution, covariance_to_original, estimates_to_original
-from degenet.exact.stopping import (MARGIN_ROWS, SEPARATED_ITERATIONS, SEPARATION, TimeCap,
+from degenet.exact.stopping import (SEPARATED_ITERATIONS, SEPARATION, TimeCap, logit_extremes,
                                     stop_reason)
 from degenet.model.family import Family
 
@@ -352,25 +352,7 @@ def _solution(problem, theta, H, g, eta, loss, *, n_iter, stopped, collinear, gr
         dropped=collinear.dropped, relations=collinear.relations,
         condition_number=collinear.condition, gradient_max=float(np.abs(g).max()),
         method=f"newton-{method}", stopped=stopped, gram=gram, eta=eta,
-        **_logit_extremes(problem.family, eta, weight > 0))
-
-
-def _logit_extremes(family, eta, counted, block_rows: int = MARGIN_ROWS) -> dict:
-    """``logit_spread`` and ``logit_gap`` of :class:`Solution` from the ``counted`` rows'
-    ``eta``, a block of rows at a time (no temporary of every row)."""
-    if not family.is_classifier or not counted.any():
-        return {}
-    spread = gap = -np.inf
-    for start in range(0, len(eta), block_rows):
-        rows = slice(start, start + block_rows)
-        logits = family.full_logits(family.squeeze(eta[rows][counted[rows]]))
-        if len(logits) and logits.shape[1] == 2:  # two classes: the gap is the spread
-            spread = gap = max(gap, float(np.abs(logits[:, 1] - logits[:, 0]).max()))
-        elif len(logits):
-            top = np.partition(logits, logits.shape[1] - 2, axis=1)[:, -2:]
-            spread = max(spread, float((logits.max(axis=1) - logits.min(axis=1)).max()))
-            gap = max(gap, float((top[:, 1] - top[:, 0]).max()))
-    return {"logit_spread": spread, "logit_gap": gap}
+        **logit_extremes(problem.family, eta, weight > 0))
 
 
 def _mean_loss(family, y, weight, eta):

@@ -327,17 +327,12 @@ def read_regression(fitted: Fitted, X: np.ndarray, y: np.ndarray, beta: np.ndarr
     weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
     shift = 0.0 if offset is None else offset[:, None]
     same = np.array_equal(beta, solution.beta) and np.array_equal(alpha, solution.alpha)
-    kept = solution.eta is not None and len(solution.eta) == len(y)
-    exact_eta = (family.squeeze(solution.eta) if kept  # the solver's last pass: no pass here
-                 else None)
-    eta = exact_eta if same and kept else family.squeeze(
-        linear_predictor(X, beta, alpha) + shift)
+    kept = solution.eta is not None and len(solution.eta) == len(y)  # from the solver's pass
+    exact_eta = family.squeeze(solution.eta if kept else linear_predictor(
+        X, solution.beta, solution.alpha) + shift)
+    eta = exact_eta if same else family.squeeze(linear_predictor(X, beta, alpha) + shift)
     log_likelihood = family.log_likelihood(y, eta, weight)
-    if exact_eta is None:
-        exact_eta = eta if same else family.squeeze(
-            linear_predictor(X, solution.beta, solution.alpha) + shift)
-    exact_ll = (log_likelihood if exact_eta is eta
-                else family.log_likelihood(y, exact_eta, weight))
+    exact_ll = log_likelihood if same else family.log_likelihood(y, exact_eta, weight)
     null = (np.zeros(solution.alpha.shape[0]) if not fitted.intercept
             else family.optimal_constant(y, weight, solution.alpha.shape[0]) if offset is None
             else family.offset_constant(y, weight, offset))

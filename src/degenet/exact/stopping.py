@@ -93,3 +93,21 @@ def stop_reason(family: Family, y: np.ndarray, eta: np.ndarray, weight: np.ndarr
     if family.is_classifier and loss < np.log(n_classes) and separates(family, y, eta, weight):
         return SEPARATION
     return None
+
+
+def logit_extremes(family, eta, counted, block_rows: int = MARGIN_ROWS) -> dict:
+    """``logit_spread`` and ``logit_gap`` of :class:`Solution` from the ``counted`` rows'
+    ``eta``, a block of rows at a time (no temporary of every row)."""
+    if not family.is_classifier or not counted.any():
+        return {}
+    spread = gap = -np.inf
+    for start in range(0, len(eta), block_rows):
+        rows = slice(start, start + block_rows)
+        logits = family.full_logits(family.squeeze(eta[rows][counted[rows]]))
+        if len(logits) and logits.shape[1] == 2:  # two classes: the gap is the spread
+            spread = gap = max(gap, float(np.abs(logits[:, 1] - logits[:, 0]).max()))
+        elif len(logits):
+            top = np.partition(logits, logits.shape[1] - 2, axis=1)[:, -2:]
+            spread = max(spread, float((logits.max(axis=1) - logits.min(axis=1)).max()))
+            gap = max(gap, float((top[:, 1] - top[:, 0]).max()))
+    return {"logit_spread": spread, "logit_gap": gap}
