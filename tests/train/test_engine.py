@@ -159,6 +159,32 @@ def test_same_seed_same_fit_other_seed_other_fit():
     assert not np.allclose(first.history["loss"], third.history["loss"])
 
 
+@pytest.mark.filterwarnings("ignore::degenet.ConvergenceWarning")
+def test_networks_of_single_output_families_share_one_program_and_keep_their_losses(
+        monkeypatch):
+    # The same shapes under the gaussian, bernoulli and poisson heads: one compile, and
+    # each model exactly as trained by a program of its own family alone.
+    frame = degenet.datasets.balloons(600, seed=3)
+    frame["count"] = frame["num_balloons"].round().clip(lower=0)
+    options = dict(model="mlp:6", seed=2, max_epochs=3, check=False,
+                   features=["relationship", "children", "age"])
+    targets = {"gaussian": "num_balloons", "bernoulli": "color", "poisson": "count"}
+    alone = {}
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "family_group", lambda family: (family,))
+        for family, target in targets.items():
+            engine._CACHE.clear()
+            alone[family] = degenet.fit(frame, target, family=family, **options)
+    engine._CACHE.clear()
+    for i, (family, target) in enumerate(targets.items()):
+        shared = degenet.fit(frame, target, family=family, **options)
+        assert (shared.training.compile_seconds == 0.0) == (i > 0)
+        # XLA may order the float32 sums differently inside a branch: the last bit moves.
+        pd.testing.assert_frame_equal(shared.history, alone[family].history, rtol=1e-5)
+        for a, b in zip(shared.model.get_weights(), alone[family].model.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_validation_loss_in_chunks_equals_one_pass(linear_data, monkeypatch):
     X, y = linear_data
     train_rows, val_rows = np.arange(500), np.arange(500, 600)
