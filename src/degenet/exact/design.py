@@ -17,6 +17,7 @@ from scipy import linalg
 
 from degenet.data.scaling import merge_moments, usable_scale
 from degenet.exact.blockpass import PASS_ROWS, row_pass
+from degenet.exact.rows import take_rows
 
 BLOCK_ROWS = 32768  # 32k rows x 100 columns x 8 bytes = 26 MB of float64 per block
 
@@ -105,9 +106,10 @@ class Design:
             design.centered = self.centered
         return design
 
-    def every(self, stride: int) -> "Design":
-        """The same design (columns, centring, scaling) on every ``stride``-th row of ``X``."""
-        return Design(self.X[::stride], *self._full, self.keep, self.intercept, self.block_rows)
+    def subset(self, rows: np.ndarray) -> "Design":
+        """The same design (columns, centring, scaling) on rows ``rows`` of ``X``."""
+        return Design(take_rows(self.X, rows), *self._full, self.keep, self.intercept,
+                      self.block_rows)
 
     def uncentered(self) -> "Design":
         """The same columns scaled to unit root mean square, not centred.

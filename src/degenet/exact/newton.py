@@ -29,6 +29,7 @@ from degenet.exact.design import r_factor
 from degenet.exact.gram import intercept_gram, symmetric, with_intercept
 from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION
 from degenet.exact.linalg import equilibrated_condition, spd_solve
+from degenet.exact.rows import systematic_runs
 from degenet.exact.solution import Solution, covariance_to_original, estimates_to_original
 from degenet.exact.stopping import (SEPARATED_ITERATIONS, SEPARATION, TimeCap, logit_extremes,
                                     stop_reason)
@@ -169,9 +170,9 @@ class _Problem(NamedTuple):
     offset: np.ndarray | None = None  # added to eta (single output)
 
     def every(self, stride: int) -> "_Problem":
-        """The same problem on every ``stride``-th row."""
-        rows = slice(None, None, stride)
-        return self._replace(design=self.design.every(stride), y=self.y[rows],
+        """The same problem on one row in ``stride``, in runs (:func:`systematic_runs`)."""
+        rows = systematic_runs(len(self.y), stride)
+        return self._replace(design=self.design.subset(rows), y=self.y[rows],
                              weight=self.weight[rows],
                              offset=None if self.offset is None else self.offset[rows])
 
@@ -237,18 +238,21 @@ def newton(family: Family, design, y: np.ndarray, weight: np.ndarray, *, n_outpu
 
 
 def _warm_start(problem, theta, first, single):
-    """A start near the optimum from Newton on every 10th row, or None.
+    """A start near the optimum from Newton on a tenth of the rows, or None.
 
-    Newton's early iterations only need to get near the optimum: on a tenth of the rows
+    The tenth is a systematic sample of runs of rows (:func:`~degenet.exact.rows.
+    systematic_runs`). Newton's early iterations only need to get near the optimum: on a tenth of the rows
     they cost a tenth, and the subsample's optimum is within its sampling error of the
     full one (decrement ~ sqrt(n_features / rows)), where the full-data iterations are
     already quadratic. Any start works: the full iterations below still check every step.
     Several free outputs (softmax) start from the constant: a tenth of the rows may miss a
     class.
     """
-    if (problem.design.n_samples < WARM_START_ROWS or problem.n_outputs > 1 or not problem.weight[::WARM_START_STRIDE].sum() > 0):
+    if problem.design.n_samples < WARM_START_ROWS or problem.n_outputs > 1:
         return None
     sample = problem.every(WARM_START_STRIDE)
+    if not sample.weight.sum() > 0:
+        return None
     g, H, start = first
     eta = sample.constant_eta(start)
     loss = _mean_loss(sample.family, sample.y, sample.weight, eta)

@@ -39,10 +39,28 @@ class RowSubset:
 
 
 def take_rows(X: np.ndarray, rows: np.ndarray):
-    """Rows ``rows`` of ``X``: ``X`` itself when they are all of its rows, in order."""
+    """Rows ``rows`` of ``X``: ``X`` itself when they are all of its rows, in order; rows
+    of a :class:`RowSubset` are taken from its own ``X``."""
     if len(rows) == len(X) and np.array_equal(rows, np.arange(len(X))):
         return X
+    if isinstance(X, RowSubset):
+        return RowSubset(X.X, X.rows[rows])
     return RowSubset(X, rows)
+
+
+def systematic_runs(n_samples: int, stride: int, most: int = PASS_ROWS) -> np.ndarray:
+    """One row in ``stride`` of ``n_samples``: the first run of rows in each ``stride`` runs.
+
+    Runs of rows, not every ``stride``-th row: in a column-major design (a DataFrame's or a
+    Parquet file's) every 10th row lies in every cache line of each column, so reading them
+    read the whole design (0.12 s a pass on 2,000,000 x 100 float32, against 0.04 s for
+    runs). Runs are at most ``most`` rows and at least 64, and about 64 of them or more
+    cover the rows, so a sorted table is still sampled from end to end.
+    """
+    run = int(max(64, min(most, n_samples // (stride * 64))))
+    starts = np.arange(0, n_samples, stride * run)
+    rows = (starts[:, None] + np.arange(run)).ravel()
+    return rows[rows < n_samples]
 
 
 def linear_predictor(X, beta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
