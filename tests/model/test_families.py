@@ -102,6 +102,16 @@ def test_unit_deviance_is_twice_the_loss_gap_to_the_saturated_model(family):
         np.testing.assert_allclose(deviance, 2.0 * family.loss_np(y, eta))
 
 
+@EVERY
+def test_fit_figures_are_the_mean_loss_log_likelihood_and_deviance(family):
+    y, outputs, eta = _case(family)
+    weight = np.random.default_rng(1).uniform(0.5, 2.0, N)
+    loss, log_likelihood, deviance = family.fit_figures(y, eta, weight)
+    assert loss == pytest.approx(np.average(family.loss_np(y, eta), weights=weight), rel=1e-12)
+    assert log_likelihood == pytest.approx(family.log_likelihood(y, eta, weight), rel=1e-12)
+    assert deviance == pytest.approx(family.deviance(y, eta, weight), rel=1e-12)
+
+
 @pytest.mark.parametrize("family", CLASSIFIERS, ids=lambda f: f.name)
 def test_probabilities_and_full_logits(family):
     _, outputs, eta = _case(family)

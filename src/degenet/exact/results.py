@@ -331,23 +331,20 @@ def read_regression(fitted: Fitted, X: np.ndarray, y: np.ndarray, beta: np.ndarr
     exact_eta = family.squeeze(solution.eta if kept else linear_predictor(
         X, solution.beta, solution.alpha) + shift)
     eta = exact_eta if same else family.squeeze(linear_predictor(X, beta, alpha) + shift)
-    log_likelihood = family.log_likelihood(y, eta, weight)
+    loss, log_likelihood, deviance = family.fit_figures(y, eta, weight)
     exact_ll = log_likelihood if same else family.log_likelihood(y, exact_eta, weight)
     null = (np.zeros(solution.alpha.shape[0]) if not fitted.intercept
             else family.optimal_constant(y, weight, solution.alpha.shape[0]) if offset is None
             else family.offset_constant(y, weight, offset))
     null_eta = family.squeeze(np.tile(null, (len(y), 1)) + shift)
+    _, null_log_likelihood, null_deviance = family.fit_figures(y, null_eta, weight)
     max_diff, worst = _max_std_diff(family, beta, alpha, solution, fitted.intercept)
     return RegressionResults(
         fitted=fitted, solution=solution, diagnostics=diagnostics, seconds=seconds,
-        beta=beta, alpha=alpha,
-        loss=float(np.average(family.loss_np(y, eta), weights=weight)),
-        max_std_diff=max_diff, worst=worst,
+        beta=beta, alpha=alpha, loss=loss, max_std_diff=max_diff, worst=worst,
         likelihood_ratio=max(2.0 * (exact_ll - log_likelihood), 0.0),
-        log_likelihood=log_likelihood,
-        null_log_likelihood=family.log_likelihood(y, null_eta, weight),
-        deviance=family.deviance(y, eta, weight),
-        null_deviance=family.deviance(y, null_eta, weight),
+        log_likelihood=log_likelihood, null_log_likelihood=null_log_likelihood,
+        deviance=deviance, null_deviance=null_deviance,
         n_samples=float(weight.sum()), val_loss=val_loss,
         cov=robust_covariance(family, solution, X, y, cov_type=cov_type,
                               intercept=fitted.intercept, weight=sample_weight, offset=offset,

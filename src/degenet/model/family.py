@@ -160,6 +160,19 @@ class Family(abc.ABC):
         """The full log-likelihood, constants included (weights count as frequencies)."""
         return -float(weight @ self.loss_np(y, eta))
 
+    def fit_figures(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray
+                    ) -> tuple[float, float, float]:
+        """``(mean loss, log-likelihood, deviance)`` of ``eta``: one evaluation of the loss
+        when the likelihood and the deviance are the loss's own (this class's methods, as
+        for the classifiers), else each from its own method."""
+        own = type(self)
+        if (own.log_likelihood is Family.log_likelihood
+                and own.unit_deviance is Family.unit_deviance):
+            total = float(weight @ self.loss_np(y, eta))
+            return total / float(weight.sum()), -total, 2.0 * total
+        return (float(np.average(self.loss_np(y, eta), weights=weight)),
+                self.log_likelihood(y, eta, weight), self.deviance(y, eta, weight))
+
     def optimal_constant(self, y: np.ndarray, weight: np.ndarray,
                          n_classes: int | None = None) -> np.ndarray:
         """The exact optimal constant ``eta`` (the intercept-only model), ``(n_outputs,)``.
