@@ -15,7 +15,6 @@ batch come from anywhere within ``capacity`` rows of it in the permuted order.
 
 from __future__ import annotations
 
-import functools
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +64,6 @@ def read_row_groups(groups: Iterable[RowGroup], columns: list[str],
     """
     import pyarrow.parquet as pq
 
-    tame_malloc()
     if batch_rows is None:
         batch_rows = int(np.clip(BATCH_BYTES // (4 * max(1, len(columns))), 4096, 65536))
     items: queue.Queue = queue.Queue(maxsize=prefetch)
@@ -220,25 +218,13 @@ def _gather(buffer: np.ndarray, slots: np.ndarray, out: np.ndarray) -> None:
         np.take(buffer, slots, axis=0, out=out)
 
 
-@functools.cache
 def tame_malloc() -> None:
-    """glibc: keep freed blocks of up to 32 MB for reuse, and at most two malloc arenas.
-
-    A pass allocates a few temporaries of 1-4 MB per block (float64 copies, products,
-    record batches). By default glibc maps each from the system and, once several are freed,
-    hands the pages back: every block then paid for fresh zeroed pages (the streamed
-    logistic's Newton pass on 13,107 x 20 float32 blocks: 7.3 ms a block, 2.8 ms without).
-    Fixed thresholds keep them in the heap; :func:`trim_malloc` returns what an epoch left.
-    Two arenas, not 8 per core: the reader's threads' arenas kept ~100 MB of freed blocks an
-    epoch here. Once per process; Linux only, elsewhere nothing.
-    """
+    """glibc: at most two malloc arenas, not 8 per core (the reader's threads' arenas kept
+    ~100 MB of freed blocks an epoch here). Linux only; elsewhere nothing."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD (at most 32 MB on 64-bit glibc)
-        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
-        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
     except (OSError, AttributeError):
         pass
 
