@@ -124,3 +124,29 @@ def test_float64_columns_stream_as_float64_and_classes_as_codes(tmp_path):
     codes = pd.Categorical(frame["kind"], categories=classes).codes[~val]
     np.testing.assert_array_equal(train[:, -1], codes)
     assert stats.target_counts == {c: int((frame["kind"][~val] == c).sum()) for c in classes}
+
+
+@pytest.mark.parametrize("dtype,classes", [
+    (np.float32, (2.5, -1.0, 0.0)),  # unsorted: codes follow the classes' order
+    (np.int64, (3, 1, 7)),
+    (np.float32, (0.0, 0.1)),  # 0.1 is no float32: Arrow's lookup after its cast
+])
+def test_number_classes_code_as_arrows_lookup(tmp_path, dtype, classes):
+    """The sorted-search codes of a number target equal pandas' categorical codes (values
+    outside the classes: -1)."""
+    frame = people(1500, seed=4)
+    rng = np.random.default_rng(0)
+    pool = np.array([*classes, 9], dtype=np.float64)
+    frame["t"] = pool[rng.integers(0, len(pool), len(frame))].astype(dtype)
+    folder = write(frame, tmp_path / "data", files=2, row_group=400)
+    dataset = open_dataset(folder)
+    plan = plan_stream(dataset, "t", features=["x0", "x1"], validation=0.3, seed=2)
+    encoding, stats = encode_stream(dataset, plan, dataset.row_groups)
+    parts = list(Source(Coder(plan, encoding, classes, stats.dtype), dataset.row_groups).blocks())
+    val = validation_mask(np.arange(len(frame)), seed=2, share=0.3)
+    stored = frame["t"].to_numpy()
+    expected = np.full(len(frame), -1.0)
+    for code, value in enumerate(classes):
+        expected[stored == np.asarray(value).astype(dtype)] = code
+    np.testing.assert_array_equal(np.concatenate([t[:, -1] for t, _ in parts]), expected[~val])
+    np.testing.assert_array_equal(np.concatenate([v[:, -1] for _, v in parts]), expected[val])

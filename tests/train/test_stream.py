@@ -8,17 +8,25 @@ import pytest
 from degenet.data.reader import ShuffleBuffer
 from degenet.errors import ConvergenceWarning
 from degenet.fitting import fit
+from degenet.model.families import get_family
 from degenet.streaming import StreamSettings
+from degenet.train.stream import Standardize, _Validation, score_program
 from tests.streamed_tables import FEATURES, people, write
 
 
-@pytest.mark.parametrize("capacity,take", [(64, 10), (1000, 7), (5, 5)])
-def test_the_shuffle_buffer_gives_every_row_once(capacity, take):
-    rows = np.arange(600, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)
+@pytest.mark.parametrize("capacity,take,strided", [(64, 10, False), (1000, 7, False),
+                                                   (5, 5, False), (64, 10, True)])
+def test_the_shuffle_buffer_gives_every_row_once(capacity, take, strided):
+    """Whole rows (moved as records, or row by row into a strided ``out``), each once."""
+    rows = np.arange(600, dtype=np.float32)[:, None] * np.array([[1, -1, 2]], np.float32)
     blocks = iter([rows[i:i + 37] for i in range(0, 600, 37)])
     buffer = ShuffleBuffer(blocks, capacity, np.random.default_rng(0))
-    out, taken = np.empty((take, 3), np.float32), []
+    out = np.empty((take, 6), np.float32)[:, ::2] if strided else np.empty((take, 3),
+                                                                          np.float32)
+    taken = []
     while (n := buffer.take(out)):
+        np.testing.assert_array_equal(out[:n] * np.array([1, -1, 0.5], np.float32),
+                                      out[:n, :1] * np.ones((1, 3), np.float32))
         taken.append(out[:n, 0].copy())
     seen = np.concatenate(taken)
     np.testing.assert_array_equal(np.sort(seen), rows[:, 0])
@@ -45,3 +53,22 @@ def test_streamed_gradient_descent_reaches_the_optimum(tmp_path, target, model):
     history = fitted.history
     assert len(history) == fitted.epochs and history["loss"].notna().all()
     assert fitted.val_loss == pytest.approx(reading.val_loss, rel=1e-4)
+
+
+def test_validation_sums_every_block_in_float64():
+    """The validation loss of a fixed logistic candidate: the blocks' sums, read once."""
+    rng = np.random.default_rng(1)
+    blocks = [np.c_[rng.normal(size=(m, 3)), rng.random(m) < 0.4].astype(np.float32)
+              for m in (700, 1500, 3)]
+    kernel, bias = np.array([[0.5], [-1.0], [0.25]], np.float32), np.array([0.2], np.float32)
+    family = get_family("bernoulli")
+    stack = ((0, 1, lambda eta: eta),)
+    validation = _Validation(score_program(stack, family), [kernel, bias],
+                             Standardize(np.zeros(3), np.ones(3)))
+    for block in blocks:
+        validation.add(block)
+    rows = np.vstack(blocks).astype(np.float64)
+    eta = rows[:, :3] @ kernel[:, 0].astype(np.float64) + bias[0]
+    expected = np.sum(np.logaddexp(0.0, eta) - rows[:, 3] * eta)
+    assert validation.count == len(rows)
+    assert validation.total == pytest.approx(expected, rel=1e-6)

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from degenet.data.coding import contrast_matrix
-from degenet.data.dataset import RowGroup
+from degenet.data.dataset import RowGroup, validation_mask
 from degenet.data.encoding import Encoding
 from degenet.data.reader import read_row_groups
 from degenet.data.schema import NUMERIC
-from degenet.data.stream import StreamPlan, kept_rows
-from degenet.data.tally import numbers
+from degenet.data.stream import StreamPlan
+from degenet.data.tally import complete_rows, numbers
 
 
 class Coder:
@@ -48,6 +48,7 @@ class Coder:
                 matrix = contrast_matrix(len(column.levels), encoding.coding)
                 self._pieces.append((column.name, pa.array(list(column.levels)), matrix))
         self._classes = None if classes is None else pa.array(list(classes))
+        self._numbers = _ranked(classes)
         self.columns = [*encoding.columns, plan.target]
 
     def blocks(self, batch, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,10 +71,43 @@ class Coder:
             block[:, j:j + width] = matrix[np.maximum(codes, 0)]
             j += width
         target = batch.column(self.plan.target)
-        block[:, j] = numbers(target) if self._classes is None else _codes(target, self._classes)
-        columns = {name: batch.column(name) for name in self.columns}
-        train, kept = kept_rows(self.plan, columns, positions)
+        block[:, j] = (numbers(target) if self._classes is None else
+                       self._number_codes(target) if self._numbers is not None else
+                       _codes(target, self._classes))
+        train = ~validation_mask(positions, seed=self.plan.seed, share=self.plan.validation)
+        # Under missing='error' the encoding pass refused every missing value.
+        kept = (complete_rows({name: batch.column(name) for name in self.columns},
+                              self.plan.kinds) if self.plan.missing == "drop" else None)
+        if kept is None:
+            return block[train], block[~train]
         return block[train & kept], block[~train & kept]
+
+    def _number_codes(self, column) -> np.ndarray:
+        """Class codes of a number column by a sorted search: Arrow's hashed ``index_in``
+        took a third of a block's coding (13,107 rows: 0.6 of 1.8 ms)."""
+        import pyarrow as pa
+
+        if column.null_count or not (pa.types.is_floating(column.type)
+                                     or pa.types.is_integer(column.type)):
+            return _codes(column, self._classes)
+        values, (order, ranked) = column.to_numpy(), self._numbers
+        if not np.array_equal(ranked.astype(values.dtype).astype(np.float64), ranked):
+            return _codes(column, self._classes)  # a class the column's type cannot hold
+        ranked = ranked.astype(values.dtype)
+        at = np.minimum(np.searchsorted(ranked, values), len(ranked) - 1)
+        return np.where(ranked[at] == values, order[at], -1)
+
+
+def _ranked(classes: tuple | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Classes that are all numbers (not booleans) as ``(order, sorted values)``; else None."""
+    if not classes or not all(isinstance(c, (int, float, np.integer, np.floating))
+                              and not isinstance(c, (bool, np.bool_)) for c in classes):
+        return None
+    values = np.array(classes, dtype=np.float64)
+    if not np.all(np.abs(values) < 2.0**53):  # every class exact in float64, none NaN
+        return None
+    order = np.argsort(values, kind="stable")
+    return order, values[order]
 
 
 def _codes(column, value_set) -> np.ndarray:
