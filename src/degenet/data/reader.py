@@ -218,17 +218,6 @@ def _gather(buffer: np.ndarray, slots: np.ndarray, out: np.ndarray) -> None:
         np.take(buffer, slots, axis=0, out=out)
 
 
-def tame_malloc() -> None:
-    """glibc: at most two malloc arenas, not 8 per core (the reader's threads' arenas kept
-    ~100 MB of freed blocks an epoch here). Linux only; elsewhere nothing."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass
-
-
 def trim_malloc() -> None:
     """Give freed heap memory back to the system (glibc's ``malloc_trim``); else nothing."""
     try:
