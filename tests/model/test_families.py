@@ -102,6 +102,23 @@ def test_unit_deviance_is_twice_the_loss_gap_to_the_saturated_model(family):
         np.testing.assert_allclose(deviance, 2.0 * family.loss_np(y, eta))
 
 
+@pytest.mark.parametrize("family", [f for f in FAMILIES.values() if not f.contrasts],
+                         ids=lambda f: f.name)
+def test_gradient_and_curvature_together_equal_each_alone(family):
+    y, outputs, eta = _case(family)
+    gradient, curvature = family.gradient_and_curvature(y, eta)
+    np.testing.assert_allclose(gradient, family.gradient(y, eta), rtol=1e-15)
+    np.testing.assert_allclose(curvature, family.curvature(eta)[:, 0, 0], rtol=1e-15)
+
+
+def test_the_logistic_loss_is_softplus_to_the_last_digits():
+    bernoulli = get_family("bernoulli")
+    eta = np.array([-800.0, -40.0, -3.0, -1e-20, 0.0, 1e-20, 2.5, 40.0, 800.0])
+    for y in (np.zeros(9), np.ones(9)):
+        np.testing.assert_allclose(bernoulli.loss_np(y, eta),
+                                   np.logaddexp(0.0, eta) - y * eta, rtol=1e-14, atol=1e-300)
+
+
 @EVERY
 def test_fit_figures_are_the_mean_loss_log_likelihood_and_deviance(family):
     y, outputs, eta = _case(family)

@@ -90,8 +90,9 @@ def _curvature(problem, theta, single=False):
         w, e = weight[rows], eta[rows, 0]
         with np.errstate(over="ignore", invalid="ignore"):
             lane.loss += float(w @ family.loss_np(y[rows], e))
-        lane.g[:, 0] += with_intercept(Z, family.gradient(y[rows], e) * w, design.intercept)
-        lane.H += intercept_gram(Z, np.sqrt(family.curvature(e)[:, 0, 0] * w), lane.low,
+        gradient, curvature = family.gradient_and_curvature(y[rows], e)
+        lane.g[:, 0] += with_intercept(Z, gradient * w, design.intercept)
+        lane.H += intercept_gram(Z, np.sqrt(curvature * w), lane.low,
                                  design.intercept)
 
     if single:
@@ -124,7 +125,8 @@ def _low_step(family, design, y, weight, scaled, eta, offset):
         w = weight[rows]
         with np.errstate(over="ignore", invalid="ignore"):
             lane.loss += float(w @ family.loss_np(y[rows], e))
-        v, curvature = family.gradient(y[rows], e) * w, family.curvature(e)[:, 0, 0] * w
+        v, curvature = family.gradient_and_curvature(y[rows], e)
+        v, curvature = v * w, curvature * w
         products = U.T @ np.column_stack([v, curvature])
         lane.g[:r, 0] += products[:, 0] - mean * v.sum()
         S = design.fill_low(rows, lane.low, np.sqrt(curvature))

@@ -88,7 +88,7 @@ def _single(problem: StreamProblem, scaled: np.ndarray, precise: bool, gram: boo
         eta = U @ coef + shift
         with np.errstate(over="ignore", invalid="ignore"):
             loss = float(family.loss_np(y, eta).sum())
-        v, h = family.gradient(y, eta), family.curvature(eta)[:, 0, 0]
+        v, h = family.gradient_and_curvature(y, eta)
         products = U.T @ np.column_stack([v, h])
         g, H = np.zeros(q), np.zeros((q, q))
         g[:r] = products[:, 0] - mean * v.sum()
