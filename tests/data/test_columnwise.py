@@ -125,19 +125,3 @@ def test_a_parquet_file_gives_the_tables_design(tmp_path):
     table["count"] = table["count"] * 2**20  # beyond float32's integers
     table.to_parquet(tmp_path / "big.parquet")
     assert encode(tmp_path / "big.parquet", "y")[1].dtype == np.float64
-
-
-def test_a_parquet_file_with_a_gap_stops_reading_ahead_and_takes_the_general_path(tmp_path):
-    # Columns are decoded one ahead on another thread; a gap in the second ends the lean
-    # path with the third being read, and that read is waited for, not left running.
-    import threading
-
-    rng = np.random.default_rng(2)
-    table = pd.DataFrame(rng.normal(size=(50, 4)), columns=["x0", "x1", "x2", "x3"])
-    table.loc[7, "x1"] = np.nan
-    table["y"] = rng.normal(size=50)
-    table.to_parquet(tmp_path / "gap.parquet")
-    with pytest.warns(DataWarning, match="dropped 1 of 50 rows"):
-        encoding, X, _ = encode(tmp_path / "gap.parquet", "y", missing="drop")
-    assert X.shape == (49, 4) and encoding.dropped_rows == 1
-    assert not [t for t in threading.enumerate() if t.name.startswith("degenet-read")]

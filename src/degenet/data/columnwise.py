@@ -17,7 +17,6 @@ caller emits them in the general path's order, and only once.
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,13 +112,12 @@ def _numbers_and_codes(source, columns, numeric, coded, known, drop_constant=Fal
     writer = DesignWriter(source.n_rows, len(numeric) + sum(m.shape[1] for _, m in codes),
                           np.float32 if exact else np.float64)
     constant = set()
-    numbers = _in_order(source, [name for name in columns if name not in coded])
     for name in columns:
         if name in coded:
             if coded[name][1] is not None:
                 writer.coded(*coded[name][1])
             continue
-        values = next(numbers)
+        values = source.numbers(name)
         extremes = known[name] if name in known else _extremes(values)
         if extremes is None:
             return None, None
@@ -128,22 +126,6 @@ def _numbers_and_codes(source, columns, numeric, coded, known, drop_constant=Fal
         else:
             writer.numeric(values)
     return writer.design(), constant
-
-
-def _in_order(source: Columns, names: list[str]):
-    """Each column's numbers, in order. A file's next column is decoded on another thread
-    while the caller writes this one (pyarrow lets go of the GIL as it decodes): on the
-    2,000,000 x 100 float32 Parquet file the decoding then hides the copies behind it."""
-    if source.resident or len(names) < 2:
-        yield from (source.numbers(name) for name in names)
-        return
-    with ThreadPoolExecutor(1, thread_name_prefix="degenet-read") as pool:
-        pending = pool.submit(source.numbers, names[0])
-        for following in [*names[1:], None]:
-            values = pending.result()
-            if following is not None:
-                pending = pool.submit(source.numbers, following)
-            yield values
 
 
 def transform_columns(schema: tuple[ColumnSchema, ...], coding: str, source: Columns
