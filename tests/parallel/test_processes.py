@@ -106,20 +106,21 @@ with open("/proc/self/status") as status:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's VmHWM")
 def test_peak_memory_does_not_grow_with_the_rows(tmp_path):
-    """A streamed fit of 4 files and of one of them: the same peak, well under 1 GB."""
+    """A streamed fit of 8 files and of one of them: the same peak, well under 1 GB."""
     rng = np.random.default_rng(0)
     columns = {f"x{j}": rng.normal(size=250_000).astype(np.float32) for j in range(20)}
     frame = people(250_000).drop(columns=["x0", "x1", "x2", "x3"]).assign(**columns)
     folder = write(frame[[*columns, "y"]], tmp_path / "one", files=1, row_group=65_536)
     many = tmp_path / "many"
     many.mkdir()
-    for i in range(4):
+    for i in range(8):
         (many / f"part-{i}.parquet").write_bytes((folder / "part-00000.parquet").read_bytes())
     peaks = [int(subprocess.run([sys.executable, "-c", PEAK, str(path)], capture_output=True,
                                 text=True, timeout=300, check=True).stdout)
              for path in (folder, many)]
-    data_mb = 4 * 250_000 * 21 * 4 / 2**20  # the 4 files' float32 values: 80 MB
-    # Holding the rows (float32: +80 MB, float64: +160 MB) breaks this; the allocator's
-    # and Arrow's pools move the peak by up to ~65 MB between runs (measured 4-66 MB).
-    assert peaks[1] - peaks[0] < data_mb, peaks
+    more_mb = 7 * 250_000 * 21 * 4 / 2**20  # the 7 more files' float32 values: 140 MB
+    # Holding the rows (float32: +140 MB more, float64: +280 MB) breaks this; the
+    # allocator's and Arrow's pools move the peak between runs (4-89 MB measured, on 2
+    # busy cores), so the rows must weigh more than that noise.
+    assert peaks[1] - peaks[0] < 0.75 * more_mb, peaks
     assert max(peaks) < 1024, peaks
