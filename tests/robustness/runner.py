@@ -33,6 +33,7 @@ import pandas as pd
 
 import degenet
 from degenet import DegenetError
+from tests.privileges import NOBODY, unprivileged
 from tests.robustness.cases import (BADMSG, HANG, LOSS, OK, REFUSED, SILENT, TRACEBACK, Case,
                                     Outcome)
 from tests.robustness.references import lstsq_predict, lstsq_ref
@@ -41,7 +42,6 @@ from tests.robustness.world import (D, HOME, M, MODELS, WORK, base, copy_model, 
                                     padded_json, zeros_member)
 
 DEGENET = str(Path(sys.executable).parent / "degenet")
-NOBODY = 65534
 ROOT = os.geteuid() == 0
 MEMORY_LIMIT_MB = 40
 
@@ -118,18 +118,8 @@ def nobody_can_import() -> bool:
     return True
 
 
-@contextlib.contextmanager
 def _as_nobody(enabled: bool):
-    if not (enabled and ROOT):
-        yield
-        return
-    os.setegid(NOBODY)
-    os.seteuid(NOBODY)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
+    return unprivileged() if enabled else contextlib.nullcontext()
 
 
 def _from_sklearn(error: BaseException) -> bool:
