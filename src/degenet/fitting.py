@@ -286,10 +286,14 @@ def _solve_exact(prepared: Prepared, task: Task, weight: np.ndarray | None) -> C
     """The single-layer model's exact optimum on the training rows (read in place, not
     copied), capped in time for gradient descent; diagnostics emitted."""
     rows = task.train_rows
-    exact = check(task.family, take_rows(prepared.X, rows), task.target.y[rows],
-                  prepared.terms, intercept=task.intercept, classes=task.target.classes,
-                  sample_weight=None if weight is None else weight[rows],
-                  offset=None if prepared.offset is None else prepared.offset[rows],
+    X = take_rows(prepared.X, rows)
+
+    def picked(values):  # every row (solver="exact"): the values themselves, not a copy
+        return values if values is None or X is prepared.X else values[rows]
+
+    exact = check(task.family, X, picked(task.target.y), prepared.terms,
+                  intercept=task.intercept, classes=task.target.classes,
+                  sample_weight=picked(weight), offset=picked(prepared.offset),
                   cap=TimeCap(CHECK_SECONDS) if task.solver == "gd" else None)
     emit(exact.diagnostics, task.spec.text)
     return exact

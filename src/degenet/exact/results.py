@@ -336,7 +336,10 @@ def read_regression(fitted: Fitted, X: np.ndarray, y: np.ndarray, beta: np.ndarr
     null = (np.zeros(solution.alpha.shape[0]) if not fitted.intercept
             else family.optimal_constant(y, weight, solution.alpha.shape[0]) if offset is None
             else family.offset_constant(y, weight, offset))
-    null_eta = family.squeeze(np.tile(null, (len(y), 1)) + shift)
+    null_eta = np.tile(null, (len(y), 1))
+    if offset is not None:
+        null_eta += shift
+    null_eta = family.squeeze(null_eta)
     _, null_log_likelihood, null_deviance = family.fit_figures(y, null_eta, weight)
     max_diff, worst = _max_std_diff(family, beta, alpha, solution, fitted.intercept)
     return RegressionResults(

@@ -127,6 +127,7 @@ def _solve(family, X, y, weight, n_classes, *, intercept, tol, max_iter, block_r
               and family.exact_solver == "newton" and n_outputs == 1)
     design, G, b = open_design(X, weight, targets, intercept=intercept,
                                block_rows=block_rows)
+    del targets  # (n, 2) float64: not held through Newton's passes (the fit's peak memory)
     _check_finite_columns(design.mean, design.scale)
     if family.exact_solver == "least_squares":
         return least_squares(design, y, weight, (G, b))
