@@ -55,6 +55,9 @@ def test_the_streamed_optimum_is_the_in_memory_one(table, target, model, family)
     np.testing.assert_allclose(a["estimate"], whole.coefficients["estimate"], rtol=1e-10,
                                atol=1e-13)
     assert streamed.exact.y is None  # per-row values are not kept: they grow with the rows
+    # the variance inflation factors read the streamed A'A (summed a piece of rows at a time)
+    np.testing.assert_allclose(streamed.exact.diagnostics.vif, whole.exact.diagnostics.vif,
+                               rtol=1e-9)
 
 
 def test_a_collinear_column_is_dropped_with_its_relation(table, tmp_path):
@@ -103,3 +106,20 @@ def test_a_held_out_share_is_the_same_hashed_rows_as_in_memory(table):
                                expected.coefficients["estimate"], rtol=1e-10, atol=1e-13)
     assert streamed.exact.val_loss == pytest.approx(expected.exact.val_loss, rel=1e-10)
     assert len(streamed.val_rows) == len(expected.val_rows) > 1000
+
+
+def test_blocks_summed_in_pieces_give_the_same_optimum(table, monkeypatch):
+    """Record batches are summed a piece of rows at a time (exact.stream._by_pieces); with
+    pieces of 100 rows, every batch of the table is cut into several."""
+    import degenet.exact.stream as stream
+
+    frame, folder = table
+    features = [f for f in FEATURES if f != "y_log"]
+    whole = fit(frame, "y_log", model="logistic", features=features, solver="exact")
+    monkeypatch.setattr(stream, "PIECE_ROWS", 100)
+    streamed = fit(folder, "y_log", model="logistic", features=features, solver="exact",
+                   stream=True)
+    np.testing.assert_allclose(streamed.coefficients["estimate"],
+                               whole.coefficients["estimate"], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(streamed.coefficients["std_error"],
+                               whole.coefficients["std_error"], rtol=1e-10)

@@ -89,15 +89,21 @@ def _single(problem: StreamProblem, scaled: np.ndarray, precise: bool, gram: boo
         with np.errstate(over="ignore", invalid="ignore"):
             loss = float(family.loss_np(y, eta).sum())
         v, h = family.gradient_and_curvature(y, eta)
-        products = U.T @ np.column_stack([v, h])
+        m = len(block)
+        # [v, h, 1]: the column sums give the centred rows' sums (the Gram pass's) free
+        products = U.T @ np.column_stack([v, h, np.ones(m)] if gram else [v, h])
         g, H = np.zeros(q), np.zeros((q, q))
         g[:r] = products[:, 0] - mean * v.sum()
+        if gram:
+            A = np.zeros((q, q))
         if precise or gram:
-            Z = U - mean
-        if precise:
-            S = Z * np.sqrt(h)[:, None]
-            H[:r, :r] = S.T @ S
-        else:
+            Z = np.subtract(U, mean, out=U)  # U is not read again: centred in place
+            if gram:
+                A[:r, :r] = Z.T @ Z
+            if precise:
+                Z *= np.sqrt(h)[:, None]
+                H[:r, :r] = Z.T @ Z
+        if not precise:
             S = np.subtract(raw, mean32, dtype=np.float32)
             S *= np.sqrt(h).astype(np.float32)[:, None]
             H[:r, :r] = S.T @ S
@@ -105,12 +111,10 @@ def _single(problem: StreamProblem, scaled: np.ndarray, precise: bool, gram: boo
             g[r] = v.sum()
             H[:r, r] = products[:, 1] - mean * h.sum()
             H[r, r] = h.sum()
-        parts = [[loss, len(block)], g, H.ravel()]
+        parts = [[loss, m], g, H.ravel()]
         if gram:
-            A = np.zeros((q, q))
-            A[:r, :r] = Z.T @ Z
             if intercept:
-                A[:r, r], A[r, r] = Z.sum(axis=0), len(block)
+                A[:r, r], A[r, r] = products[:, 2] - m * mean, m
             parts.append(A.ravel())
         return np.concatenate(parts)
 
