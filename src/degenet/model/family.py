@@ -172,10 +172,9 @@ class Family(abc.ABC):
 
     def loss_total(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray) -> float:
         """``weight @ loss_np(y, eta)``, evaluated :data:`LOSS_BLOCK_ROWS` rows at a time."""
-        return float(sum(weight[rows] @ self.loss_np(y[rows], eta[rows])
-                         for rows in map(slice, range(0, len(y), LOSS_BLOCK_ROWS),
-                                         range(LOSS_BLOCK_ROWS, len(y) + LOSS_BLOCK_ROWS,
-                                               LOSS_BLOCK_ROWS))))
+        blocks = (slice(start, start + LOSS_BLOCK_ROWS)
+                  for start in range(0, len(y), LOSS_BLOCK_ROWS))
+        return float(sum(weight[rows] @ self.loss_np(y[rows], eta[rows]) for rows in blocks))
 
     def fit_figures(self, y: np.ndarray, eta: np.ndarray, weight: np.ndarray
                     ) -> tuple[float, float, float]:
