@@ -109,8 +109,8 @@ def test_a_held_out_share_is_the_same_hashed_rows_as_in_memory(table):
 
 
 def test_blocks_summed_in_pieces_give_the_same_optimum(table, monkeypatch):
-    """Record batches are summed a piece of rows at a time (exact.stream._by_pieces); with
-    pieces of 100 rows, every batch of the table is cut into several."""
+    """Newton's record batches are summed a piece of rows at a time (exact.stream.by_pieces);
+    with pieces of 100 rows, every batch of the table is cut into several."""
     import degenet.exact.stream as stream
 
     frame, folder = table

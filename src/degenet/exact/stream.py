@@ -25,7 +25,6 @@ find_collinear`), on a :class:`~degenet.exact.design.Design` that maps columns o
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -40,7 +39,7 @@ from degenet.exact.solution import (Solution, covariance_to_original, estimates_
                                     find_collinear, relations_of)
 from degenet.model.family import Family
 
-PIECE_ROWS = 4096  # rows of a block summed at a time (_by_pieces)
+PIECE_ROWS = 4096  # rows of a block summed at a time (by_pieces)
 
 Each = Callable[[Callable[[np.ndarray], np.ndarray]], Iterator[np.ndarray]]
 
@@ -141,23 +140,29 @@ def total(each: Each, fn, size: int, allreduce) -> np.ndarray:
     """
     out = np.zeros(size)
     with threadpool_limits(1, "blas"):
-        for part in each(functools.partial(_by_pieces, fn)):
+        for part in each(fn):
             out += part
     return allreduce(out)
 
 
-def _by_pieces(fn, block: np.ndarray) -> np.ndarray:
-    """``fn(block)`` summed over pieces of at most :data:`PIECE_ROWS` rows.
+def by_pieces(fn):
+    """``fn`` made to sum its results over pieces of at most :data:`PIECE_ROWS` rows of a
+    block.
 
-    A piece's float64 temporaries (a few copies of its rows) then stay small enough for
-    malloc to reuse: those of a whole record batch (13,107 x 21 rows, 2.2 MB each) were
-    mapped and unmapped by every call, and the page faults made a logistic Newton pass's
-    exact Hessian 5.6 ms a block instead of 1.2 ms (2 cores, one BLAS thread).
+    For Newton's block sums (:mod:`degenet.exact.stream_newton`): a piece's float64
+    temporaries (a few copies of its rows) then stay small enough for malloc to reuse;
+    those of a whole record batch (13,107 x 21 rows, 2.2 MB each) were mapped and unmapped
+    by every call, and the page faults made a logistic Newton pass's exact Hessian 5.6 ms a
+    block instead of 1.2 ms (2 cores, one BLAS thread). Not for the least-squares Gram, one
+    product a block: in pieces it took 5.5-7.0 s a pass of 20M x 20 instead of 4.1-4.5 s.
     """
-    if len(block) <= PIECE_ROWS:
-        return fn(block)
-    return sum(fn(block[start:start + PIECE_ROWS])
-               for start in range(0, len(block), PIECE_ROWS))
+    def summed(block: np.ndarray) -> np.ndarray:
+        if len(block) <= PIECE_ROWS:
+            return fn(block)
+        return sum(fn(block[start:start + PIECE_ROWS])
+                   for start in range(0, len(block), PIECE_ROWS))
+
+    return summed
 
 
 def solve_least_squares(problem: StreamProblem) -> Solved:

@@ -28,7 +28,7 @@ from degenet.exact.collinear import FULL_RANK_MAX_CONDITION
 from degenet.exact.newton import SINGLE_MAX_CONDITION, WARM_START_ROWS
 from degenet.exact.solution import (Solution, covariance_to_original, estimates_to_original,
                                     find_collinear, relations_of)
-from degenet.exact.stream import Solved, StreamProblem, r_factor, total
+from degenet.exact.stream import Solved, StreamProblem, by_pieces, r_factor, total
 
 WARM_DECREMENT = 1e-2  # the subsample's iterations stop at this decrement
 MAX_ITER = 30  # passes: more means divergence (separation), not slow convergence
@@ -55,7 +55,7 @@ def curvature(problem: StreamProblem, each, theta: np.ndarray, *, precise: bool,
     scaled = d[:, None] * theta
     step = (_single if k == 1 else _several)(problem, scaled, precise, gram)
     size = 2 + q * k + (q * k) ** 2 + (q * q if gram else 0)
-    sums = total(each, step, size, problem.allreduce)
+    sums = total(each, by_pieces(step), size, problem.allreduce)
     loss, n = sums[0], sums[1]
     g = sums[2:2 + q * k].reshape(q, k)
     H = sums[2 + q * k:2 + q * k + (q * k) ** 2].reshape(q * k, q * k)
