@@ -150,3 +150,53 @@ def test_number_classes_code_as_arrows_lookup(tmp_path, dtype, classes):
         expected[stored == np.asarray(value).astype(dtype)] = code
     np.testing.assert_array_equal(np.concatenate([t[:, -1] for t, _ in parts]), expected[~val])
     np.testing.assert_array_equal(np.concatenate([v[:, -1] for _, v in parts]), expected[val])
+
+
+
+@pytest.mark.parametrize("validation,missing", [(0.0, "error"), (0.25, "drop")])
+def test_blocks_of_one_type_come_whole_from_arrow_as_column_by_column(tmp_path, validation,
+                                                                      missing):
+    """Float32 columns and a 0/1 target (codes are values): each record batch becomes its
+    block in one conversion (``RecordBatch.to_tensor``); the blocks are those of the
+    column-by-column path, rows with a NaN dropped, a value outside the classes coded -1."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = people(3000, seed=3)[["x0", "x1", "x2"]]
+    frame["t"] = (frame["x0"] > 0).astype(np.float32)
+    if missing == "drop":
+        frame.loc[[5, 1200], "x1"] = np.nan  # NaN, not null: Arrow converts it as a value
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 2)):
+        part = frame.iloc[rows]
+        table = pa.table({name: pa.array(part[name].to_numpy(), from_pandas=False)
+                          for name in frame})
+        pq.write_table(table, folder / f"part-{i}.parquet", row_group_size=700)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        dataset, plan, encoding, stats = _streamed(folder, target="t",
+                                                   features=["x0", "x1", "x2"],
+                                                   validation=validation, missing=missing)
+    coder = Coder(plan, encoding, (0.0, 1.0), stats.dtype)
+    batch = next(pq.ParquetFile(dataset.row_groups[0].path).iter_batches(
+        columns=coder.columns))
+    assert coder._whole(batch) is not None  # the one-conversion path is taken
+    whole = list(Source(coder, dataset.row_groups).blocks())
+    tensor_type, coder._tensor_type = coder._tensor_type, None  # column by column
+    by_columns = list(Source(coder, dataset.row_groups).blocks())
+    for (train, val), (train2, val2) in zip(whole, by_columns, strict=True):
+        assert train.flags.c_contiguous and train.dtype == np.float32
+        np.testing.assert_array_equal(train, train2)
+        np.testing.assert_array_equal(val, val2)
+    kept = ~frame["x1"].isna().to_numpy()
+    held = validation_mask(np.arange(len(frame)), seed=0, share=validation)
+    np.testing.assert_array_equal(np.vstack([t for t, _ in whole]),
+                                  frame.to_numpy(np.float32)[~held & kept])
+    # A value that is not a class: that batch goes the long way, which codes it -1.
+    coder._tensor_type = tensor_type
+    odd = batch.set_column(3, "t", pa.array(np.r_[2.0, np.zeros(batch.num_rows - 1)],
+                                            pa.float32()))
+    assert coder._whole(odd) is None
+    codes = np.concatenate([part[:, -1] for part in coder.blocks(odd, np.arange(len(odd)))])
+    assert -1.0 in codes and 2.0 not in codes

@@ -50,14 +50,25 @@ class Coder:
         self._classes = None if classes is None else pa.array(list(classes))
         self._numbers = _ranked(classes)
         self.columns = [*encoding.columns, plan.target]
+        # Every column a number already in the design's units (a class code is its value):
+        # the block may come from Arrow in one call (:meth:`_whole`).
+        self._tensor_type = pa.from_numpy_dtype(self.dtype) if (
+            all(matrix is None for _, _, matrix in self._pieces)
+            and (classes is None or _codes_are_values(classes))) else None
 
     def blocks(self, batch, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(train, val)`` blocks of a record batch, each ``(m, width)``, C order.
 
-        The columns are written into a column-major block (contiguous writes) and the split
-        gathers each part's rows in row order in the same copy: measured on 65,536 x 21,
-        3 ms against 12.7 ms for writing the columns into a row-major block.
+        A batch of numbers all of the design's type comes whole from Arrow (:meth:`_whole`).
+        Else the columns are written into a column-major block (contiguous writes) and the
+        split gathers each part's rows in row order in the same copy: measured on 65,536 x
+        21, 3 ms against 12.7 ms for writing the columns into a row-major block.
         """
+        block = self._whole(batch)
+        if block is not None:
+            missing = np.isnan(block).any(axis=1) if self.plan.missing == "drop" else None
+            return self._split(block, positions,
+                               ~missing if missing is not None and missing.any() else None)
         block = np.empty((batch.num_rows, self.width), self.dtype, order="F")
         j = 0
         for name, value_set, matrix in self._pieces:
@@ -74,10 +85,35 @@ class Coder:
         block[:, j] = (numbers(target) if self._classes is None else
                        self._number_codes(target) if self._numbers is not None else
                        _codes(target, self._classes))
-        train = ~validation_mask(positions, seed=self.plan.seed, share=self.plan.validation)
         # Under missing='error' the encoding pass refused every missing value.
         kept = (complete_rows({name: batch.column(name) for name in self.columns},
                               self.plan.kinds) if self.plan.missing == "drop" else None)
+        return self._split(block, positions, kept)
+
+    def _whole(self, batch) -> np.ndarray | None:
+        """The C-ordered block of a batch whose columns are all of the design's type, without
+        a missing value, by Arrow's own conversion (``RecordBatch.to_tensor``, pyarrow 16+;
+        13,107 x 21 float32: 0.3 ms against 0.9 ms column by column); else None."""
+        if self._tensor_type is None or not hasattr(batch, "to_tensor"):
+            return None
+        selected = batch.select(self.columns)
+        if any(field.type != self._tensor_type for field in selected.schema) or any(
+                column.null_count for column in selected.columns):
+            return None
+        block = np.asarray(selected.to_tensor(row_major=True))
+        if self._classes is not None:  # a value that is no class gets code -1: the long way
+            y = block[:, -1]
+            if not np.all((y >= 0) & (y < len(self._classes)) & (y == np.rint(y))):
+                return None
+        return block
+
+    def _split(self, block: np.ndarray, positions: np.ndarray, kept: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """``(train, val)`` rows of a block, each C-ordered (no copy of a C-ordered block
+        when every row is a training row)."""
+        if self.plan.validation == 0 and kept is None:
+            return np.ascontiguousarray(block), block[:0]
+        train = ~validation_mask(positions, seed=self.plan.seed, share=self.plan.validation)
         if kept is None:
             return block[train], block[~train]
         return block[train & kept], block[~train & kept]
@@ -96,6 +132,14 @@ class Coder:
         ranked = ranked.astype(values.dtype)
         at = np.minimum(np.searchsorted(ranked, values), len(ranked) - 1)
         return np.where(ranked[at] == values, order[at], -1)
+
+
+def _codes_are_values(classes: tuple) -> bool:
+    """Whether the classes are the numbers ``0, 1, ..., k - 1`` in order (not booleans): a
+    class's code is then its value."""
+    return all(isinstance(c, (int, float, np.integer, np.floating))
+               and not isinstance(c, (bool, np.bool_)) and c == code
+               for code, c in enumerate(classes))
 
 
 def _ranked(classes: tuple | None) -> tuple[np.ndarray, np.ndarray] | None:
