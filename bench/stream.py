@@ -102,8 +102,6 @@ def child(source: str, target: str, features: int, task: str, extra: dict) -> di
         classes = family.encode_target(table.stats.target).classes
         blocks = Source(Coder(table.plan, table.encoding, classes, table.stats.dtype),
                         table.groups)
-        if extra.get("cores"):  # this process on that many cores (the decode's threads too)
-            os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:extra["cores"]]))
 
         def decode_pass() -> float:
             start = time.perf_counter()
@@ -146,8 +144,13 @@ def child(source: str, target: str, features: int, task: str, extra: dict) -> di
 
 
 def measure(source: str, target: str, features: int, task: str, **extra) -> dict:
+    cores = extra.get("cores")
+    # ``cores``: the child runs on that many cores from its start (every thread inherits it).
+    pin = (lambda: os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
+           ) if cores else None
     done = subprocess.run([sys.executable, __file__, "child", source, target, str(features),
-                           task, json.dumps(extra)], capture_output=True, text=True)
+                           task, json.dumps(extra)], capture_output=True, text=True,
+                          preexec_fn=pin)
     if done.returncode:
         raise RuntimeError(f"{task} on {source} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
