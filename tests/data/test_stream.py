@@ -152,7 +152,6 @@ def test_number_classes_code_as_arrows_lookup(tmp_path, dtype, classes):
     np.testing.assert_array_equal(np.concatenate([v[:, -1] for _, v in parts]), expected[val])
 
 
-
 @pytest.mark.parametrize("validation,missing", [(0.0, "error"), (0.25, "drop")])
 def test_blocks_of_one_type_come_whole_from_arrow_as_column_by_column(tmp_path, validation,
                                                                       missing):

@@ -52,9 +52,12 @@ class Coder:
         self.columns = [*encoding.columns, plan.target]
         # Every column a number already in the design's units (a class code is its value):
         # the block may come from Arrow in one call (:meth:`_whole`).
+        codes_are_values = classes is None or (
+            self._numbers is not None
+            and np.array_equal(self._numbers[0], np.arange(len(classes)))
+            and np.array_equal(self._numbers[1], np.arange(len(classes))))  # 0, 1, ..., k - 1
         self._tensor_type = pa.from_numpy_dtype(self.dtype) if (
-            all(matrix is None for _, _, matrix in self._pieces)
-            and (classes is None or _codes_are_values(classes))) else None
+            codes_are_values and all(matrix is None for _, _, matrix in self._pieces)) else None
 
     def blocks(self, batch, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(train, val)`` blocks of a record batch, each ``(m, width)``, C order.
@@ -66,9 +69,11 @@ class Coder:
         """
         block = self._whole(batch)
         if block is not None:
-            missing = np.isnan(block).any(axis=1) if self.plan.missing == "drop" else None
-            return self._split(block, positions,
-                               ~missing if missing is not None and missing.any() else None)
+            kept = None
+            if self.plan.missing == "drop":
+                missing = np.isnan(block).any(axis=1)
+                kept = ~missing if missing.any() else None
+            return self._split(block, positions, kept)
         block = np.empty((batch.num_rows, self.width), self.dtype, order="F")
         j = 0
         for name, value_set, matrix in self._pieces:
@@ -132,14 +137,6 @@ class Coder:
         ranked = ranked.astype(values.dtype)
         at = np.minimum(np.searchsorted(ranked, values), len(ranked) - 1)
         return np.where(ranked[at] == values, order[at], -1)
-
-
-def _codes_are_values(classes: tuple) -> bool:
-    """Whether the classes are the numbers ``0, 1, ..., k - 1`` in order (not booleans): a
-    class's code is then its value."""
-    return all(isinstance(c, (int, float, np.integer, np.floating))
-               and not isinstance(c, (bool, np.bool_)) and c == code
-               for code, c in enumerate(classes))
 
 
 def _ranked(classes: tuple | None) -> tuple[np.ndarray, np.ndarray] | None:
