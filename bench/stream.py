@@ -22,6 +22,8 @@ on ``y_log``, linear on ``y_lin``) it prints:
   the same over a decode pass on one core (the process pinned to it), the rate the issue
   quoted: on 2 cores the decode's threads take both, so the ratio to it is the solver's
   whole extra work, not only the part that could not overlap;
+* (``child`` alone) the CPU seconds of every thread and the minor page faults of each timed
+  pass, to see how many cores a pass keeps busy;
 * peak RSS of each streamed fit, and of a one-epoch fit on a quarter of the files (the peak
   must not grow with the rows; target < 1 GB);
 * agreement with ``degenet.fit(..., stream=False)`` (the table read whole): exact
@@ -37,6 +39,7 @@ import argparse
 import glob
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -103,23 +106,31 @@ def child(source: str, target: str, features: int, task: str, extra: dict) -> di
         blocks = Source(Coder(table.plan, table.encoding, classes, table.stats.dtype),
                         table.groups)
 
-        def decode_pass() -> float:
-            start = time.perf_counter()
-            out["rows"] = sum(len(train) + len(val) for train, val in blocks.blocks())
-            return time.perf_counter() - start
+        out["cpu"] = {}  # phase -> [CPU seconds of every thread, minor page faults]
+
+        def timed(phase: str, work):
+            start, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+            result = work()
+            now = resource.getrusage(resource.RUSAGE_SELF)
+            out["cpu"][phase] = [now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime,
+                                 now.ru_minflt - used.ru_minflt]
+            return result, time.perf_counter() - start
+
+        def decode_pass(phase: str = "decode") -> float:
+            out["rows"], seconds = timed(phase, lambda: sum(
+                len(train) + len(val) for train, val in blocks.blocks()))
+            return seconds
 
         if task == "decode":
             out["seconds"] = decode_pass()
         else:
             # A decode pass before and after the solve, in this process: the machine's speed
             # drifts between processes (a pass took 2.3-4.2 s within an hour).
-            before = decode_pass()
-            start = time.perf_counter()
+            before = decode_pass("decode before")
             values, counts = target_summary(table.stats, classes)
-            exact = solve_table(table, blocks, family, True,
-                                len(classes) if classes else None, values, counts)
-            out["seconds"] = time.perf_counter() - start
-            out["decode_seconds"] = [before, decode_pass()]
+            exact, out["seconds"] = timed("exact", lambda: solve_table(
+                table, blocks, family, True, len(classes) if classes else None, values, counts))
+            out["decode_seconds"] = [before, decode_pass("decode after")]
             out.update(passes=exact.solved.passes, beta=exact.solution.beta.ravel().tolist(),
                        alpha=exact.solution.alpha.tolist())
     else:
