@@ -167,20 +167,26 @@ def measure(source: str, target: str, features: int, task: str, **extra) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _both(seconds: list) -> str:
+    """The seconds of the decode passes before and after a fit."""
+    return " and ".join(f"{t:.2f}" for t in seconds)
+
+
 def run(data: str, scale: float, epochs: int, memory: bool) -> None:
     print(f"uptime: {os.popen('uptime').read().strip()}")
     for name, spec in SETS.items():
         source, p = folder_for(data, scale, name), spec["features"]
         files = sorted(glob.glob(os.path.join(source, "*.parquet")))
         decode = measure(source, "y_log", p, "decode")
-        one_core = measure(source, "y_log", p, "decode", cores=1)
+        # Pinning a process to one core needs sched_setaffinity (Linux).
+        one_core = (measure(source, "y_log", p, "decode", cores=1)["seconds"]
+                    if hasattr(os, "sched_setaffinity") else float("nan"))
         rows, rate = decode["rows"], decode["rows"] / decode["seconds"]
         print(f"\n== {name}: {rows:,} rows x {p} float32 features, "
               f"{sum(map(os.path.getsize, files)) / 1e9:.2f} GB in {len(files)} files")
         print(f"decode (read + design blocks): {rate / 1e6:.2f} M rows/s "
               f"({decode['seconds']:.1f} s a pass), peak RSS {decode['peak_rss_mb']:.0f} MB; "
-              f"on one core {rows / one_core['seconds'] / 1e6:.2f} M rows/s "
-              f"({one_core['seconds']:.1f} s)")
+              f"on one core {rows / one_core / 1e6:.2f} M rows/s ({one_core:.1f} s)")
         quarter = os.path.join(source, "part-0000[0-4].parquet")
         small = measure(quarter, "y_log", p, "gd", model="logistic", stream=True,
                         training={"max_epochs": 1})
@@ -203,14 +209,14 @@ def run(data: str, scale: float, epochs: int, memory: bool) -> None:
             own = float(np.mean(exact["decode_seconds"]))
             print(f"  exact streamed: {exact['seconds']:.1f} s, {exact['passes']:g} passes "
                   f"= {exact['seconds'] / (exact['passes'] * own):.2f} x (passes x decode "
-                  f"pass: {' and '.join(f'{t:.2f}' for t in exact['decode_seconds'])} s "
+                  f"pass: {_both(exact['decode_seconds'])} s "
                   f"before and after, same process); "
-                  f"{exact['seconds'] / (exact['passes'] * one_core['seconds']):.2f} x passes "
+                  f"{exact['seconds'] / (exact['passes'] * one_core):.2f} x passes "
                   f"x a one-core decode pass; peak RSS {exact['peak_rss_mb']:.0f} MB")
             print(f"  GD streamed: {gd['epochs']} epochs + {gd['passes'] - gd['epochs']} "
                   f"validation pass in {gd['train_seconds']:.1f} s, {gd_rate / 1e6:.2f} M rows "
                   f"read/s = {gd_rate / near:.0%} of decode (passes of "
-                  f"{' and '.join(f'{t:.2f}' for t in around)} s just before and after; "
+                  f"{_both(around)} s just before and after; "
                   f"{epoch_rate / near:.0%} counting epochs only; "
                   f"{gd_rate / rate:.0%} of the first decode above); "
                   f"gap to the optimum {gd['loss_gap_relative']:.2e} of the "
