@@ -14,10 +14,13 @@ from degenet.train.stream import Standardize, _Validation, score_program
 from tests.streamed_tables import FEATURES, people, write
 
 
-@pytest.mark.parametrize("capacity,take,strided", [(64, 10, False), (1000, 7, False),
-                                                   (5, 5, False), (64, 10, True)])
-def test_the_shuffle_buffer_gives_every_row_once(capacity, take, strided):
-    """Whole rows (moved as records, or row by row into a strided ``out``), each once."""
+@pytest.mark.parametrize("capacity,take,strided,swap", [
+    (64, 10, False, 8192), (1000, 7, False, 8192), (5, 5, False, 8192), (64, 10, True, 8192),
+    (64, 10, False, 3), (1000, 70, False, 16), (64, 10, True, 4)])
+def test_the_shuffle_buffer_gives_every_row_once(monkeypatch, capacity, take, strided, swap):
+    """Whole rows (moved as records, or row by row into a strided ``out``), each once; also
+    when a take reads and refills its slots a few at a time and the stream ends within it."""
+    monkeypatch.setattr("degenet.data.reader.SWAP_ROWS", swap)
     rows = np.arange(600, dtype=np.float32)[:, None] * np.array([[1, -1, 2]], np.float32)
     blocks = iter([rows[i:i + 37] for i in range(0, 600, 37)])
     buffer = ShuffleBuffer(blocks, capacity, np.random.default_rng(0))
@@ -34,6 +37,26 @@ def test_the_shuffle_buffer_gives_every_row_once(capacity, take, strided):
     if capacity < 600:  # a bounded buffer: no row leaves before the stream reaches it
         order = np.argsort(seen)  # where each row came out
         assert np.min(order - np.arange(600)) >= -capacity
+
+
+def test_the_shuffle_buffer_takes_the_same_rows_whatever_its_swap_pieces(monkeypatch):
+    """Reading and refilling the slots a piece at a time changes nothing: the slots of a take
+    are distinct, so each piece reads rows no earlier piece has replaced."""
+    rows = np.arange(2000, dtype=np.float32)[:, None] * np.array([[1, 2]], np.float32)
+
+    def taken(swap: int) -> np.ndarray:
+        monkeypatch.setattr("degenet.data.reader.SWAP_ROWS", swap)
+        buffer = ShuffleBuffer(iter([rows[i:i + 150] for i in range(0, 2000, 150)]), 300,
+                               np.random.default_rng(4))
+        out, parts = np.empty((120, 2), np.float32), []
+        while (n := buffer.take(out)):
+            parts.append(out[:n].copy())
+        return np.concatenate(parts)
+
+    whole = taken(1 << 20)
+    assert len(whole) == 2000
+    for swap in (1, 7, 64):
+        np.testing.assert_array_equal(taken(swap), whole)
 
 
 @pytest.mark.parametrize("target,model", [("y", "linear"), ("y_log", "logistic"),
