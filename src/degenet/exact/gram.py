@@ -24,7 +24,8 @@ def weighted_gram(B: np.ndarray, root: np.ndarray | None, low: np.ndarray | None
     block's product is then added in float64, so the rounding does not accumulate across
     blocks: measured on 1,000,000 x 101 rows in blocks of 4096, ``A'WA`` to 2e-8 and the
     diagonal of its inverse to 4e-8 relative. Without ``low``, ``B`` is scaled in place.
-    numpy's ``B.T @ B`` calls BLAS ``syrk`` and releases the GIL (scipy's wrappers keep it).
+    ``np.dot(B.T, B)`` calls BLAS ``syrk`` and releases the GIL at any size (numpy's ``@``
+    keeps it for small results, scipy's wrappers always: :mod:`degenet.exact.blockpass`).
     """
     if low is not None:
         S = low[:B.size].reshape(B.shape)
@@ -32,10 +33,10 @@ def weighted_gram(B: np.ndarray, root: np.ndarray | None, low: np.ndarray | None
             S[...] = B
         else:
             np.multiply(B, root[:, None], out=S, casting="same_kind")
-        return (S.T @ S).astype(np.float64)
+        return np.dot(S.T, S).astype(np.float64)
     if root is not None:
         B *= root[:, None]
-    return B.T @ B
+    return np.dot(B.T, B)
 
 
 def intercept_gram(Z: np.ndarray, root: np.ndarray | None, low: np.ndarray | None,
@@ -56,7 +57,7 @@ def intercept_gram(Z: np.ndarray, root: np.ndarray | None, low: np.ndarray | Non
 
 def with_intercept(Z: np.ndarray, v: np.ndarray, intercept: bool) -> np.ndarray:
     """``[Z, 1]' v`` for ``v`` of shape ``(m,)`` or ``(m, k)``."""
-    product = Z.T @ v
+    product = np.dot(Z.T, v)
     return np.concatenate([product, v.sum(axis=0, keepdims=True)]) if intercept else product
 
 

@@ -127,10 +127,10 @@ def _low_step(family, design, y, weight, scaled, eta, offset):
             lane.loss += float(w @ family.loss_np(y[rows], e))
         v, curvature = family.gradient_and_curvature(y[rows], e)
         v, curvature = v * w, curvature * w
-        products = U.T @ np.column_stack([v, curvature])
+        products = np.dot(U.T, np.column_stack([v, curvature]))
         lane.g[:r, 0] += products[:, 0] - mean * v.sum()
         S = design.fill_low(rows, lane.low, np.sqrt(curvature))
-        lane.H[:r, :r] += S.T @ S
+        lane.H[:r, :r] += np.dot(S.T, S)
         if intercept:
             lane.g[r, 0] += v.sum()
             lane.H[:r, r] += products[:, 1] - mean * curvature.sum()
@@ -151,12 +151,12 @@ def _block_step(family, design, y, weight, scaled, eta, pinned):
         w, e = weight[rows], family.squeeze(eta[rows])
         with np.errstate(over="ignore", invalid="ignore"):
             lane.loss += float(w @ family.loss_np(y[rows], e))
-        lane.g += B.T @ (family.free(family.gradient(y[rows], e)) * w[:, None])
+        lane.g += np.dot(B.T, family.free(family.gradient(y[rows], e)) * w[:, None])
         curvature = family.curvature(e)
         for i in range(k):
             for j in range(i, k):
                 c = w * curvature[:, i, j]
-                lane.H[i * q:(i + 1) * q, j * q:(j + 1) * q] += (B * c[:, None]).T @ B
+                lane.H[i * q:(i + 1) * q, j * q:(j + 1) * q] += np.dot((B * c[:, None]).T, B)
 
     return step
 

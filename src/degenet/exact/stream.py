@@ -174,7 +174,7 @@ def solve_least_squares(problem: StreamProblem) -> Solved:
 
     def gram(block):
         B = problem.centred(block, center)
-        products = B.T @ B
+        products = np.dot(B.T, B)
         return np.r_[products.ravel(), len(block)]
 
     sums = total(problem.each, gram, (q + 1) ** 2 + 1, problem.allreduce)
@@ -207,7 +207,7 @@ def _refine(problem: StreamProblem, center: float, theta, factor, condition2):
         def residuals(block):
             B = problem.centred(block, center)
             r = B[:, q] - B[:, :q] @ scaled
-            return np.r_[B[:, :q].T @ r, r @ r]
+            return np.r_[np.dot(B[:, :q].T, r), r @ r]
 
         sums = total(problem.each, residuals, q + 1, problem.allreduce)
         g = d * sums[:q]

@@ -91,7 +91,7 @@ def _single(problem: StreamProblem, scaled: np.ndarray, precise: bool, gram: boo
         v, h = family.gradient_and_curvature(y, eta)
         m = len(block)
         # [v, h, 1]: the column sums give the centred rows' sums (the Gram pass's) free
-        products = U.T @ np.column_stack([v, h, np.ones(m)] if gram else [v, h])
+        products = np.dot(U.T, np.column_stack([v, h, np.ones(m)] if gram else [v, h]))
         g, H = np.zeros(q), np.zeros((q, q))
         g[:r] = products[:, 0] - mean * v.sum()
         if gram:
@@ -99,14 +99,14 @@ def _single(problem: StreamProblem, scaled: np.ndarray, precise: bool, gram: boo
         if precise or gram:
             Z = np.subtract(U, mean, out=U)  # U is not read again: centred in place
             if gram:
-                A[:r, :r] = Z.T @ Z
+                A[:r, :r] = np.dot(Z.T, Z)
             if precise:
                 Z *= np.sqrt(h)[:, None]
-                H[:r, :r] = Z.T @ Z
+                H[:r, :r] = np.dot(Z.T, Z)
         if not precise:
             S = np.subtract(raw, mean32, dtype=np.float32)
             S *= np.sqrt(h).astype(np.float32)[:, None]
-            H[:r, :r] = S.T @ S
+            H[:r, :r] = np.dot(S.T, S)
         if intercept:
             g[r] = v.sum()
             H[:r, r] = products[:, 1] - mean * h.sum()
@@ -136,15 +136,15 @@ def _several(problem: StreamProblem, scaled: np.ndarray, precise: bool, gram: bo
         e = family.squeeze(eta)
         with np.errstate(over="ignore", invalid="ignore"):
             loss = float(family.loss_np(y, e).sum())
-        g = B.T @ family.free(family.gradient(y, e))
+        g = np.dot(B.T, family.free(family.gradient(y, e)))
         c = family.curvature(e)
         H = np.zeros((q * k, q * k))
         for i in range(k):
             for j in range(i, k):
-                H[i * q:(i + 1) * q, j * q:(j + 1) * q] = (B * c[:, i, j][:, None]).T @ B
+                H[i * q:(i + 1) * q, j * q:(j + 1) * q] = np.dot((B * c[:, i, j][:, None]).T, B)
         parts = [[loss, len(block)], g.ravel(), H.ravel()]
         if gram:
-            parts.append((B.T @ B).ravel())
+            parts.append(np.dot(B.T, B).ravel())
         return np.concatenate(parts)
 
     return step
