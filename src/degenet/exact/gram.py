@@ -49,7 +49,7 @@ def intercept_gram(Z: np.ndarray, root: np.ndarray | None, low: np.ndarray | Non
     G = np.empty((r + int(intercept),) * 2)
     if intercept:
         weight = None if root is None else root * root
-        G[r, :r] = G[:r, r] = Z.sum(axis=0) if weight is None else weight @ Z
+        G[r, :r] = G[:r, r] = Z.sum(axis=0) if weight is None else np.dot(weight, Z)
         G[r, r] = len(Z) if weight is None else weight.sum()
     G[:r, :r] = weighted_gram(Z, root, low)
     return G
