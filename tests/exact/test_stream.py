@@ -108,17 +108,23 @@ def test_a_held_out_share_is_the_same_hashed_rows_as_in_memory(table):
     assert len(streamed.val_rows) == len(expected.val_rows) > 1000
 
 
-def test_blocks_summed_in_pieces_give_the_same_optimum(table, monkeypatch):
-    """Newton's record batches are summed a piece of rows at a time (exact.stream.by_pieces);
-    with pieces of 100 rows, every batch of the table is cut into several."""
+@pytest.mark.parametrize("target,model,intercept", [("y_log", "logistic", True),
+                                                    ("y", "linear", True),
+                                                    ("y", "linear", False)])
+def test_blocks_summed_in_pieces_give_the_same_optimum(table, monkeypatch, target, model,
+                                                       intercept):
+    """Record batches are summed a piece of rows at a time (Newton's by exact.stream.
+    by_pieces, the least-squares Gram by its own loop); with pieces of 100 rows, every batch
+    of the table is cut into several, the last piece shorter."""
     import degenet.exact.stream as stream
 
     frame, folder = table
-    features = [f for f in FEATURES if f != "y_log"]
-    whole = fit(frame, "y_log", model="logistic", features=features, solver="exact")
+    features = [f for f in FEATURES if f != target]
+    whole = fit(frame, target, model=model, features=features, solver="exact",
+                intercept=intercept)
     monkeypatch.setattr(stream, "PIECE_ROWS", 100)
-    streamed = fit(folder, "y_log", model="logistic", features=features, solver="exact",
-                   stream=True)
+    streamed = fit(folder, target, model=model, features=features, solver="exact",
+                   stream=True, intercept=intercept)
     np.testing.assert_allclose(streamed.coefficients["estimate"],
                                whole.coefficients["estimate"], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(streamed.coefficients["std_error"],
