@@ -225,7 +225,7 @@ def _refine(problem: StreamProblem, center: float, theta, factor, condition2):
         def residuals(block):
             B = problem.centred(block, center)
             r = B[:, q] - B[:, :q] @ scaled
-            return np.r_[np.dot(B[:, :q].T, r), r @ r]
+            return np.r_[np.dot(B.T, r)[:q], r @ r]  # all of B: np.dot copies a strided view
 
         sums = total(problem.each, residuals, q + 1, problem.allreduce)
         g = d * sums[:q]
