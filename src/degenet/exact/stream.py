@@ -171,12 +171,12 @@ def solve_least_squares(problem: StreamProblem) -> Solved:
     # intercept nothing could absorb the shift.
     center = float(problem.start[0]) if problem.intercept else 0.0
     p = problem.n_features
-    q, r = p + int(problem.intercept), p
+    q = p + int(problem.intercept)
     # Pieces of at most PIECE_ROWS rows and 32 x PIECE_ROWS values (1 MB of float64).
     rows = max(1, min(PIECE_ROWS, 32 * PIECE_ROWS // (p + 1)))
     tiled = np.tile(np.append(problem.mean, center), rows)
     ones = np.ones(rows)
-    at = np.r_[0:r, q]  # the columns of W = [X - mean, y - center] in B = [X - mean, 1?, y - center]
+    at = np.r_[0:p, q]  # W = [X - mean, y - center]'s columns in B = [X - mean, 1?, y - center]
 
     def gram(block):
         # B'B from W'W and W's column sums (the intercept's row), a piece at a time: W is
@@ -192,9 +192,9 @@ def solve_least_squares(problem: StreamProblem) -> Solved:
             K[np.ix_(at, at)] += np.dot(W.T, W)
             if problem.intercept:
                 sums = np.dot(ones[:m], W)
-                K[r, at] += sums
-                K[at, r] += sums
-                K[r, r] += m
+                K[p, at] += sums
+                K[at, p] += sums
+                K[p, p] += m
         return np.r_[K.ravel(), len(block)]
 
     sums = total(problem.each, gram, (q + 1) ** 2 + 1, problem.allreduce)
