@@ -17,7 +17,7 @@ from scipy import linalg
 
 from degenet.data.scaling import merge_moments, usable_scale
 from degenet.exact.blockpass import PASS_ROWS, row_pass
-from degenet.exact.rows import take_rows
+from degenet.exact.rows import column_major, take_rows
 
 BLOCK_ROWS = 32768  # 32k rows x 100 columns x 8 bytes = 26 MB of float64 per block
 
@@ -85,8 +85,7 @@ class Design:
         self._buffer = None
         # Blocks are laid out as X is: a column-major X (the design buffer of a DataFrame
         # or a Parquet file) is copied a column at a time, not gathered row by row.
-        self._columns = bool(isinstance(X, np.ndarray) and X.flags.f_contiguous
-                             and not X.flags.c_contiguous)
+        self._columns = column_major(X)
 
     @property
     def n_samples(self) -> int:
@@ -106,10 +105,11 @@ class Design:
             design.centered = self.centered
         return design
 
-    def subset(self, rows: np.ndarray) -> "Design":
-        """The same design (columns, centring, scaling) on rows ``rows`` of ``X``."""
+    def subset(self, rows: np.ndarray, block_rows: int | None = None) -> "Design":
+        """The same design (columns, centring, scaling) on rows ``rows`` of ``X``, read in
+        blocks of at most ``block_rows`` (default: this design's)."""
         return Design(take_rows(self.X, rows), *self._full, self.keep, self.intercept,
-                      self.block_rows)
+                      min(self.block_rows, block_rows or self.block_rows))
 
     def uncentered(self) -> "Design":
         """The same columns scaled to unit root mean square, not centred.

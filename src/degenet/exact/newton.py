@@ -29,7 +29,7 @@ from degenet.exact.design import r_factor
 from degenet.exact.gram import intercept_gram, symmetric, with_intercept
 from degenet.exact.least_squares import CHOLESKY_MAX_CONDITION
 from degenet.exact.linalg import equilibrated_condition, spd_solve
-from degenet.exact.rows import systematic_runs
+from degenet.exact.rows import run_length, systematic_runs
 from degenet.exact.solution import Solution, covariance_to_original, estimates_to_original
 from degenet.exact.stopping import (SEPARATED_ITERATIONS, SEPARATION, TimeCap, logit_extremes,
                                     stop_reason)
@@ -174,7 +174,9 @@ class _Problem(NamedTuple):
     def every(self, stride: int) -> "_Problem":
         """The same problem on one row in ``stride``, in runs (:func:`systematic_runs`)."""
         rows = systematic_runs(len(self.y), stride)
-        return self._replace(design=self.design.subset(rows), y=self.y[rows],
+        # Blocks of one run each: every block is read in place, not gathered.
+        design = self.design.subset(rows, block_rows=run_length(len(self.y), stride))
+        return self._replace(design=design, y=self.y[rows],
                              weight=self.weight[rows],
                              offset=None if self.offset is None else self.offset[rows])
 

@@ -12,6 +12,15 @@ import numpy as np
 
 from degenet.exact.blockpass import PASS_ROWS, row_pass
 
+LONG_RUN = 256  # rows a run on average: column-major blocks (RowSubset.column_major)
+
+
+def column_major(X) -> bool:
+    """Whether ``X`` (an array or a :class:`RowSubset`) is laid out column by column."""
+    if isinstance(X, RowSubset):
+        return X.column_major
+    return bool(isinstance(X, np.ndarray) and X.flags.f_contiguous and not X.flags.c_contiguous)
+
 
 class RowSubset:
     """The rows ``rows`` of ``X`` ``(n_samples, n_features)``, in that order.
@@ -25,14 +34,43 @@ class RowSubset:
         self.X, self.rows = X, np.asarray(rows, dtype=np.intp)
         self.dtype, self.ndim = X.dtype, 2
         self.shape = (len(self.rows), X.shape[1])
+        self._column_major = None
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def column_major(self) -> bool:
+        """Whether gathered blocks are column-major: ``X`` is (a DataFrame's or a Parquet
+        file's design) and the rows come in runs of at least :data:`LONG_RUN` on average."""
+        if self._column_major is None:
+            runs = 1 + np.count_nonzero(np.diff(self.rows) != 1) if len(self.rows) else 1
+            self._column_major = column_major(self.X) and len(self.rows) >= LONG_RUN * runs
+        return self._column_major
+
     def __getitem__(self, key):
         if isinstance(key, slice) and key.step in (None, 1):
-            return self.X[self.rows[key]]
+            return self._gather(self.rows[key])
         return RowSubset(self.X, self.rows[key])
+
+    def _gather(self, rows: np.ndarray) -> np.ndarray:
+        """``X[rows]``: a run of consecutive rows as a view, runs of a column-major ``X`` as
+        joined slices, other rows by fancy indexing (a row-major block).
+
+        A column-major ``X`` keeps its layout in joined slices: 4,096 rows in runs of 3,125
+        of 100 float32 columns took 207 us, against 523 us gathered row by row. Short runs
+        (the training rows of a random split) are gathered row by row: blocks in ``X``'s
+        column-major layout then made the solve 1.7x slower.
+        """
+        if len(rows) == 0:
+            return self.X[rows]
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        if len(breaks) == 0:
+            return self.X[rows[0]:rows[-1] + 1]
+        if not self.column_major:
+            return self.X[rows]
+        starts, stops = rows[np.r_[0, breaks]], rows[np.r_[breaks - 1, len(rows) - 1]] + 1
+        return np.concatenate([self.X[a:b] for a, b in zip(starts, stops)])
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.X[self.rows], dtype=dtype)
@@ -57,10 +95,16 @@ def systematic_runs(n_samples: int, stride: int, most: int = PASS_ROWS) -> np.nd
     runs). Runs are at most ``most`` rows and at least 64, and about 64 of them or more
     cover the rows, so a sorted table is still sampled from end to end.
     """
-    run = int(max(64, min(most, n_samples // (stride * 64))))
+    run = run_length(n_samples, stride, most)
     starts = np.arange(0, n_samples, stride * run)
     rows = (starts[:, None] + np.arange(run)).ravel()
     return rows[rows < n_samples]
+
+
+def run_length(n_samples: int, stride: int, most: int = PASS_ROWS) -> int:
+    """The rows of each run of :func:`systematic_runs`: blocks of this many rows of the
+    sample are each one run, read in place (a view, no gather)."""
+    return int(max(64, min(most, n_samples // (stride * 64))))
 
 
 def linear_predictor(X, beta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
