@@ -104,11 +104,16 @@ def test_unit_deviance_is_twice_the_loss_gap_to_the_saturated_model(family):
 
 @pytest.mark.parametrize("family", [f for f in FAMILIES.values() if not f.contrasts],
                          ids=lambda f: f.name)
-def test_gradient_and_curvature_together_equal_each_alone(family):
+def test_loss_gradient_and_curvature_together_equal_each_alone(family):
     y, outputs, eta = _case(family)
-    gradient, curvature = family.gradient_and_curvature(y, eta)
-    np.testing.assert_allclose(gradient, family.gradient(y, eta), rtol=1e-15)
-    np.testing.assert_allclose(curvature, family.curvature(eta)[:, 0, 0], rtol=1e-15)
+    eta = np.concatenate([eta, [-800.0, -40.0, -1e-20, 0.0, 1e-20, 40.0, 700.0]])
+    y = np.concatenate([y, np.resize(y, 7)])
+    with np.errstate(over="ignore"):
+        loss, gradient, curvature = family.loss_gradient_curvature(y, eta)
+        np.testing.assert_array_equal(loss, family.loss_np(y, eta))
+    np.testing.assert_allclose(gradient, family.gradient(y, eta), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(curvature, family.curvature(eta)[:, 0, 0], rtol=1e-15,
+                               atol=1e-300)
 
 
 def test_the_logistic_loss_is_softplus_to_the_last_digits():

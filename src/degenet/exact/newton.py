@@ -89,8 +89,8 @@ def _curvature(problem, theta, single=False):
             eta[rows, 0] += offset[rows]
         w, e = weight[rows], eta[rows, 0]
         with np.errstate(over="ignore", invalid="ignore"):
-            lane.loss += float(w @ family.loss_np(y[rows], e))
-        gradient, curvature = family.gradient_and_curvature(y[rows], e)
+            loss, gradient, curvature = family.loss_gradient_curvature(y[rows], e)
+        lane.loss += float(w @ loss)
         lane.g[:, 0] += with_intercept(Z, gradient * w, design.intercept)
         lane.H += intercept_gram(Z, np.sqrt(curvature * w), lane.low,
                                  design.intercept)
@@ -124,8 +124,8 @@ def _low_step(family, design, y, weight, scaled, eta, offset):
         e = eta[rows, 0] = U @ coef + (shift if offset is None else shift + offset[rows])
         w = weight[rows]
         with np.errstate(over="ignore", invalid="ignore"):
-            lane.loss += float(w @ family.loss_np(y[rows], e))
-        v, curvature = family.gradient_and_curvature(y[rows], e)
+            loss, v, curvature = family.loss_gradient_curvature(y[rows], e)
+        lane.loss += float(w @ loss)
         v, curvature = v * w, curvature * w
         products = np.dot(U.T, np.column_stack([v, curvature]))
         lane.g[:r, 0] += products[:, 0] - mean * v.sum()

@@ -87,8 +87,8 @@ def _single(problem: StreamProblem, scaled: np.ndarray, precise: bool, gram: boo
         y = block[:, p].astype(np.float64)
         eta = U @ coef + shift
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = float(family.loss_np(y, eta).sum())
-        v, h = family.gradient_and_curvature(y, eta)
+            loss, v, h = family.loss_gradient_curvature(y, eta)
+        loss = float(loss.sum())
         m = len(block)
         # [v, h, 1]: the column sums give the centred rows' sums (the Gram pass's) free
         products = np.dot(U.T, np.column_stack([v, h, np.ones(m)] if gram else [v, h]))

@@ -116,11 +116,12 @@ class Family(abc.ABC):
         ``A' diag(w curvature[:, i, j]) A`` to the ``(i, j)`` block of the Hessian.
         """
 
-    def gradient_and_curvature(self, y: np.ndarray, eta: np.ndarray
-                               ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`gradient` and the curvature ``(n_samples,)`` of a single free output
-        (``eta`` ``(n_samples,)``), from one evaluation of the mean where the family can."""
-        return self.gradient(y, eta), self.curvature(eta)[:, 0, 0]
+    def loss_gradient_curvature(self, y: np.ndarray, eta: np.ndarray
+                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`loss_np`, :meth:`gradient` and the curvature ``(n_samples,)`` of a single
+        free output (``eta`` ``(n_samples,)``): what a Newton pass needs of every row, from
+        one evaluation of the mean (one exponential) where the family can."""
+        return self.loss_np(y, eta), self.gradient(y, eta), self.curvature(eta)[:, 0, 0]
 
     # -- predictions -------------------------------------------------------------------------
     @abc.abstractmethod
