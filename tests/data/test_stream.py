@@ -199,3 +199,30 @@ def test_blocks_of_one_type_come_whole_from_arrow_as_column_by_column(tmp_path, 
     assert coder._whole(odd) is None
     codes = np.concatenate([part[:, -1] for part in coder.blocks(odd, np.arange(len(odd)))])
     assert -1.0 in codes and 2.0 not in codes
+
+
+def test_a_pass_parses_each_file_s_footer_once(tmp_path, monkeypatch):
+    """Every row group gets a fresh reader, opened with its file's footer as parsed by the
+    first: the same rows, in order, and one parse per file."""
+    import pyarrow.parquet as pq
+
+    from degenet.data.reader import read_row_groups
+
+    frame = people(4000, seed=5)
+    dataset = open_dataset(write(frame, tmp_path / "data", files=2, row_group=500))
+    assert len(dataset.row_groups) == 8
+    parsed = []
+    opened = pq.ParquetFile
+
+    def spy(path, *args, metadata=None, **kwargs):
+        parsed.append(metadata is None)
+        return opened(path, *args, metadata=metadata, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetFile", spy)
+    blocks = list(read_row_groups(dataset.row_groups, ["x0"],
+                                  lambda batch, positions: (batch.column(0).to_numpy(),
+                                                            positions)))
+    assert sum(parsed) == 2 and len(parsed) == 8
+    values = np.concatenate([values for values, _ in blocks])
+    np.testing.assert_array_equal(np.concatenate([p for _, p in blocks]), np.arange(4000))
+    np.testing.assert_array_equal(values, frame["x0"].to_numpy())

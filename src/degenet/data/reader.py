@@ -81,11 +81,14 @@ def read_row_groups(groups: Iterable[RowGroup], columns: list[str],
         return False
 
     def work():
+        footers = {}  # each file's parsed footer, read once a pass
         try:
             for group in groups:
                 # A fresh reader per row group: a ParquetFile kept open held on to what it
-                # had read (RSS grew ~20 MB per file of 1M x 21 rows over a pass).
-                reader = pq.ParquetFile(group.path)
+                # had read (RSS grew ~20 MB per file of 1M x 21 rows over a pass). Its footer
+                # is parsed once: 62 us to open with it against 330-850 us without.
+                reader = pq.ParquetFile(group.path, metadata=footers.get(group.path))
+                footers[group.path] = reader.metadata
                 offset = group.start
                 for batch in reader.iter_batches(
                         batch_size=batch_rows, row_groups=[group.index], columns=columns,
