@@ -8,6 +8,8 @@ gathered one block at a time, as it reads them anyway (:mod:`degenet.exact.desig
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from degenet.exact.blockpass import PASS_ROWS, row_pass
@@ -34,19 +36,16 @@ class RowSubset:
         self.X, self.rows = X, np.asarray(rows, dtype=np.intp)
         self.dtype, self.ndim = X.dtype, 2
         self.shape = (len(self.rows), X.shape[1])
-        self._column_major = None
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    @property
+    @cached_property
     def column_major(self) -> bool:
         """Whether gathered blocks are column-major: ``X`` is (a DataFrame's or a Parquet
         file's design) and the rows come in runs of at least :data:`LONG_RUN` on average."""
-        if self._column_major is None:
-            runs = 1 + np.count_nonzero(np.diff(self.rows) != 1) if len(self.rows) else 1
-            self._column_major = column_major(self.X) and len(self.rows) >= LONG_RUN * runs
-        return self._column_major
+        runs = 1 + len(_run_starts(self.rows))
+        return column_major(self.X) and len(self.rows) >= LONG_RUN * runs
 
     def __getitem__(self, key):
         if isinstance(key, slice) and key.step in (None, 1):
@@ -64,7 +63,7 @@ class RowSubset:
         """
         if len(rows) == 0:
             return self.X[rows]
-        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        breaks = _run_starts(rows)
         if len(breaks) == 0:
             return self.X[rows[0]:rows[-1] + 1]
         if not self.column_major:
@@ -74,6 +73,11 @@ class RowSubset:
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.X[self.rows], dtype=dtype)
+
+
+def _run_starts(rows: np.ndarray) -> np.ndarray:
+    """Positions in ``rows`` where a run of consecutive rows starts, but the first."""
+    return np.flatnonzero(np.diff(rows) != 1) + 1
 
 
 def take_rows(X: np.ndarray, rows: np.ndarray):
