@@ -18,7 +18,9 @@ on ``y_log``, linear on ``y_lin``) it prints:
   at ``max_epochs`` reads once more to score its last epoch's weights on the validation
   rows (:mod:`degenet.train.stream`), so the share counting epochs only is printed too;
 * exact: the streamed solver's seconds over (its passes x one decode pass) (target <= 1.3x),
-  the decode pass timed before and after the solve in the solver's own process; beside it,
+  the decode pass timed before and after the solve in the solver's own process, of the
+  blocks the solver reads (column-major for Newton on one output: no transpose of the record
+  batches; :func:`degenet.streaming.solver_source`); beside it,
   the same over a decode pass on one core (the process pinned to it), the rate the issue
   quoted: on 2 cores the decode's threads take both, so the ratio to it is the solver's
   whole extra work, not only the part that could not overlap;
@@ -88,6 +90,9 @@ def peak_rss_mb() -> float:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
 
 
+LAYOUTS = {"C": "row-major", "F": "column-major"}
+
+
 def child(source: str, target: str, features: int, task: str, extra: dict) -> dict:
     """One measurement in this process (``python bench/stream.py child ...``)."""
     import warnings
@@ -98,13 +103,17 @@ def child(source: str, target: str, features: int, task: str, extra: dict) -> di
     if task in ("decode", "exact-stream"):
         from degenet.data.blocks import Coder, Source
         from degenet.model.families import get_family
-        from degenet.streaming import open_table, solve_table, target_summary
+        from degenet.streaming import open_table, solve_table, solver_source, target_summary
 
         family = get_family(FAMILIES[extra.get("model", "linear")])
         table = open_table(source, target, features=names, validation=0.0)
         classes = family.encode_target(table.stats.target).classes
         blocks = Source(Coder(table.plan, table.encoding, classes, table.stats.dtype),
                         table.groups)
+        if task == "exact-stream":  # the solver's own decode: its blocks' layout
+            blocks = solver_source(blocks, family, family.n_outputs(
+                len(classes) if classes else None))
+            out["layout"] = blocks.coder.order
 
         out["cpu"] = {}  # phase -> [CPU seconds of every thread, minor page faults]
 
@@ -209,10 +218,11 @@ def run(data: str, scale: float, epochs: int, memory: bool) -> None:
             own = float(np.mean(exact["decode_seconds"]))
             print(f"  exact streamed: {exact['seconds']:.1f} s, {exact['passes']:g} passes "
                   f"= {exact['seconds'] / (exact['passes'] * own):.2f} x (passes x decode "
-                  f"pass: {_both(exact['decode_seconds'])} s "
-                  f"before and after, same process); "
+                  f"pass of its {LAYOUTS[exact['layout']]} blocks: "
+                  f"{_both(exact['decode_seconds'])} s before and after, same process); "
                   f"{exact['seconds'] / (exact['passes'] * one_core):.2f} x passes "
-                  f"x a one-core decode pass; peak RSS {exact['peak_rss_mb']:.0f} MB")
+                  f"x a one-core decode pass (row-major); peak RSS "
+                  f"{exact['peak_rss_mb']:.0f} MB")
             print(f"  GD streamed: {gd['epochs']} epochs + {gd['passes'] - gd['epochs']} "
                   f"validation pass in {gd['train_seconds']:.1f} s, {gd_rate / 1e6:.2f} M rows "
                   f"read/s = {gd_rate / near:.0%} of decode (passes of "

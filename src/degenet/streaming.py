@@ -298,6 +298,7 @@ def solve_table(table: StreamTable, source: Source, family: Family, intercept: b
     """The exact optimum by passes over every process's training rows."""
     cluster, stats = table.cluster, table.stats
     n_outputs = family.n_outputs(n_classes)
+    source = solver_source(source, family, n_outputs)
     standard = standardization(stats, intercept, exact=True)
     every = set(table.dataset.row_groups[::WARM_START_STRIDE])
     sample = tuple(g for g in table.groups if g in every)
@@ -316,6 +317,14 @@ def solve_table(table: StreamTable, source: Source, family: Family, intercept: b
     seconds = time.perf_counter() - started
     diagnostics = stream_diagnostics(family, solved, table.encoding.terms, intercept)
     return _Exact(solved=solved, diagnostics=diagnostics, seconds=seconds)
+
+
+def solver_source(source: Source, family: Family, n_outputs: int) -> Source:
+    """The blocks the exact solver reads: column-major for Newton on one output, whose
+    passes centre and weight each column (``stream_newton._single``), and which then skips
+    each record batch's transpose; row-major for least squares' and softmax's products."""
+    single = family.exact_solver != "least_squares" and family.n_free(n_outputs) == 1
+    return source.column_major() if single else source
 
 
 def _train(table: StreamTable, source: Source, net, family: Family, settings: TrainSettings,

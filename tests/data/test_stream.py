@@ -53,6 +53,11 @@ def test_the_encoding_and_the_design_blocks_are_the_in_memory_ones(tmp_path, cod
     held = np.vstack([v for _, v in parts])
     np.testing.assert_array_equal(train[:, :-1], X[~val].astype(train.dtype))
     np.testing.assert_array_equal(held[:, -1], y.to_numpy()[val])
+    # Column-major blocks (Newton's passes): the same rows, each column contiguous.
+    columns = list(Source(coder, dataset.row_groups).column_major().blocks())
+    assert all(t.flags.f_contiguous and v.flags.f_contiguous for t, v in columns)
+    np.testing.assert_array_equal(np.vstack([t for t, _ in columns]), train)
+    np.testing.assert_array_equal(np.vstack([v for _, v in columns]), held)
     # effect coding of 3 levels is not exactly float32: the blocks are float64, as in memory
     assert train.dtype == (np.float64 if coding == "effect" else np.float32)
 
@@ -152,12 +157,14 @@ def test_number_classes_code_as_arrows_lookup(tmp_path, dtype, classes):
     np.testing.assert_array_equal(np.concatenate([v[:, -1] for _, v in parts]), expected[val])
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("validation,missing", [(0.0, "error"), (0.25, "drop")])
 def test_blocks_of_one_type_come_whole_from_arrow_as_column_by_column(tmp_path, validation,
-                                                                      missing):
+                                                                      missing, order):
     """Float32 columns and a 0/1 target (codes are values): each record batch becomes its
     block in one conversion (``RecordBatch.to_tensor``); the blocks are those of the
-    column-by-column path, rows with a NaN dropped, a value outside the classes coded -1."""
+    column-by-column path, rows with a NaN dropped, a value outside the classes coded -1,
+    in the coder's layout (row- or column-major)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -177,7 +184,7 @@ def test_blocks_of_one_type_come_whole_from_arrow_as_column_by_column(tmp_path, 
         dataset, plan, encoding, stats = _streamed(folder, target="t",
                                                    features=["x0", "x1", "x2"],
                                                    validation=validation, missing=missing)
-    coder = Coder(plan, encoding, (0.0, 1.0), stats.dtype)
+    coder = Coder(plan, encoding, (0.0, 1.0), stats.dtype, order=order)
     batch = next(pq.ParquetFile(dataset.row_groups[0].path).iter_batches(
         columns=coder.columns))
     assert coder._whole(batch) is not None  # the one-conversion path is taken
@@ -185,7 +192,8 @@ def test_blocks_of_one_type_come_whole_from_arrow_as_column_by_column(tmp_path, 
     tensor_type, coder._tensor_type = coder._tensor_type, None  # column by column
     by_columns = list(Source(coder, dataset.row_groups).blocks())
     for (train, val), (train2, val2) in zip(whole, by_columns, strict=True):
-        assert train.flags.c_contiguous and train.dtype == np.float32
+        for part in (train, val, train2, val2):
+            assert part.flags[f"{order}_CONTIGUOUS"] and part.dtype == np.float32
         np.testing.assert_array_equal(train, train2)
         np.testing.assert_array_equal(val, val2)
     kept = ~frame["x1"].isna().to_numpy()

@@ -129,3 +129,35 @@ def test_blocks_summed_in_pieces_give_the_same_optimum(table, monkeypatch, targe
                                whole.coefficients["estimate"], rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(streamed.coefficients["std_error"],
                                whole.coefficients["std_error"], rtol=1e-10)
+
+
+def test_newton_on_one_output_reads_column_major_blocks(table, monkeypatch):
+    """Logistic and Poisson passes get column-major blocks (no transpose of each record
+    batch); least squares and softmax keep row-major ones: each solver's own layout."""
+    import degenet.exact.stream_newton as stream_newton
+    from degenet.data.blocks import Coder, Source
+    from degenet.streaming import open_table, solver_source
+
+    frame, folder = table
+    for target, _, family in CASES:
+        chosen = get_family(family)
+        opened = open_table(folder, target, features=[f for f in FEATURES if f != target])
+        classes = chosen.encode_target(opened.stats.target).classes
+        source = Source(Coder(opened.plan, opened.encoding, classes), opened.groups)
+        picked = solver_source(source, chosen, chosen.n_outputs(len(classes) if classes
+                                                                else None))
+        assert picked.coder.order == ("F" if family in ("bernoulli", "poisson") else "C")
+    single, strides = stream_newton._single, []
+
+    def spied(*args, **kwargs):
+        step = single(*args, **kwargs)
+        return lambda block: (strides.append(block.strides[0]), step(block))[1]
+
+    monkeypatch.setattr(stream_newton, "_single", spied)
+    features = [f for f in FEATURES if f != "y_log"]
+    streamed = fit(folder, "y_log", model="logistic", features=features, solver="exact",
+                   stream=True)
+    assert strides and set(strides) == {4}  # float32 rows side by side in each column
+    expected = in_memory(frame, "y_log", "logistic", "bernoulli", features)
+    np.testing.assert_allclose(streamed.coefficients["estimate"],
+                               expected.coefficients["estimate"], rtol=1e-10, atol=1e-13)
