@@ -234,3 +234,28 @@ def test_a_pass_parses_each_file_s_footer_once(tmp_path, monkeypatch):
     values = np.concatenate([values for values, _ in blocks])
     np.testing.assert_array_equal(np.concatenate([p for _, p in blocks]), np.arange(4000))
     np.testing.assert_array_equal(values, frame["x0"].to_numpy())
+
+
+@pytest.mark.parametrize("mappable", [True, False])
+def test_row_groups_are_read_memory_mapped_or_else_as_usual(tmp_path, monkeypatch, mappable):
+    """Files are opened memory-mapped (no copy out of the system's cache); one that cannot be
+    mapped is read the usual way, with the same rows."""
+    import pyarrow.parquet as pq
+
+    from degenet.data.reader import read_row_groups
+
+    frame = people(3000, seed=6)
+    dataset = open_dataset(write(frame, tmp_path / "data", files=2, row_group=500))
+    opened, mapped = pq.ParquetFile, []
+
+    def spy(path, *args, memory_map=False, **kwargs):
+        if memory_map and not mappable:
+            raise OSError("Memory mapping file failed: No such device")
+        mapped.append(memory_map)
+        return opened(path, *args, memory_map=memory_map, **kwargs)
+
+    monkeypatch.setattr(pq, "ParquetFile", spy)
+    blocks = list(read_row_groups(dataset.row_groups, ["x1"],
+                                  lambda batch, positions: batch.column(0).to_numpy()))
+    assert mapped == [mappable] * len(dataset.row_groups)
+    np.testing.assert_array_equal(np.concatenate(blocks), frame["x1"].to_numpy())

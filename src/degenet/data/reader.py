@@ -87,7 +87,7 @@ def read_row_groups(groups: Iterable[RowGroup], columns: list[str],
                 # A fresh reader per row group: a ParquetFile kept open held on to what it
                 # had read (RSS grew ~20 MB per file of 1M x 21 rows over a pass). Its footer
                 # is parsed once: 62 us to open with it against 330-850 us without.
-                reader = pq.ParquetFile(group.path, metadata=footers.get(group.path))
+                reader = _open(group.path, footers.get(group.path))
                 footers[group.path] = reader.metadata
                 offset = group.start
                 for batch in reader.iter_batches(
@@ -116,6 +116,19 @@ def read_row_groups(groups: Iterable[RowGroup], columns: list[str],
         stop.set()
         thread.join()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _open(path, footer):
+    """A reader of ``path``, memory-mapped: the pages are read where the system cache holds
+    them, not copied out of it (a decode pass of 20M x 21 float32: 1.7-2.0 s against
+    2.1-2.7 s, half the system time; peak RSS the same, as each row group's reader is
+    closed). A file that cannot be mapped is read as usual."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path, metadata=footer, memory_map=True)
+    except OSError:
+        return pq.ParquetFile(path, metadata=footer)
 
 
 class ShuffleBuffer:
