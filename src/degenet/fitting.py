@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from degenet.data.magnitudes import check_magnitudes
+from degenet.data.magnitudes import check_target_magnitude
 from degenet.data.prepare import Prepared, data_hash, prepare
 from degenet.data.scaling import Scaling, fit_scaling
 from degenet.data.split import validation_split
@@ -223,8 +223,8 @@ def fit_prepared(prepared: Prepared, task: Task, *,
     check_solver(task.solver, task.spec)
     weight = _checked(prepared, task)
     X, family, encoded = prepared.X, task.family, task.target
-    check_magnitudes(X, prepared.terms, None if family.is_classifier else encoded.y,
-                     prepared.encoding.target)
+    if not family.is_classifier:  # the design's columns were checked as it was built
+        check_target_magnitude(encoded.y, prepared.encoding.target)
     # The exact optimum is written into the network as it is: no scaling to fold back.
     scaling = (fit_scaling(X, rows=task.train_rows, center=task.intercept)
                if task.solver == "gd" else Scaling.identity(X.shape[1]))

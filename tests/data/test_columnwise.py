@@ -125,3 +125,38 @@ def test_a_parquet_file_gives_the_tables_design(tmp_path):
     table["count"] = table["count"] * 2**20  # beyond float32's integers
     table.to_parquet(tmp_path / "big.parquet")
     assert encode(tmp_path / "big.parquet", "y")[1].dtype == np.float64
+
+
+@pytest.mark.filterwarnings("ignore:column.s. 'flat' constant")
+@pytest.mark.parametrize("kind", ["side by side", "mixed", "parquet"])
+def test_the_magnitudes_are_checked_from_the_extremes_the_lean_path_read(
+        tmp_path, monkeypatch, kind):
+    """The design's columns are checked for their magnitudes as they are built, from the
+    minima and maxima the lean path read anyway (numbers) or knows (a contrast matrix's
+    values): no second pass over the design, and the same refusals."""
+    from degenet import DegenetError
+    from degenet.data import magnitudes
+
+    table = mixed_table() if kind != "side by side" else pd.DataFrame(
+        np.random.default_rng(2).normal(size=(200, 3)), columns=["x0", "x1", "y"])
+    data = table
+    if kind == "parquet":
+        data = tmp_path / "t.parquet"
+        table.to_parquet(data)
+    checked, passes = [], []
+    check, minimum = magnitudes.check_design, np.min
+    monkeypatch.setattr(encoding_module, "check_design",
+                        lambda X, terms, extremes=None: (checked.append((X, extremes)),
+                                                         check(X, terms, extremes))[1])
+    monkeypatch.setattr(magnitudes.np, "min", lambda *a, **k: (passes.append(1),
+                                                               minimum(*a, **k))[1])
+    _, X, _ = encode(data, "y")
+    (design, (low, high)), = checked
+    assert design is X and not passes  # no pass of its own over the design
+    np.testing.assert_array_equal(low, X.min(axis=0))
+    np.testing.assert_array_equal(high, X.max(axis=0))
+    huge = table.assign(x1=np.full(len(table), 3e35) * np.linspace(1, 2, len(table)))
+    if kind == "parquet":
+        huge.to_parquet(data)
+    with pytest.raises(DegenetError, match="column 'x1' holds values up to 6e\\+35"):
+        encode(data if kind == "parquet" else huge, "y")

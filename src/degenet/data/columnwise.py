@@ -44,6 +44,9 @@ class Lean:
         Constant columns left out.
     warnings : tuple of Warning
         To emit, in order, once the caller has checked the target.
+    extremes : tuple of ndarray
+        ``(minima, maxima)`` of the design's columns, learned on the way (for the check of
+        their magnitudes, :func:`degenet.data.magnitudes.check_design`).
     """
 
     X: np.ndarray
@@ -51,6 +54,7 @@ class Lean:
     schema: tuple
     excluded: tuple
     warnings: tuple
+    extremes: tuple
 
 
 def encode_columns(source: Columns, target: str, columns: list[str], coding: str,
@@ -78,7 +82,8 @@ def encode_columns(source: Columns, target: str, columns: list[str], coding: str
             coded[name] = (column, _coded(column, values, coding) if len(column.levels) > 1
                            else None)
     known = _extremes_side_by_side(source, numeric)
-    X, constant = _numbers_and_codes(source, columns, numeric, coded, known, drop_constant=True)
+    X, constant, extremes = _numbers_and_codes(source, columns, numeric, coded, known,
+                                               drop_constant=True)
     if X is None:
         return None
     excluded = [name for name in columns
@@ -89,19 +94,20 @@ def encode_columns(source: Columns, target: str, columns: list[str], coding: str
     if not schema:
         return None  # the general path names every constant column
     return Lean(X=X, terms=_terms(schema), schema=tuple(schema), excluded=tuple(excluded),
-                warnings=tuple(w.message for w in caught))
+                warnings=tuple(w.message for w in caught), extremes=extremes)
 
 
 def _numbers_and_codes(source, columns, numeric, coded, known, drop_constant=False):
-    """The design, and the constant numeric columns it leaves out when ``drop_constant``,
-    or ``(None, None)`` when a number is missing or infinite: a view when the numbers lie
-    side by side, else a buffer written a column at a time."""
+    """The design, the constant numeric columns it leaves out when ``drop_constant`` and the
+    design columns' ``(minima, maxima)``, or ``(None, None, None)`` when a number is missing
+    or infinite: a view when the numbers lie side by side, else a buffer written a column
+    at a time."""
     if not coded and len(known) == len(numeric) and all(
             extremes is not None and (extremes[0] != extremes[1] or not drop_constant)
             for extremes in known.values()):
         view = side_by_side([source.numbers(name) for name in numeric])
         if view is not None:
-            return view, set()
+            return view, set(), _stacked([known[name] for name in numeric])
     codes = [piece for _, piece in coded.values() if piece is not None]
     # A column left out as constant has no say in the dtype (when that is known in advance).
     bounds = {name: known.get(name) or source.bounds(name) for name in numeric}
@@ -111,21 +117,30 @@ def _numbers_and_codes(source, columns, numeric, coded, known, drop_constant=Fal
              and all(np.array_equal(matrix.astype(np.float32), matrix) for _, matrix in codes))
     writer = DesignWriter(source.n_rows, len(numeric) + sum(m.shape[1] for _, m in codes),
                           np.float32 if exact else np.float64)
-    constant = set()
+    constant, found = set(), []
     for name in columns:
         if name in coded:
             if coded[name][1] is not None:
+                matrix = coded[name][1][1]  # every level occurs: its values are the matrix's
+                found.extend(zip(matrix.min(axis=0), matrix.max(axis=0)))
                 writer.coded(*coded[name][1])
             continue
         values = source.numbers(name)
         extremes = known[name] if name in known else _extremes(values)
         if extremes is None:
-            return None, None
+            return None, None, None
         if drop_constant and extremes[0] == extremes[1]:
             constant.add(name)
         else:
+            found.append(extremes)
             writer.numeric(values)
-    return writer.design(), constant
+    return writer.design(), constant, _stacked(found)
+
+
+def _stacked(extremes: list) -> tuple[np.ndarray, np.ndarray]:
+    """``[(low, high), ...]`` of the design's columns as ``(minima, maxima)``, float64."""
+    pairs = np.array([[float(low), float(high)] for low, high in extremes]).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
 
 
 def transform_columns(schema: tuple[ColumnSchema, ...], coding: str, source: Columns
@@ -146,7 +161,7 @@ def transform_columns(schema: tuple[ColumnSchema, ...], coding: str, source: Col
         except DegenetError:  # a changed type or an unseen level: named by the general path
             return None
     known = _extremes_side_by_side(source, numeric)
-    X, _ = _numbers_and_codes(source, [c.name for c in schema], numeric, coded, known)
+    X, _, _ = _numbers_and_codes(source, [c.name for c in schema], numeric, coded, known)
     return X
 
 

@@ -2,10 +2,10 @@
 
 :func:`encode` fits the encoding on the training table: it picks the columns (``features``
 or a formula), checks them (stray text, missing and infinite values, a constant target,
-constant predictors), learns each categorical column's levels, and builds the design
-``X``. The returned :class:`Encoding` is part of the model: :meth:`Encoding.transform`
-rebuilds the design of a new table with the same columns, levels and coding, and
-:meth:`Encoding.to_dict` saves it as plain JSON.
+constant predictors, magnitudes beyond float32's), learns each categorical column's levels
+and builds the design ``X``. The returned :class:`Encoding` is part of the model:
+:meth:`Encoding.transform` rebuilds the design of a new table with the same columns, levels
+and coding, and :meth:`Encoding.to_dict` saves it as plain JSON.
 
 A table without missing values takes the lean path (:mod:`degenet.data.columnwise`): its
 columns go straight into the design, with no DataFrame between (none at all for a
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from degenet.data.coding import check_coding, check_finite_design, coded_design
+from degenet.data.magnitudes import check_design
 from degenet.data.columns import Columns, table_columns
 from degenet.data.columnwise import Lean, encode_columns, transform_columns
 from degenet.errors import DataWarning, DegenetError, warn
@@ -258,9 +259,8 @@ def _parse(names, target, features, formula, coding):
     if parsed.target is None and target is None:
         raise DegenetError(f"formula {formula!r} has no target; write 'target ~ ...'")
     if parsed.target is not None and target is not None and parsed.target != target:
-        raise DegenetError(
-            f"target={target!r} differs from the formula's target {parsed.target!r}; "
-            "give one of them")
+        raise DegenetError(f"target={target!r} differs from the formula's target "
+                           f"{parsed.target!r}; give one of them")
     if parsed.target is None:
         parsed = dataclasses.replace(parsed, target=target)
     return parsed
@@ -271,8 +271,7 @@ def _columns(source: Columns, target, features, parsed) -> list[str]:
     if not isinstance(target, str) or not target:
         raise DegenetError(f"target must be a column name; received target={target!r}")
     if target not in names:
-        raise DegenetError(
-            f"target column {target!r} not found; columns are: {', '.join(names)}")
+        raise DegenetError(f"target column {target!r} not found; columns are: {', '.join(names)}")
     if parsed is not None:
         columns = list(parsed.variables)
     elif features is None:
@@ -338,17 +337,15 @@ def _check_target(values: pd.Series) -> pd.Series:
     distinct = pd.unique(values)
     if len(distinct) < 2:
         value = distinct[0].item() if isinstance(distinct[0], np.generic) else distinct[0]
-        raise DegenetError(
-            f"target column {values.name!r} has a single value {value!r} in every row"
-            f" used; there is nothing to predict")
+        raise DegenetError(f"target column {values.name!r} has a single value {value!r} in "
+                           "every row used; there is nothing to predict")
     return values
 
 
 def _warn_excluded(names: list[str], what: str) -> None:
     if names:
-        warn(
-            f"{what} {', '.join(map(repr, names))} constant in the rows used; left out of the "
-            "design", DataWarning)
+        warn(f"{what} {', '.join(map(repr, names))} constant in the rows used; left out of "
+             "the design", DataWarning)
 
 
 def _encode_lean(lean: Lean, target: pd.Series, coding, missing):
@@ -358,6 +355,7 @@ def _encode_lean(lean: Lean, target: pd.Series, coding, missing):
     for message in lean.warnings:
         warn(str(message), type(message))
     _warn_excluded(list(lean.excluded), "column(s)")
+    check_design(lean.X, lean.terms, lean.extremes)
     encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in lean.schema),
                         terms=tuple(lean.terms), schema=lean.schema, coding=coding,
                         missing=missing, dropped_rows=0, excluded=lean.excluded)
@@ -373,6 +371,7 @@ def _encode_features(kept, y, schema, coding, missing, dropped):
     conformed = conform(kept, schema)
     X, names = coded_design(conformed, schema, coding)
     check_finite_design(X, names, conformed.index)
+    check_design(X, names)
     encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in schema),
                         terms=tuple(names), schema=schema, coding=coding, missing=missing,
                         dropped_rows=dropped, excluded=tuple(constant))
@@ -393,6 +392,7 @@ def _encode_formula(kept, y, schema, parsed, missing, dropped):
     X = X_all[:, [all_columns.index(c) for c in kept_columns]]
     names = term_names(kept_columns)
     check_finite_design(X, names, conformed.index)
+    check_design(X, names)
     encoding = Encoding(target=str(y.name), columns=tuple(c.name for c in schema),
                         terms=tuple(names), schema=schema, coding="treatment",
                         formula=parsed.text, formula_state=state, intercept=parsed.intercept,

@@ -18,17 +18,22 @@ from degenet.errors import DegenetError
 LIMIT = 1e30  # 1e8 below float32's largest number: room for weights and sums
 
 
-def check_magnitudes(X: np.ndarray, terms, y: np.ndarray | None = None,
-                     target: str | None = None) -> None:
-    """Refuse a design column (named by ``terms``) or a numeric target ``y`` out of range.
+def check_design(X: np.ndarray, terms, extremes: tuple | None = None) -> None:
+    """Refuse a design column (named by ``terms``) out of range.
 
-    Two passes over ``X`` (column maxima and minima), no copy of it.
+    ``extremes`` are the columns' ``(minima, maxima)`` when the design's builder already
+    has them (:mod:`degenet.data.columnwise`); else two passes over ``X``, no copy of it.
     """
-    if len(X):
-        high, low = np.max(X, axis=0), np.min(X, axis=0)
-        for j in range(X.shape[1]):
-            _check(f"column {terms[j]!r}", float(low[j]), float(high[j]))
-    if y is not None and len(y):
+    if not len(X):
+        return
+    low, high = extremes if extremes is not None else (np.min(X, axis=0), np.max(X, axis=0))
+    for j in range(X.shape[1]):
+        _check(f"column {terms[j]!r}", float(low[j]), float(high[j]))
+
+
+def check_target_magnitude(y: np.ndarray, target: str) -> None:
+    """Refuse a numeric target ``y`` out of range."""
+    if len(y):
         _check(f"target column {target!r}", float(np.min(y)), float(np.max(y)))
 
 
