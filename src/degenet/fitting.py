@@ -228,18 +228,11 @@ def fit_prepared(prepared: Prepared, task: Task, *,
     # The exact optimum is written into the network as it is: no scaling to fold back.
     scaling = (fit_scaling(X, rows=task.train_rows, center=task.intercept)
                if task.solver == "gd" else Scaling.identity(X.shape[1]))
-    # Rows of weight zero have no say, not even in the target's scaling or the start.
-    counted = (task.train_rows if weight is None
-               else task.train_rows[weight[task.train_rows] > 0])
-    center, scale = family.target_scaling(encoded.y[counted], task.intercept)
-    y = (encoded.y - center) / scale
-    # Training sees the target standardized: the offset is scaled with it.
-    offset = None if prepared.offset is None else prepared.offset / scale
+    center, scale, y, offset, bias = (_standardized(prepared, task, weight)
+                                      if task.solver == "gd" else (None,) * 5)
     net = build_network(task.spec, family, n_features=X.shape[1], seed=task.seed,
                         intercept=task.intercept, n_outputs=family.n_outputs(encoded.n_classes),
-                        bias=start_bias(family, y[counted], encoded.n_classes,
-                                         None if offset is None else offset[counted]),
-                        offset=offset is not None)
+                        bias=bias, offset=prepared.offset is not None)
     checked = task.spec.is_regression and (task.check or task.solver == "exact")
     exact = _solve_exact(prepared, task, weight) if checked else None
     optimum = (None if exact is None or task.solver == "exact"
@@ -267,6 +260,23 @@ def fit_prepared(prepared: Prepared, task: Task, *,
                data_sha256=data_hash(X, encoded.y, weight, prepared.offset),
                solver=task.solver,
                training=training, exact=regression, offset=prepared.carried.spec)
+
+
+def _standardized(prepared: Prepared, task: Task, weight: np.ndarray | None) -> tuple:
+    """What gradient descent trains on: the target's ``(center, scale)``, the standardized
+    target and offset, and the bias's start (the intercept-only optimum). The exact
+    solver needs none of them: its optimum is written into the network as it is."""
+    family, target = task.family, task.target
+    # Rows of weight zero have no say, not even in the target's scaling or the start.
+    counted = (task.train_rows if weight is None
+               else task.train_rows[weight[task.train_rows] > 0])
+    center, scale = family.target_scaling(target.y[counted], task.intercept)
+    y = (target.y - center) / scale
+    # Training sees the target standardized: the offset is scaled with it.
+    offset = None if prepared.offset is None else prepared.offset / scale
+    bias = start_bias(family, y[counted], target.n_classes,
+                      None if offset is None else offset[counted])
+    return center, scale, y, offset, bias
 
 
 def _checked(prepared: Prepared, task: Task) -> np.ndarray | None:
