@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 
 from degenet.data.coding import check_coding, check_finite_design, coded_design
-from degenet.data.magnitudes import check_design
 from degenet.data.columns import Columns, table_columns
 from degenet.data.columnwise import Lean, encode_columns, transform_columns
 from degenet.errors import DataWarning, DegenetError, warn
 from degenet.data.formula import (describe_factors, formula_design, model_matrix, parse_formula,
                                   term_names)
+from degenet.data.magnitudes import check_design
 from degenet.data.schema import (
     CATEGORICAL, NUMBER, NUMERIC, ColumnSchema, column_dtype, conform, finite_numbers, fit_column,
     is_constant, missing_counts, missing_error)
