@@ -51,7 +51,8 @@ class Coder:
             else:
                 matrix = contrast_matrix(len(column.levels), encoding.coding)
                 self._pieces.append((column.name, pa.array(list(column.levels)), matrix))
-        self._classes = None if classes is None else pa.array(list(classes))
+        # the classes as the value set each row's class code is looked up in
+        self._class_set = None if classes is None else pa.array(list(classes))
         self._numbers = _ranked(classes)
         self.columns = [*encoding.columns, plan.target]
         # Every column a number already in the design's units (a class code is its value):
@@ -91,9 +92,9 @@ class Coder:
             block[:, j:j + width] = matrix[np.maximum(codes, 0)]
             j += width
         target = batch.column(self.plan.target)
-        block[:, j] = (numbers(target) if self._classes is None else
+        block[:, j] = (numbers(target) if self._class_set is None else
                        self._number_codes(target) if self._numbers is not None else
-                       _codes(target, self._classes))
+                       _codes(target, self._class_set))
         # Under missing='error' the encoding pass refused every missing value.
         kept = (complete_rows({name: batch.column(name) for name in self.columns},
                               self.plan.kinds) if self.plan.missing == "drop" else None)
@@ -112,9 +113,9 @@ class Coder:
                 column.null_count for column in selected.columns):
             return None
         block = np.asarray(selected.to_tensor(row_major=self.order == "C"))
-        if self._classes is not None:  # a value that is no class gets code -1: the long way
+        if self._class_set is not None:  # a value that is no class gets code -1: the long way
             y = block[:, -1]
-            if not np.all((y >= 0) & (y < len(self._classes)) & (y == np.rint(y))):
+            if not np.all((y >= 0) & (y < len(self._class_set)) & (y == np.rint(y))):
                 return None
         return block
 
@@ -142,10 +143,10 @@ class Coder:
 
         if column.null_count or not (pa.types.is_floating(column.type)
                                      or pa.types.is_integer(column.type)):
-            return _codes(column, self._classes)
+            return _codes(column, self._class_set)
         values, (order, ranked) = column.to_numpy(), self._numbers
         if not np.array_equal(ranked.astype(values.dtype).astype(np.float64), ranked):
-            return _codes(column, self._classes)  # a class the column's type cannot hold
+            return _codes(column, self._class_set)  # a class the column's type cannot hold
         ranked = ranked.astype(values.dtype)
         at = np.minimum(np.searchsorted(ranked, values), len(ranked) - 1)
         return np.where(ranked[at] == values, order[at], -1)
